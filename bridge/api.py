@@ -1,0 +1,176 @@
+"""The remote client: one streaming multipart POST to /v1/order/image, errors as values.
+
+Retries are the caller's business (it knows what was already sent), so urllib3's own
+retries are off and every attempt builds a fresh encoder (an encoder reads only once).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
+from urllib3.util.retry import Retry
+
+from . import __version__
+from .formats import UploadFile
+
+SNIPPET_CHARS = 200
+
+
+class RemoteError(Exception):
+    """An upload that did not return an order id.
+
+    `status` is the HTTP status, or None for a network failure described by `cause`;
+    `message` is the remote's own words where it gave any; `retryable` says whether
+    trying again later may help; `retry_after` is the remote's wish, in seconds.
+    """
+
+    def __init__(self, *, status: int | None, message: str, retryable: bool,
+                 cause: str | None = None, retry_after: float | None = None):
+        self.status = status
+        self.message = message
+        self.retryable = retryable
+        self.cause = cause
+        self.retry_after = retry_after
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        if self.status is None:
+            return f"network error: {self.cause}" + (f" ({self.message})" if self.message else "")
+        meaning = _STATUS_MEANING.get(self.status) or (
+            "the API had a problem" if self.status >= 500 else "the API refused the photo"
+        )
+        text = f"{meaning} (HTTP {self.status})"
+        return text + (f": {self.message}" if self.message else "")
+
+
+_STATUS_MEANING = {
+    400: "the API refused the request",
+    401: "the API key was not accepted",
+    403: "the API key may not do this",
+    413: "the API says the file is too large",
+    415: "the API does not take this file type",
+    429: "the API is rate limiting uploads",
+}
+
+
+@dataclass
+class ApiClient:
+    upload_url: str
+    api_key: str
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+
+    def __post_init__(self):
+        self._session = requests.Session()
+        no_retries = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
+        self._session.mount("http://", no_retries)
+        self._session.mount("https://", no_retries)
+        self._session.headers["User-Agent"] = f"aihd-bridge/{__version__}"
+
+    def __repr__(self) -> str:  # the key stays out of reprs and tracebacks
+        return f"ApiClient({self.upload_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def upload(self, file: UploadFile, service_name: str,
+               on_progress: Callable[[int], None] | None = None) -> str:
+        """Send one photo; return its order id or raise RemoteError."""
+        with file.path.open("rb") as fh:
+            encoder = MultipartEncoder(fields={
+                "image": (file.filename, fh, file.mime),
+                "service_name": service_name,
+            })
+            body = encoder if on_progress is None else MultipartEncoderMonitor(
+                encoder, lambda m: on_progress(m.bytes_read))
+            try:
+                resp = self._session.post(
+                    self.upload_url,
+                    data=body,
+                    headers={"Content-Type": encoder.content_type, "x-api-key": self.api_key,
+                             "Accept": "application/json"},
+                    timeout=(self.connect_timeout, self.read_timeout),
+                    allow_redirects=False,
+                )
+                content = resp.content
+            except requests.RequestException as exc:
+                raise RemoteError(status=None, cause=_network_cause(exc),
+                                  message=_network_detail(exc), retryable=True) from None
+        return self._order_id(resp.status_code, resp.headers, content)
+
+    def _order_id(self, status: int, headers, content: bytes) -> str:
+        payload = _json_or_none(content)
+        if status == 200:
+            order_id = payload.get("order_id") if isinstance(payload, dict) else None
+            if isinstance(order_id, str) and order_id.strip():
+                return order_id
+            raise RemoteError(status=200, retryable=False, message=self._scrub(
+                "the answer had no order id: " + _short(content.decode("utf-8", "replace"))))
+        if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+            message = payload["error"]
+        elif isinstance(payload, dict) and isinstance(payload.get("message"), str):
+            message = payload["message"]
+        else:
+            message = content.decode("utf-8", "replace")
+        retryable = status == 429 or status >= 500 or status == 408
+        raise RemoteError(status=status, message=self._scrub(_short(message)), retryable=retryable,
+                          retry_after=parse_retry_after(headers.get("Retry-After")))
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.api_key, "***") if self.api_key else text
+
+
+def _json_or_none(content: bytes):
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+
+
+def _network_cause(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return "could not connect in time"
+    if isinstance(exc, requests.ReadTimeout):
+        return "the API did not answer in time"
+    if isinstance(exc, requests.ConnectionError):
+        return "the connection failed or was dropped"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection was dropped mid-answer"
+    return type(exc).__name__
+
+
+_NETWORK_DETAILS = ("Connection refused", "Connection reset", "Name or service not known",
+                    "Temporary failure in name resolution", "No route to host",
+                    "CERTIFICATE_VERIFY_FAILED")
+
+
+def _network_detail(exc: requests.RequestException) -> str:
+    """The one telling phrase of a network failure, without urllib3's nested reprs."""
+    text = str(exc)
+    return next((d for d in _NETWORK_DETAILS if d in text), "")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

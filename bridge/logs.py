@@ -1,0 +1,47 @@
+"""Logging to a rotating file in the data dir, with any API key masked on the way out."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+LOG_FILE = "bridge.log"
+
+
+class RedactKey(logging.Filter):
+    """Last line of defence: the key is never logged on purpose, and never by accident."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            if any(s in text for s in self.secrets):
+                for s in self.secrets:
+                    text = text.replace(s, "***")
+                record.msg, record.args = text, None
+        return True
+
+
+def setup_logging(home: Path, api_key: str | None, level: int = logging.INFO) -> logging.Handler:
+    """Attach a rotating file handler to the `bridge` logger; returns it so callers can detach."""
+    log_dir = home / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        log_dir / LOG_FILE, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactKey([api_key] if api_key else []))
+    for name in ("bridge", "waitress"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(min(logger.level or level, level))
+    return handler
+
+
+def teardown_logging(handler: logging.Handler) -> None:
+    for name in ("bridge", "waitress"):
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()

@@ -1,0 +1,44 @@
+"""The client to talk to: the real API with a key, the embedded sandbox without one."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+from .api import ApiClient
+from .config import Settings
+from .formats import check_file, prepared
+from .httpserver import BackgroundServer
+from .sandbox import SandboxState, create_sandbox_app
+
+SANDBOX_KEY = "sandbox-key"
+SANDBOX_NOTICE = ("sandbox mode: no API key is set, so photos go to the embedded sandbox and "
+                  "the order ids are not real (set AIHD_API_KEY to upload for real)")
+
+
+@contextlib.contextmanager
+def remote_client(settings: Settings) -> Iterator[ApiClient]:
+    timeouts = dict(connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout)
+    if not settings.sandbox:
+        client = ApiClient(settings.upload_url, settings.api_key, **timeouts)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    state = SandboxState(max_bytes=settings.max_upload_bytes)
+    with BackgroundServer(create_sandbox_app(state), threads=4) as server:
+        client = ApiClient(server.url + "/v1/order/image", SANDBOX_KEY, **timeouts)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+def send_file(client: ApiClient, path, service_name: str, settings: Settings,
+              on_progress: Callable[[int], None] | None = None) -> str:
+    """Check one file, convert it if needed, upload it once; the order id or an exception
+    (FileProblem for the file, RemoteError for the API)."""
+    fmt, _size = check_file(path, settings.max_upload_bytes)
+    with prepared(path, fmt, settings.convert_heic) as upload:
+        return client.upload(upload, service_name, on_progress)

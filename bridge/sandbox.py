@@ -1,0 +1,184 @@
+"""An embedded stand-in for the AI HomeDesign API, for trying things without a key and for tests.
+
+Faithful to the documented contract, plain about the undocumented parts, and able to
+inject faults (statuses with Retry-After, delays, dropped connections) on request.
+Control endpoints live under /_sandbox/ and exist only here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from flask import Flask, Response, jsonify, request
+
+from .services import SERVICES
+
+ORDER_PREFIX = "sandbox-"
+
+
+@dataclass(frozen=True)
+class Fault:
+    status: int | None = None  # answer with this status instead of an order
+    retry_after: str | None = None
+    delay: float = 0.0  # seconds to wait before answering (or before the fault)
+    drop: bool = False  # break the connection instead of answering
+    body: str | None = None  # raw body to send with `status`
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Fault":
+        return cls(**{k: data[k] for k in ("status", "retry_after", "delay", "drop", "body") if k in data})
+
+
+@dataclass
+class FaultPlan:
+    """Faults to inject: first the scripted ones in order, then `rate` of requests at random."""
+
+    script: list[Fault] = field(default_factory=list)
+    rate: float = 0.0
+    kinds: list[Fault] = field(default_factory=list)
+    seed: int | None = None
+
+    def __post_init__(self):
+        self._random = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def next(self) -> Fault | None:
+        with self._lock:
+            if self.script:
+                return self.script.pop(0)
+            if self.kinds and self._random.random() < self.rate:
+                return self._random.choice(self.kinds)
+        return None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FaultPlan":
+        return cls(
+            script=[Fault.from_dict(f) for f in data.get("script", [])],
+            rate=float(data.get("rate", 0.0)),
+            kinds=[Fault.from_dict(f) for f in data.get("kinds", [])],
+            seed=data.get("seed"),
+        )
+
+
+class SandboxState:
+    """What the sandbox received and what it will do next; shared with its creator."""
+
+    def __init__(self, max_bytes: int = 50_000_000, accepted_keys: set[str] | None = None):
+        self.max_bytes = max_bytes
+        self.accepted_keys = accepted_keys  # None: any non-empty key is fine
+        self.faults = FaultPlan()
+        self.received: list[dict] = []
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict) -> None:
+        with self._lock:
+            self.received.append(entry)
+
+    def orders(self) -> list[dict]:
+        with self._lock:
+            return [r for r in self.received if r.get("order_id")]
+
+
+class _Dropped(Exception):
+    """Raised mid-answer so that the server closes the connection (a simulated drop)."""
+
+
+class _QuietDrops(logging.Filter):
+    """Keep waitress from logging a traceback for each connection dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], _Dropped))
+
+
+def key_fingerprint(key: str) -> str:
+    """What the sandbox keeps of a key: enough to check which was sent, useless to a thief."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def create_sandbox_app(state: SandboxState | None = None) -> Flask:
+    state = state or SandboxState()
+    app = Flask("aihd-sandbox")
+    # Bound what is read at all; the exact API limit is checked on the file itself below.
+    app.config["MAX_CONTENT_LENGTH"] = state.max_bytes + 1_000_000
+    app.extensions["sandbox"] = state
+    waitress_log = logging.getLogger("waitress")
+    if not any(isinstance(f, _QuietDrops) for f in waitress_log.filters):
+        waitress_log.addFilter(_QuietDrops())
+
+    def error(status: int, message: str, entry: dict, headers: dict | None = None):
+        entry["status"] = status
+        state.record(entry)
+        return jsonify(error=message), status, headers or {}
+
+    @app.post("/v1/order/image")
+    def order_image():
+        entry: dict = {"time": time.time()}
+        fault = state.faults.next()
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        key = request.headers.get("x-api-key", "")
+        if not key:
+            return error(401, "missing api key", entry)
+        entry["key"] = key_fingerprint(key)
+        if state.accepted_keys is not None and key not in state.accepted_keys:
+            return error(401, "invalid api key", entry)
+        image = request.files.get("image")
+        if image is None:
+            return error(400, "http: no such file", entry)
+        digest, size = hashlib.sha256(), 0
+        for chunk in iter(lambda: image.stream.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+        entry.update(filename=image.filename, content_type=image.mimetype,
+                     size=size, sha256=digest.hexdigest(),
+                     service_name=request.form.get("service_name"))
+        if not entry["service_name"]:
+            return error(400, "service_name is required", entry)
+        if entry["service_name"] not in SERVICES:
+            return error(400, f"invalid service_name: {entry['service_name']}", entry)
+        if size > state.max_bytes:
+            return error(413, "file too large", entry)
+        if fault and fault.drop:
+            entry["status"] = "dropped"
+            state.record(entry)
+            return _dropped_response()
+        if fault and fault.status:
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+            if fault.body is not None:
+                entry["status"] = fault.status
+                state.record(entry)
+                return Response(fault.body, fault.status, headers, content_type="text/html")
+            return error(fault.status, f"injected fault {fault.status}", entry, headers)
+        entry.update(status=200, order_id=ORDER_PREFIX + uuid.uuid4().hex[:16])
+        state.record(entry)
+        return jsonify(order_id=entry["order_id"])
+
+    @app.errorhandler(413)
+    def too_large(_exc):
+        return jsonify(error="file too large"), 413
+
+    @app.get("/_sandbox/received")
+    def received():
+        with state._lock:
+            return jsonify(list(state.received))
+
+    @app.post("/_sandbox/faults")
+    def set_faults():
+        state.faults = FaultPlan.from_dict(request.get_json(force=True) or {})
+        return jsonify(asdict(state.faults))
+
+    return app
+
+
+def _dropped_response() -> Response:
+    def body():
+        yield b'{"order_id": "'  # the server sends the headers and a first piece ...
+        raise _Dropped("sandbox: dropping the connection on purpose")  # ... then cuts it
+
+    return Response(body(), 200, {"Content-Length": "64"}, content_type="application/json")

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# aihd-bridge installer.
+#   ./install.sh          install into a virtual environment in the data dir, put
+#                         `aihd-bridge` on PATH, and upload a first photo (sandbox without a key)
+#   ./install.sh --test   install the test tools into ./.venv and run the whole test suite
+set -eu
+
+REPO=$(cd "$(dirname "$0")" && pwd)
+MODE=install
+for arg in "$@"; do
+  case "$arg" in
+    --test) MODE=test ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+
+find_python() {
+  for py in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$py" ] || continue
+    if command -v "$py" >/dev/null 2>&1 &&
+       "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$py"; return 0
+    fi
+  done
+  return 1
+}
+
+PY=$(find_python) || die "Python 3.11 or newer is needed. Install it (for example 'sudo apt-get install python3' or from python.org) and run this again."
+
+make_venv() {  # $1: where
+  if [ ! -x "$1/bin/python" ]; then
+    say "creating a virtual environment in $1"
+    "$PY" -m venv "$1" || die "could not create a virtual environment (on Debian/Ubuntu: sudo apt-get install python3-venv)"
+  fi
+  "$1/bin/python" -m pip install --quiet --upgrade pip >/dev/null
+}
+
+install_lua() {
+  if command -v lua5.1 >/dev/null 2>&1 && lua5.1 -e 'require "socket"; require "cjson"' 2>/dev/null; then
+    return 0
+  fi
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    say "installing lua5.1, lua-socket and lua-cjson for the plugin tests"
+    $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq lua5.1 lua-socket lua-cjson >/dev/null ||
+      say "could not install Lua: the plugin tests will be skipped"
+  elif command -v brew >/dev/null 2>&1; then
+    brew install lua@5.1 luarocks >/dev/null && luarocks --lua-version=5.1 install luasocket >/dev/null &&
+      luarocks --lua-version=5.1 install lua-cjson >/dev/null || say "could not install Lua: the plugin tests will be skipped"
+  else
+    say "no apt-get or brew: the plugin tests need lua5.1 with luasocket and lua-cjson and will be skipped"
+  fi
+}
+
+if [ "$MODE" = test ]; then
+  VENV="$REPO/.venv"
+  make_venv "$VENV"
+  say "installing aihd-bridge with its test tools"
+  "$VENV/bin/python" -m pip install --quiet -e "$REPO[test]"
+  install_lua
+  say "running the test suite"
+  cd "$REPO"
+  set +e
+  # PYTEST_ARGS: extra pytest options, split on spaces on purpose (e.g. "-x -q").
+  # shellcheck disable=SC2086
+  "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-}
+  rc=$?
+  set -e
+  [ "$rc" -ne 5 ] || die "no test ran (pytest exit 5)"
+  exit "$rc"
+fi
+
+HOME_DIR=${AIHD_HOME:-$("$PY" -c 'import sys, os; print(os.path.expanduser("~/Library/Application Support/aihd-bridge") if sys.platform == "darwin" else os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "aihd-bridge"))')}
+VENV="$HOME_DIR/venv"
+mkdir -p "$HOME_DIR"
+make_venv "$VENV"
+say "installing aihd-bridge into $VENV"
+"$VENV/bin/python" -m pip install --quiet "$REPO"
+
+BIN_DIR="$HOME/.local/bin"
+mkdir -p "$BIN_DIR"
+ln -sf "$VENV/bin/aihd-bridge" "$BIN_DIR/aihd-bridge"
+say "aihd-bridge is at $BIN_DIR/aihd-bridge"
+case ":$PATH:" in
+  *":$BIN_DIR:"*) ;;
+  *) say "$BIN_DIR is not on your PATH: add  export PATH=\"$BIN_DIR:\$PATH\"  to your shell profile" ;;
+esac
+
+say "first upload (a generated photo)"
+PHOTO="$HOME_DIR/first-photo.jpg"
+"$VENV/bin/python" - "$PHOTO" <<'PYEOF'
+import sys
+from PIL import Image, ImageDraw
+im = Image.new("RGB", (640, 427), (182, 200, 214))
+draw = ImageDraw.Draw(im)
+draw.rectangle((0, 300, 640, 427), fill=(120, 96, 70))    # floor
+draw.rectangle((240, 120, 400, 300), fill=(240, 236, 226))  # window
+im.save(sys.argv[1], "JPEG", quality=90)
+PYEOF
+"$VENV/bin/aihd-bridge" upload "$PHOTO"
+say "done"

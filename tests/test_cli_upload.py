@@ -1,0 +1,103 @@
+"""`aihd-bridge upload` end to end: a real subprocess, real HTTP, the sandbox as the remote."""
+
+import hashlib
+import json
+
+import pytest
+
+from bridge.sandbox import Fault, FaultPlan, key_fingerprint
+from conftest import CANARY_KEY, bridge_env, run_cli
+
+SENDABLE = {"HEIF"}  # the HEIF sample has no pixels: it goes as is, not converted
+
+
+def _results(proc) -> dict:
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return {r["path"]: r for r in json.loads(proc.stdout)["results"]}
+
+
+def test_every_sample_format_reaches_the_remote_intact(samples, expected, sandbox, tmp_path):
+    paths = [samples / name for name in sorted(expected)]
+    env = bridge_env(tmp_path, sandbox.url)
+    proc = run_cli("upload", "--json", "--keep-heic", "-s", "virtual-staging", *paths, env=env)
+    assert proc.returncode == 0, proc.stderr
+    results = _results(proc)
+    by_sha = {r["sha256"]: r for r in sandbox.state.orders()}
+    for path in paths:
+        got = by_sha[hashlib.sha256(path.read_bytes()).hexdigest()]
+        assert results[str(path)]["order_id"] == got["order_id"]
+        assert got["service_name"] == "service-ai-virtual-staging"
+        assert got["filename"] == path.name
+        assert got["key"] == key_fingerprint(CANARY_KEY)
+    assert len(sandbox.state.orders()) == len(paths)
+
+
+def test_human_output_prints_order_ids(make_jpeg, sandbox, tmp_path):
+    photo = make_jpeg("living room.jpg")
+    proc = run_cli("upload", photo, env=bridge_env(tmp_path, sandbox.url))
+    assert proc.returncode == 0
+    order_id = sandbox.state.orders()[0]["order_id"]
+    assert f"OK    {photo}  service-image-enhancement  order {order_id}" in proc.stdout
+    assert "sandbox mode" not in proc.stderr  # a key is set: this is live mode
+
+
+def test_without_a_key_it_says_sandbox_on_every_run(make_jpeg, tmp_path):
+    env = bridge_env(tmp_path, api_key=None)
+    for _ in range(2):
+        proc = run_cli("upload", make_jpeg(), env=env)
+        assert proc.returncode == 0
+        assert "sandbox mode" in proc.stderr and "order sandbox-" in proc.stdout
+
+
+def test_bad_input_fails_alone_and_the_rest_still_upload(make_jpeg, sandbox, tmp_path):
+    good = [make_jpeg(), make_jpeg()]
+    bad = tmp_path / "cut.jpg"
+    bad.write_bytes(good[0].read_bytes()[:300])
+    noise = tmp_path / "noise.jpg"
+    noise.write_bytes(b"\x13\x37" * 500)
+    empty = tmp_path / "empty.jpg"
+    empty.touch()
+    big = tmp_path / "huge.dng"
+    with big.open("wb") as fh:
+        fh.write(b"II*\x00\x08\x00\x00\x00")
+        fh.truncate(50_000_001)
+    missing = tmp_path / "gone.jpg"
+    paths = [good[0], bad, noise, tmp_path, empty, big, missing, good[1]]
+    proc = run_cli("upload", *paths, env=bridge_env(tmp_path / "home", sandbox.url))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    fails = [l for l in proc.stdout.splitlines() if l.startswith("FAIL")]
+    assert len(fails) == 6
+    for path in (bad, noise, tmp_path, empty, big, missing):
+        assert sum(str(path) + ":" in l for l in fails) >= 1
+    assert len(sandbox.state.orders()) == 2
+
+
+def test_unknown_service_is_a_usage_error(make_jpeg, tmp_path):
+    proc = run_cli("upload", "-s", "paint-it-pink", make_jpeg(), env=bridge_env(tmp_path))
+    assert proc.returncode == 2 and "unknown service 'paint-it-pink'" in proc.stderr
+
+
+@pytest.mark.parametrize("fault,words", [
+    (Fault(status=400, body='{"error": "http: no such file"}'), "(HTTP 400): http: no such file"),
+    (Fault(status=401, body='{"error": "invalid api key"}'), "key was not accepted (HTTP 401): invalid api key"),
+    (Fault(status=413), "HTTP 413"),
+    (Fault(status=429, retry_after="0"), "rate limiting uploads (HTTP 429)"),
+    (Fault(status=500), "HTTP 500"),
+    (Fault(drop=True), "connection was dropped"),
+])
+def test_remote_failures_name_the_file(make_jpeg, sandbox, tmp_path, fault, words):
+    first, second = make_jpeg("first.jpg"), make_jpeg("second.jpg")
+    sandbox.state.faults = FaultPlan(script=[fault])
+    proc = run_cli("upload", "--attempts", "1", first, second, env=bridge_env(tmp_path, sandbox.url))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"FAIL  {first}: " in proc.stdout and words in proc.stdout
+    assert f"OK    {second}" in proc.stdout
+    assert CANARY_KEY not in proc.stdout + proc.stderr
+
+
+def test_retryable_failures_are_retried(make_jpeg, sandbox, tmp_path):
+    sandbox.state.faults = FaultPlan(script=[Fault(status=503, retry_after="0"), Fault(drop=True)])
+    proc = run_cli("upload", "--json", "--attempts", "3", make_jpeg(),
+                   env=bridge_env(tmp_path, sandbox.url, AIHD_HOME=str(tmp_path)))
+    result = next(iter(_results(proc).values()))
+    assert proc.returncode == 0 and result["ok"] and result["attempts"] == 3
