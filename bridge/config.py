@@ -33,6 +33,7 @@ class Settings:
     convert_heic: bool = True
     workers: int = 3
     max_attempts: int = 8
+    retry_base: float = 2.0  # seconds before the second try; doubles each time
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
 
@@ -57,6 +58,7 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "convert_heic": bool,
     "workers": int,
     "max_attempts": int,
+    "retry_base": (int, float),
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
 }

@@ -13,7 +13,7 @@ class BackgroundServer:
         # Loopback only: nothing here is ever meant to be reached from another machine.
         self._server = create_server(app, host="127.0.0.1", port=port, threads=threads,
                                      clear_untrusted_proxy_headers=True)
-        self.port = self._server.effective_port
+        self.port = int(self._server.effective_port)
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.run, name=f"waitress:{self.port}",
                                         daemon=True)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+from typing import Iterator
 
 from .api import ApiClient
 from .config import Settings
-from .formats import check_file, prepared
 from .httpserver import BackgroundServer
 from .sandbox import SandboxState, create_sandbox_app
 
@@ -33,12 +32,3 @@ def remote_client(settings: Settings) -> Iterator[ApiClient]:
             yield client
         finally:
             client.close()
-
-
-def send_file(client: ApiClient, path, service_name: str, settings: Settings,
-              on_progress: Callable[[int], None] | None = None) -> str:
-    """Check one file, convert it if needed, upload it once; the order id or an exception
-    (FileProblem for the file, RemoteError for the API)."""
-    fmt, _size = check_file(path, settings.max_upload_bytes)
-    with prepared(path, fmt, settings.convert_heic) as upload:
-        return client.upload(upload, service_name, on_progress)

@@ -1,4 +1,5 @@
-"""`aihd-bridge upload` without a running bridge: send files one by one from this process."""
+"""`aihd-bridge upload`: through the running bridge when there is one (shared history),
+else file by file from this process."""
 
 from __future__ import annotations
 
@@ -10,42 +11,104 @@ import click
 from .api import RemoteError
 from .backoff import Backoff
 from .config import Settings
-from .formats import FileProblem
-from .remote import SANDBOX_NOTICE, remote_client, send_file
+from .discovery import BridgeError, LocalBridge
+from .formats import FileProblem, check_file, prepared
+from .remote import SANDBOX_NOTICE, remote_client
+from .rules import Rules, RulesError
+
+POLL = 0.5
 
 
-def upload_in_process(settings: Settings, paths: list[Path], service: str, *, attempts: int,
-                      backoff: Backoff, show_progress: bool) -> list[dict]:
+def _result(path, **kw) -> dict:
+    return {"path": str(path), "ok": False, "order_id": None, "error": None,
+            "service_name": None, "reason": None, "attempts": 0} | kw
+
+
+def _bar(total: int, show: bool):
+    return click.progressbar(length=max(total, 1), label="uploading", show_eta=True,
+                             file=click.get_text_stream("stderr"), hidden=not show)
+
+
+def upload_in_process(settings: Settings, paths: list[Path], *, service: str | None,
+                      preset: str | None, attempts: int, backoff: Backoff,
+                      show_progress: bool) -> list[dict]:
     if settings.sandbox:
         click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
-    total = sum(_size(p) for p in paths)
+    rules = Rules.load(settings.home)
+    if rules.problem:
+        click.secho(f"warning: {rules.problem}", fg="yellow", err=True)
+    sizes = [_size(p) for p in paths]
     results = []
-    with remote_client(settings) as client, click.progressbar(
-        length=max(total, 1), label="uploading", file=click.get_text_stream("stderr"),
-        hidden=not show_progress, show_eta=True,
-    ) as bar:
-        for path in paths:
-            done_before = bar.pos
-            sent = lambda n: bar.update(done_before + min(n, _size(path)) - bar.pos)
-            result = {"path": str(path), "service_name": service, "ok": False,
-                      "order_id": None, "error": None, "attempts": 0}
-            for attempt in range(1, attempts + 1):
-                result["attempts"] = attempt
-                try:
-                    result["order_id"] = send_file(client, path, service, settings, sent)
-                    result["ok"] = True
-                    break
-                except FileProblem as exc:
-                    result["error"] = str(exc)
-                    break
-                except RemoteError as exc:
-                    result["error"] = f"{path}: {exc}"
-                    if not exc.retryable or attempt == attempts:
-                        break
-                    time.sleep(backoff.delay(attempt, exc))
-            bar.update(done_before + _size(path) - bar.pos)
-            results.append(result)
+    with remote_client(settings) as client, _bar(sum(sizes), show_progress) as bar:
+        for path, size in zip(paths, sizes):
+            start = bar.pos
+            sent = lambda n: bar.update(start + min(n, size) - bar.pos)
+            results.append(_send_one(client, settings, rules, path, service, preset,
+                                     attempts, backoff, sent))
+            bar.update(start + size - bar.pos)
     return results
+
+
+def _send_one(client, settings, rules, path, service, preset, attempts, backoff, sent) -> dict:
+    try:
+        fmt, _ = check_file(path, settings.max_upload_bytes)
+        choice = rules.choose(path, fmt, service=service, preset=preset)
+    except FileProblem as exc:
+        return _result(path, error=str(exc))
+    except RulesError as exc:
+        return _result(path, error=f"{path}: {exc}")
+    result = _result(path, service_name=choice.service_name, reason=choice.reason)
+    for attempt in range(1, attempts + 1):
+        result["attempts"] = attempt
+        try:
+            with prepared(path, fmt, settings.convert_heic) as up:
+                result["order_id"] = client.upload(up, choice.service_name, sent)
+            result.update(ok=True, error=None)
+            return result
+        except FileProblem as exc:
+            result["error"] = str(exc)
+            return result
+        except RemoteError as exc:
+            result["error"] = f"{path}: {exc}"
+            if not exc.retryable or attempt == attempts:
+                return result
+            time.sleep(backoff.delay(attempt, exc))
+    return result
+
+
+def upload_via_bridge(bridge: LocalBridge, paths: list[Path], *, service: str | None,
+                      preset: str | None, force: bool, show_progress: bool) -> list[dict]:
+    choice = {"service_name": service} if service else {"preset": preset or "auto"}
+    items = [{"path": str(p.absolute()), "source_id": str(p), "force": force, **choice}
+             for p in paths]
+    try:
+        batch_id = bridge.post("/v1/uploads", {"items": items, "client": "cli"})["batch_id"]
+    except BridgeError as exc:
+        raise click.ClickException(f"the bridge refused the batch: {exc}") from None
+    click.echo(f"batch {batch_id} handed to the bridge at {bridge.url}", err=True)
+    batch = bridge.get(f"/v1/batches/{batch_id}")
+    shown_wait = None
+    try:
+        with _bar(batch["bytes_total"], show_progress) as bar:
+            while True:
+                bar.update(batch["bytes_sent"] - bar.pos)
+                if batch["finished"]:
+                    break
+                waits = [i["waiting_until"] for i in batch["items"] if i["waiting_until"]]
+                if waits and min(waits) != shown_wait and show_progress:
+                    shown_wait = min(waits)
+                    click.echo(f"\nwaiting: the API asked to slow down; next try at "
+                               f"{time.strftime('%H:%M:%S', time.localtime(shown_wait))}", err=True)
+                time.sleep(POLL)
+                batch = bridge.get(f"/v1/batches/{batch_id}")
+    except KeyboardInterrupt:
+        click.echo(f"\nstopped watching; the bridge goes on with batch {batch_id} "
+                   "(see `aihd-bridge status`)", err=True)
+        raise SystemExit(130)
+    return [_result(i["path"], ok=i["state"] == "done", order_id=i["order_id"],
+                    error=None if i["state"] == "done" else i["error"] or i["state"],
+                    service_name=i["service_name"], reason=i["service_reason"],
+                    attempts=i["attempts"]) for i in batch["items"]]
 
 
 def _size(path: Path) -> int:

@@ -1,0 +1,82 @@
+"""`aihd-bridge serve`: bind 127.0.0.1, announce ourselves in bridge.json, run until told to stop."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import secrets
+import signal
+import sys
+
+from waitress.server import create_server
+
+from . import __version__
+from .config import Settings
+from .discovery import remove_info, running_bridge, write_info
+from .logs import setup_logging, teardown_logging
+from .runtime import Runtime
+from .server import create_app
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE = 20.0  # seconds uploads under way may take to finish on SIGTERM
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+class _Stop(Exception):
+    pass
+
+
+def serve(settings: Settings, echo=print) -> None:
+    """Run the bridge in this process until SIGTERM/SIGINT."""
+    other = running_bridge(settings.home)
+    if other is not None:
+        raise AlreadyRunning(f"a bridge is already running at {other.url} (pid "
+                             f"{other.info.get('pid')})")
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handler = setup_logging(settings.home, settings.api_key)
+    runtime = Runtime(settings)
+    token = secrets.token_urlsafe(32)
+    app = create_app(settings, runtime=runtime, token=token)
+    try:
+        server = create_server(app, host="127.0.0.1", port=settings.port, threads=8,
+                               clear_untrusted_proxy_headers=True, ident="aihd-bridge")
+    except OSError as exc:
+        runtime.stop(0)
+        teardown_logging(handler)
+        if exc.errno == errno.EADDRINUSE:
+            if running_bridge(settings.home) is not None:
+                raise AlreadyRunning("a bridge is already running") from None
+            raise RuntimeError(f"port {settings.port} is used by another program; "
+                               f"set AIHD_PORT to another port") from None
+        raise
+    port = int(server.effective_port)
+    app.config["BRIDGE_PORT"] = port
+    url = f"http://127.0.0.1:{port}"
+    runtime.start()
+    write_info(settings.home, {"url": url, "port": port, "pid": os.getpid(), "token": token,
+                               "version": __version__})
+
+    def stop(signum, _frame):
+        raise _Stop(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    log.info("bridge %s serving at %s in %s mode", __version__, url, runtime.mode)
+    echo(f"aihd-bridge {__version__} at {url} ({runtime.mode} mode), data in {settings.home}")
+    try:
+        server.run()
+    except _Stop as why:
+        log.info("stopping on %s", why)
+    finally:
+        # Stop taking work first, then let uploads under way finish for a bounded time.
+        server.close()
+        runtime.stop(SHUTDOWN_GRACE)
+        remove_info(settings.home, os.getpid())
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        log.info("bridge stopped")
+        teardown_logging(handler)
+        sys.stdout.flush()

@@ -1,0 +1,200 @@
+"""The local HTTP API v1 (see ../shared/design.md and /v1/openapi.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request
+
+from . import __version__
+from .inspection import inspect_file
+from .intake import BadRequest
+from .openapi import openapi_document
+from .runtime import Runtime
+from .services import SERVICES
+from .store import FINAL, STATES
+
+v1 = Blueprint("v1", __name__, url_prefix="/v1")
+MAX_JSON_BYTES = 8_000_000
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def _fail(status: int, message: str):
+    return jsonify(error=message), status
+
+
+def _json_body():
+    if request.content_length and request.content_length > MAX_JSON_BYTES:
+        raise BadRequest(f"the JSON body is over {MAX_JSON_BYTES // 1_000_000} MB")
+    try:
+        return request.get_json(force=True, silent=False)
+    except (ValueError, RecursionError):
+        raise BadRequest("the body is not valid JSON") from None
+    except Exception as exc:  # werkzeug's own BadRequest for undecodable bodies
+        raise BadRequest(f"the body is not valid JSON ({type(exc).__name__})") from None
+
+
+@v1.errorhandler(BadRequest)
+def bad_request(exc: BadRequest):
+    return _fail(400, str(exc))
+
+
+@v1.get("/health")
+def health():
+    rt = _rt()
+    return jsonify(status="ok", version=__version__, mode=rt.mode, queue=rt.store.counts(),
+                   uploading_now=rt.pool.busy, rules_problem=rt.rules.problem)
+
+
+@v1.post("/uploads")
+def create_uploads():
+    rt = _rt()
+    if request.mimetype == "multipart/form-data":
+        files = request.files.getlist("image")
+        if not files:
+            raise BadRequest("multipart upload without an 'image' file")
+        source_ids = request.form.getlist("source_id")
+        items = []
+        for n, storage in enumerate(files):
+            fields = dict(request.form.items())
+            fields["source_id"] = source_ids[n] if n < len(source_ids) else None
+            items.append(rt.intake.from_upload(storage.stream, storage.filename, fields))
+        batch_id = rt.intake.add_uploaded(items)
+    else:
+        batch_id, items = rt.intake.from_json(_json_body())
+    rt.pool.wake()
+    return jsonify(batch_id=batch_id, items=[
+        {"id": i.id, "source_id": i.source_id, "path": i.source_path,
+         "state": "failed" if i.error else "queued", "error": i.error,
+         "service_name": i.service_name, "service_reason": i.service_reason}
+        for i in items]), 202
+
+
+def _view(item: dict, progress: dict) -> dict:
+    sent = item["size"] if item["state"] == "done" else progress.get(item["id"], 0)
+    return {
+        "id": item["id"], "source_id": item["source_id"], "path": item["source_path"],
+        "filename": item["filename"], "state": item["state"],
+        "waiting_until": item["waiting_until"], "order_id": item["order_id"],
+        "error": item["last_error"] if item["state"] != "done" else None,
+        "attempts": item["attempts"], "service_name": item["service_name"],
+        "service_reason": item["service_reason"], "size": item["size"],
+        "bytes_sent": min(sent or 0, item["size"] or 0), "notes": item["notes"],
+    }
+
+
+@v1.get("/batches/<batch_id>")
+def get_batch(batch_id: str):
+    rt = _rt()
+    batch = rt.store.batch(batch_id)
+    if batch is None:
+        return _fail(404, f"no batch {batch_id}")
+    items = [_view(i, rt.pool.progress) for i in batch["items"]]
+    counts = {s: sum(i["state"] == s for i in items) for s in STATES}
+    counts["waiting"] = sum(i["waiting_until"] is not None for i in items)
+    return jsonify(id=batch["id"], created=batch["created"],
+                   finished=all(i["state"] in FINAL for i in items), counts=counts,
+                   total=len(items), bytes_total=sum(i["size"] or 0 for i in items),
+                   bytes_sent=sum(i["bytes_sent"] for i in items), items=items)
+
+
+@v1.post("/batches/<batch_id>/cancel")
+def cancel_batch(batch_id: str):
+    return _act(batch_id=batch_id, cancel=True)
+
+
+@v1.post("/batches/<batch_id>/retry")
+def retry_batch(batch_id: str):
+    return _act(batch_id=batch_id, cancel=False)
+
+
+@v1.get("/uploads/<item_id>")
+def get_upload(item_id: str):
+    rt = _rt()
+    item = rt.store.item(item_id)
+    if item is None:
+        return _fail(404, f"no upload {item_id}")
+    return jsonify(_view(item, rt.pool.progress) | {"history": item["history"]})
+
+
+@v1.post("/uploads/<item_id>/cancel")
+def cancel_upload(item_id: str):
+    return _act(item_id=item_id, cancel=True)
+
+
+@v1.post("/uploads/<item_id>/retry")
+def retry_upload(item_id: str):
+    return _act(item_id=item_id, cancel=False)
+
+
+def _act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None):
+    rt = _rt()
+    if (batch_id and rt.store.batch(batch_id) is None) or (item_id and rt.store.item(item_id) is None):
+        return _fail(404, f"no such {'batch' if batch_id else 'upload'}")
+    if cancel:
+        changed = rt.store.cancel(batch_id=batch_id, item_id=item_id)
+        in_flight = [i["id"] for i in rt.store.history(state="uploading", limit=10_000)
+                     if i["id"] == item_id or i["batch_id"] == batch_id]
+        rt.pool.cancel_in_flight(in_flight)
+        for changed_id in changed:
+            rt.spool.remove(rt.store.spool_path(changed_id))
+            rt.store.forget_spool(changed_id)
+        return jsonify(cancelled=changed, finishing=in_flight)
+    changed = rt.store.retry(batch_id=batch_id, item_id=item_id)
+    rt.pool.wake()
+    return jsonify(queued=changed)
+
+
+@v1.get("/history")
+def history():
+    args = request.args
+    state = args.get("state")
+    if state is not None and state not in STATES:
+        return _fail(400, f"state must be one of {', '.join(STATES)}")
+    try:
+        limit = min(max(int(args.get("limit", 100)), 1), 1000)
+    except ValueError:
+        return _fail(400, "limit must be a number")
+    items = _rt().store.history(state=state, source_path=args.get("source_path"),
+                                source_id=args.get("source_id"), order_id=args.get("order_id"),
+                                limit=limit)
+    return jsonify(items=[_view(i, {}) | {"batch_id": i["batch_id"], "created": i["created"],
+                                          "finished_at": i["finished"]} for i in items])
+
+
+@v1.get("/services")
+def services():
+    return jsonify(services=[{"name": n, "title": t} for n, t in SERVICES.items()])
+
+
+@v1.get("/presets")
+def presets():
+    rules = _rt().rules
+    return jsonify(presets=[{"name": p.name, "title": p.title, "service": p.service}
+                            for p in rules.presets.values()],
+                   rules=[{"name": r.name, "service": r.service} for r in rules.rules],
+                   problem=rules.problem)
+
+
+@v1.post("/inspect")
+def inspect():
+    payload = _json_body()
+    if not isinstance(payload, dict) or not isinstance(payload.get("path"), str) \
+            or "\x00" in payload["path"]:
+        raise BadRequest('expected {"path": "/absolute/path/to/photo"}')
+    path = Path(payload["path"])
+    if not path.is_absolute():
+        raise BadRequest("the path must be absolute")
+    rt = _rt()
+    service = payload.get("service_name") if isinstance(payload.get("service_name"), str) else None
+    preset = payload.get("preset") if isinstance(payload.get("preset"), str) else None
+    return jsonify(inspect_file(path, rt.rules, rt.settings.max_upload_bytes,
+                                service=service, preset=preset))
+
+
+@v1.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())

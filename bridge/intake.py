@@ -1,0 +1,109 @@
+"""Turn what a host hands over into queued items: validate each, spool it, never fail the batch
+for one bad item. Knows nothing of HTTP: the server passes plain values in."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from .config import Settings
+from .formats import FileProblem, ImageFormat, check_file, upload_name
+from .rules import Rules, RulesError
+from .spool import Spool
+from .store import NewItem, Store, new_id
+
+MAX_ITEMS = 10_000
+
+
+class BadRequest(ValueError):
+    """The request as a whole makes no sense (not a per-item problem)."""
+
+
+@dataclass
+class Intake:
+    settings: Settings
+    store: Store
+    spool: Spool
+    rules: Rules
+
+    def from_json(self, payload) -> tuple[str, list[NewItem]]:
+        if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
+            raise BadRequest('expected a JSON object {"items": [{"path": ..., ...}, ...]}')
+        raw_items = payload["items"]
+        if not 1 <= len(raw_items) <= MAX_ITEMS:
+            raise BadRequest(f"a batch holds 1 to {MAX_ITEMS} items, not {len(raw_items)}")
+        defaults = {k: payload[k] for k in ("service_name", "preset", "force") if k in payload}
+        items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw)
+                 for raw in raw_items]
+        return self.store.add_batch(items, client=_text(payload.get("client"))), items
+
+    def _json_item(self, raw) -> NewItem:
+        if not isinstance(raw, dict):
+            return NewItem(None, None, error="each item must be an object with a 'path'")
+        source_id = _text(raw.get("source_id"))
+        path_text = raw.get("path")
+        if not isinstance(path_text, str) or not path_text or "\x00" in path_text:
+            return NewItem(None, source_id, error="item has no usable 'path'")
+        item = NewItem(path_text, source_id, force=raw.get("force") is True, id=new_id("i"))
+        path = Path(path_text)
+        if not path.is_absolute():
+            item.error = f"{path_text}: the path must be absolute"
+            return item
+        try:
+            fmt, size = check_file(path, self.settings.max_upload_bytes)
+            self._choose(item, raw, path, fmt)
+            spooled = self.spool.take(path, item.id)
+        except FileProblem as exc:
+            item.error = str(exc)
+            return item
+        except RulesError as exc:
+            item.error = f"{path_text}: {exc}"
+            return item
+        except OSError as exc:
+            item.error = f"{path_text}: could not be copied into the spool ({_why(exc)})"
+            return item
+        item.spool_path, item.size, item.format = str(spooled), size, fmt.name
+        item.filename = upload_name(path, fmt)
+        return item
+
+    def from_upload(self, stream: BinaryIO, filename: str, fields: dict) -> NewItem:
+        """One file sent in the request body (multipart)."""
+        name = os.path.basename(filename or "") or "upload"
+        item = NewItem(name, _text(fields.get("source_id")), force=fields.get("force") == "true",
+                       id=new_id("i"))
+        try:
+            spooled = self.spool.receive(stream, item.id, Path(name).suffix)
+        except OSError as exc:
+            item.error = f"{name}: could not be written into the spool ({_why(exc)})"
+            return item
+        try:
+            fmt, size = check_file(spooled, self.settings.max_upload_bytes)
+            self._choose(item, fields, spooled, fmt)
+        except (FileProblem, RulesError) as exc:
+            self.spool.remove(spooled)
+            reason = exc.reason if isinstance(exc, FileProblem) else str(exc)
+            item.error = f"{name}: {reason}"
+            return item
+        item.spool_path, item.size, item.format = str(spooled), size, fmt.name
+        item.filename = upload_name(Path(name), fmt)
+        return item
+
+    def add_uploaded(self, items: list[NewItem]) -> str:
+        return self.store.add_batch(items, client="multipart")
+
+    def _choose(self, item: NewItem, fields, path: Path, fmt: ImageFormat) -> None:
+        choice = self.rules.choose(path, fmt, service=_text(fields.get("service_name")),
+                                   preset=_text(fields.get("preset")))
+        item.service_name, item.service_reason = choice.service_name, choice.reason
+
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, (dict, list, bool)):
+        return None
+    return str(value)[:500]
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)

@@ -1,0 +1,255 @@
+"""From a photo's facts to a `service_name`, with the reason in words a photographer reads.
+
+Presets and rules come from the shipped `presets.toml`, overridden by the user's copy in
+the data dir. A broken user file is reported (with its line) and the shipped rules go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+from .formats import ImageFormat
+from .metadata import MetadataError, PhotoMeta, read_metadata
+from .services import FALLBACK_SERVICE, SERVICES, UnknownService, canonical_service
+
+log = logging.getLogger(__name__)
+USER_FILE = "presets.toml"
+AUTO = "auto"
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used, or a request for a preset that does not exist."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    service_name: str
+    reason: str
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    service: str  # a service name, or "auto"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    service: str
+    keywords: tuple[str, ...] = ()
+    label: tuple[str, ...] = ()
+    rating_min: int | None = None
+    rating_max: int | None = None
+    formats: tuple[str, ...] = ()
+    hours: tuple[int, int] | None = None
+    make: tuple[str, ...] = ()
+    has_gps: bool | None = None
+
+    def why(self, meta: PhotoMeta, fmt: ImageFormat) -> str | None:
+        """The sentence saying why this rule matches, or None when it does not."""
+        reasons = []
+        for test in (self._keywords, self._label, self._rating, self._format, self._hours,
+                     self._make, self._gps):
+            reason = test(meta, fmt)
+            if reason is False:
+                return None
+            if reason:
+                reasons.append(reason)
+        return " and ".join(reasons) + f" matched '{self.name}'" if reasons else None
+
+    def _keywords(self, meta, fmt):
+        if not self.keywords:
+            return None
+        wanted = {k.casefold(): k for k in self.keywords}
+        for keyword in meta.keywords:
+            for part in [keyword, *re.split(r"[|>/]", keyword)]:
+                if part.strip().casefold() in wanted:
+                    return f"keyword '{part.strip()}'"
+        return False
+
+    def _label(self, meta, fmt):
+        if not self.label:
+            return None
+        hit = meta.label and meta.label.casefold() in {l.casefold() for l in self.label}
+        return f"colour label '{meta.label}'" if hit else False
+
+    def _rating(self, meta, fmt):
+        if self.rating_min is None and self.rating_max is None:
+            return None
+        if meta.rating is None:
+            return False
+        low = self.rating_min if self.rating_min is not None else -1
+        high = self.rating_max if self.rating_max is not None else 5
+        return f"rating {meta.rating}" if low <= meta.rating <= high else False
+
+    def _format(self, meta, fmt):
+        if not self.formats:
+            return None
+        return f"format {fmt.name}" if fmt.name in {f.upper() for f in self.formats} else False
+
+    def _hours(self, meta, fmt):
+        if self.hours is None:
+            return None
+        hour, (start, end) = meta.hour, self.hours
+        if hour is None:
+            return False
+        inside = start <= hour < end if start <= end else (hour >= start or hour < end)
+        return f"taken at {meta.date_time_original[11:16]}" if inside else False
+
+    def _make(self, meta, fmt):
+        if not self.make:
+            return None
+        hit = meta.make and any(m.casefold() in meta.make.casefold() for m in self.make)
+        return f"camera '{meta.make}'" if hit else False
+
+    def _gps(self, meta, fmt):
+        if self.has_gps is None:
+            return None
+        has = meta.gps_latitude is not None
+        return ("a GPS position" if has else "no GPS position") if has == self.has_gps else False
+
+
+_RULE_KEYS = {"name", "service", "keywords", "label", "rating_min", "rating_max", "formats",
+              "hours", "make", "has_gps"}
+
+
+@dataclass
+class Rules:
+    presets: dict[str, Preset]
+    rules: list[Rule]
+    problem: str | None = None  # why the user's file was not used, if it was not
+    reader: Callable[[Path], PhotoMeta] = field(default=read_metadata, repr=False)
+
+    @classmethod
+    def load(cls, home: Path | None = None) -> "Rules":
+        shipped_text = resources.files("bridge").joinpath("presets.toml").read_text("utf-8")
+        presets, rules = _parse(shipped_text, "presets.toml (shipped)")
+        user = home / USER_FILE if home else None
+        if user is None or not user.is_file():
+            return cls(presets, rules)
+        try:
+            user_presets, user_rules = _parse(user.read_text("utf-8"), str(user),
+                                              rules_required=False)
+        except (RulesError, OSError, UnicodeDecodeError) as exc:
+            log.warning("not using %s: %s", user, exc)
+            return cls(presets, rules, problem=f"{exc}; the shipped presets and rules are used")
+        return cls(presets | user_presets, user_rules if user_rules is not None else rules)
+
+    def choose(self, path: Path, fmt: ImageFormat, *, service: str | None = None,
+               preset: str | None = None) -> Choice:
+        if service:
+            try:
+                return Choice(canonical_service(service), "the service was chosen by name")
+            except UnknownService as exc:
+                raise RulesError(str(exc)) from None
+        chosen = self.presets.get(preset or AUTO)
+        if chosen is None:
+            raise RulesError(f"unknown preset {preset!r} (one of: {', '.join(self.presets)})")
+        if chosen.service != AUTO:
+            return Choice(chosen.service, f"the preset '{chosen.title}' always orders it")
+        return self.auto(path, fmt)
+
+    def auto(self, path: Path, fmt: ImageFormat) -> Choice:
+        try:
+            meta = self.reader(path)
+        except MetadataError as exc:
+            return Choice(FALLBACK_SERVICE, f"its metadata could not be read ({exc}), so it "
+                          f"gets {SERVICES[FALLBACK_SERVICE].lower()}")
+        return self.decide(meta, fmt)
+
+    def decide(self, meta: PhotoMeta, fmt: ImageFormat) -> Choice:
+        for rule in self.rules:
+            reason = rule.why(meta, fmt)
+            if reason:
+                return Choice(rule.service, reason, rule.name)
+        return Choice(FALLBACK_SERVICE,
+                      f"no rule matched, so it gets {SERVICES[FALLBACK_SERVICE].lower()}")
+
+
+def _parse(text: str, where: str, rules_required: bool = True):
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:  # its message carries line and column
+        raise RulesError(f"{where}: {exc}") from None
+    unknown = set(data) - {"presets", "rules"}
+    if unknown:
+        raise RulesError(f"{where}: unknown section {sorted(unknown)[0]!r} "
+                         "(only [presets.NAME] and [[rules]])")
+    presets = {}
+    for name, body in (data.get("presets") or {}).items():
+        header = r"\[presets\." + re.escape(name) + r"\]"
+        at = f"{where} line {_line_of(text, header)}"
+        if not isinstance(body, dict) or not isinstance(body.get("service"), str):
+            raise RulesError(f"{at}: preset '{name}' needs a service")
+        service = body["service"] if body["service"] == AUTO else _service(body["service"], at)
+        presets[name] = Preset(name, str(body.get("title", name)), service)
+    if "rules" not in data:
+        return presets, ([] if rules_required else None)
+    if not isinstance(data["rules"], list):
+        raise RulesError(f"{where}: 'rules' must be written as [[rules]] tables")
+    header = r"\[\[rules\]\]"
+    rules = [_rule(body, f"{where} line {_line_of(text, header, n)}")
+             for n, body in enumerate(data["rules"])]
+    return presets, rules
+
+
+def _rule(body: dict, at: str) -> Rule:
+    unknown = set(body) - _RULE_KEYS
+    if unknown:
+        raise RulesError(f"{at}: unknown condition {sorted(unknown)[0]!r} "
+                         f"(known: {', '.join(sorted(_RULE_KEYS - {'name', 'service'}))})")
+    if not isinstance(body.get("name"), str) or "service" not in body:
+        raise RulesError(f"{at}: a rule needs a name and a service")
+    at = f"{at} (rule '{body['name']}')"
+    kw = {"name": body["name"], "service": _service(body["service"], at)}
+    for key in ("keywords", "label", "formats", "make"):
+        if key in body:
+            value = body[key]
+            if isinstance(value, str):
+                value = [value]
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise RulesError(f"{at}: {key} must be a list of text")
+            kw[key] = tuple(value)
+    for key in ("rating_min", "rating_max"):
+        if key in body:
+            if not (isinstance(body[key], int) and 0 <= body[key] <= 5):
+                raise RulesError(f"{at}: {key} must be a whole number from 0 to 5")
+            kw[key] = body[key]
+    if "hours" in body:
+        hours = body["hours"]
+        if not (isinstance(hours, list) and len(hours) == 2
+                and all(isinstance(h, int) and 0 <= h <= 24 for h in hours)):
+            raise RulesError(f"{at}: hours must be [from, to] with hours from 0 to 24")
+        kw["hours"] = tuple(hours)
+    if "has_gps" in body:
+        if not isinstance(body["has_gps"], bool):
+            raise RulesError(f"{at}: has_gps must be true or false")
+        kw["has_gps"] = body["has_gps"]
+    if len(kw) == 2:
+        raise RulesError(f"{at}: a rule needs at least one condition")
+    return Rule(**kw)
+
+
+def _service(name, at: str) -> str:
+    try:
+        return canonical_service(str(name))
+    except UnknownService as exc:
+        raise RulesError(f"{at}: {exc}") from None
+
+
+def _line_of(text: str, pattern: str, nth: int = 0) -> int:
+    """The line where the nth match of a table header stands (tomllib reports no lines
+    for well-formed but wrong values, and users need one)."""
+    for i, match in enumerate(re.finditer(r"(?m)^\s*" + pattern, text)):
+        if i == nth:
+            return text.count("\n", 0, match.start()) + 1
+    return 0

@@ -1,0 +1,50 @@
+"""Everything a running bridge holds: store, spool, rules, remote client and workers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from .config import Settings
+from .intake import Intake
+from .remote import remote_client
+from .rules import Rules
+from .spool import Spool
+from .store import Store
+from .worker import WorkerPool
+
+log = logging.getLogger(__name__)
+DB_FILE = "bridge.sqlite3"
+
+
+class Runtime:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = Store(settings.home / DB_FILE)
+        self.spool = Spool(settings.home / "spool")
+        self.rules = Rules.load(settings.home)
+        self.intake = Intake(settings, self.store, self.spool, self.rules)
+        self._exit = contextlib.ExitStack()
+        self.client = self._exit.enter_context(remote_client(settings))
+        self.pool = WorkerPool(self.store, self.spool, self.client, settings)
+
+    @property
+    def mode(self) -> str:
+        return "sandbox" if self.settings.sandbox else "live"
+
+    def start(self) -> None:
+        requeued = self.store.recover()
+        if requeued:
+            log.warning("%d uploads were under way when the bridge stopped; they go again, "
+                        "flagged as possibly sent twice", requeued)
+        in_use = self.store.spool_paths_in_use()
+        for orphan in self.spool.orphans(in_use):
+            self.spool.remove(orphan)
+        self.pool.start()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if not self.pool.stop(timeout):
+            log.warning("uploads still under way after %.0f s; they will be retried at the "
+                        "next start", timeout)
+        self._exit.close()
+        self.store.close()

@@ -1,0 +1,160 @@
+"""Upload workers: take due items from the store, send them, record the outcome.
+
+Retries network errors, 429 and 5xx with backoff (Retry-After first); fails at once on other
+4xx; never sends a file again for a service it already has an order id for (unless forced).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from .api import ApiClient, RemoteError
+from .backoff import Backoff
+from .config import Settings
+from .formats import FORMATS, FileProblem, prepared
+from .spool import Spool, sha256_of
+from .store import Store
+
+log = logging.getLogger(__name__)
+IDLE_POLL = 1.0  # seconds: also bounds the wait for retries that come due
+
+
+class WorkerPool:
+    def __init__(self, store: Store, spool: Spool, client: ApiClient, settings: Settings,
+                 backoff: Backoff | None = None):
+        self.store, self.spool, self.client, self.settings = store, spool, client, settings
+        self.backoff = backoff or Backoff(base=settings.retry_base)
+        self.progress: dict[str, int] = {}  # item id -> bytes sent of the upload under way
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._inflight_keys: set[tuple[str, str]] = set()
+        self._cancelled: set[str] = set()
+
+    def start(self, count: int | None = None) -> None:
+        for n in range(count or self.settings.workers):
+            thread = threading.Thread(target=self._run, name=f"upload-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def cancel_in_flight(self, item_ids) -> None:
+        with self._lock:
+            self._cancelled.update(item_ids)
+
+    def stop(self, timeout: float) -> bool:
+        """Stop taking work; wait up to `timeout` for uploads under way. True if all ended."""
+        self._stopping.set()
+        self.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
+    @property
+    def busy(self) -> int:
+        return len(self.progress)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                item = self.store.claim_next()
+            except Exception:  # e.g. the database is locked for longer than its timeout
+                log.exception("could not read the queue; trying again")
+                item = None
+            if item is None:
+                due = self._next_due()
+                wait = IDLE_POLL if due is None else min(IDLE_POLL, max(0.01, due - time.time()))
+                with self._cond:
+                    if not self._stopping.is_set():
+                        self._cond.wait(wait)
+                continue
+            try:
+                self._process(item)
+            except Exception as exc:  # a worker never dies of one item
+                log.exception("unexpected error on item %s", item["id"])
+                self.store.mark_failed(item["id"], f"{item['source_path']}: internal error "
+                                                   f"({type(exc).__name__}); please report it")
+            finally:
+                self.progress.pop(item["id"], None)
+
+    def _next_due(self) -> float | None:
+        try:
+            return self.store.next_due()
+        except Exception:
+            return None
+
+    def _process(self, item: dict) -> None:
+        item_id, service = item["id"], item["service_name"]
+        name = item["source_path"] or item["filename"]
+        spooled = Path(item["spool_path"] or "")
+        try:
+            sha = item["sha256"] or sha256_of(spooled)
+        except OSError as exc:
+            self.store.mark_failed(item_id, f"{name}: the bridge's copy of the file is gone "
+                                            f"({exc.strerror or exc})")
+            return
+        if not item["sha256"]:
+            self.store.set_sha256(item_id, sha)
+        key = (sha, service)
+        with self._lock:
+            if key in self._inflight_keys:  # the same file for the same service is under way
+                self.store.defer(item_id, time.time() + 1)
+                return
+            self._inflight_keys.add(key)
+        try:
+            self._send(item, name, spooled, key)
+        finally:
+            with self._lock:
+                self._inflight_keys.discard(key)
+                self._cancelled.discard(item_id)
+
+    def _send(self, item: dict, name: str, spooled: Path, key: tuple[str, str]) -> None:
+        item_id = item["id"]
+        if not item["force"]:
+            earlier = self.store.existing_order(*key, exclude=item_id)
+            if earlier:
+                self.store.mark_done(item_id, earlier["order_id"], outcome="already ordered")
+                self.spool.remove(spooled)
+                return
+        self.progress[item_id] = 0
+        try:
+            with prepared(spooled, FORMATS[item["format"]], self.settings.convert_heic) as up:
+                if up.filename != item["filename"] and up.converted_from is None:
+                    up = type(up)(up.path, item["filename"], up.mime)
+                order_id = self.client.upload(
+                    up, item["service_name"], lambda n: self.progress.__setitem__(item_id, n))
+        except FileProblem as exc:
+            self.store.mark_failed(item_id, f"{name}: {exc.reason}")
+            return
+        except RemoteError as exc:
+            self._failed(item, f"{name}: {exc}", exc)
+            return
+        self.store.mark_done(item_id, order_id)
+        self.spool.remove(spooled)
+        self.store.forget_spool(item_id)
+        log.info("item %s done: order %s", item_id, order_id)
+
+    def _failed(self, item: dict, error: str, exc: RemoteError) -> None:
+        item_id = item["id"]
+        with self._lock:
+            cancelled = item_id in self._cancelled
+        if cancelled:
+            self.store.mark_cancelled_in_flight(item_id)
+        elif exc.retryable and item["attempts"] < self.settings.max_attempts:
+            delay = self.backoff.delay(item["attempts"], exc)
+            log.info("item %s: %s; retrying in %.0f s", item_id, error, delay)
+            self.store.mark_retry(item_id, error, time.time() + delay)
+            self.wake()
+        else:
+            if exc.retryable:
+                error += f" (gave up after {item['attempts']} attempts)"
+            log.warning("item %s failed: %s", item_id, error)
+            self.store.mark_failed(item_id, error)
