@@ -139,9 +139,6 @@ def _act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = Non
         in_flight = [i["id"] for i in rt.store.history(state="uploading", limit=10_000)
                      if i["id"] == item_id or i["batch_id"] == batch_id]
         rt.pool.cancel_in_flight(in_flight)
-        for changed_id in changed:
-            rt.spool.remove(rt.store.spool_path(changed_id))
-            rt.store.forget_spool(changed_id)
         return jsonify(cancelled=changed, finishing=in_flight)
     changed = rt.store.retry(batch_id=batch_id, item_id=item_id)
     rt.pool.wake()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 
 from .config import Settings
 from .intake import Intake
@@ -15,6 +16,7 @@ from .worker import WorkerPool
 
 log = logging.getLogger(__name__)
 DB_FILE = "bridge.sqlite3"
+SPOOL_KEEP_DAYS = 7
 
 
 class Runtime:
@@ -37,10 +39,17 @@ class Runtime:
         if requeued:
             log.warning("%d uploads were under way when the bridge stopped; they go again, "
                         "flagged as possibly sent twice", requeued)
-        in_use = self.store.spool_paths_in_use()
-        for orphan in self.spool.orphans(in_use):
-            self.spool.remove(orphan)
+        self.clean_spool()
         self.pool.start()
+
+    def clean_spool(self) -> None:
+        """Drop copies nothing refers to (a crash between spooling and recording) and the
+        copies of failed or cancelled items older than SPOOL_KEEP_DAYS (kept for retries)."""
+        for item_id, path in self.store.stale_spool(time.time() - SPOOL_KEEP_DAYS * 86400):
+            self.spool.remove(path)
+            self.store.forget_spool(item_id)
+        for orphan in self.spool.orphans(self.store.spool_paths_in_use()):
+            self.spool.remove(orphan)
 
     def stop(self, timeout: float = 20.0) -> None:
         if not self.pool.stop(timeout):

@@ -89,6 +89,13 @@ class NewItem:
     id: str | None = None
 
 
+def storable(text: str | None) -> str | None:
+    """Text SQLite (UTF-8) can hold: a non-UTF-8 file name arrives with lone surrogates."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
@@ -143,6 +150,8 @@ class Store:
                        (batch_id, now, client))
             for position, item in enumerate(items):
                 item.id = item.id or new_id("i")
+                for name in ("source_path", "source_id", "filename", "error"):
+                    setattr(item, name, storable(getattr(item, name)))
                 db.execute(
                     """INSERT INTO items(id, batch_id, position, source_path, source_id,
                        spool_path, filename, size, format, service_name, service_reason, state,
@@ -269,6 +278,13 @@ class Store:
                               finished=NULL WHERE id=?""", [(i,) for i in ids])
             return ids
 
+    def stale_spool(self, before: float) -> list[tuple[str, str]]:
+        """Spool copies of failed or cancelled items that ended before `before`."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(
+                """SELECT id, spool_path FROM items WHERE state IN ('failed','cancelled')
+                   AND spool_path IS NOT NULL AND finished < ?""", (before,))]
+
     def forget_spool(self, item_id: str) -> None:
         with self._tx() as db:
             db.execute("UPDATE items SET spool_path=NULL WHERE id=?", (item_id,))
@@ -293,11 +309,6 @@ class Store:
                 "SELECT started, finished, outcome, detail FROM attempts WHERE item_id=? ORDER BY id",
                 (item_id,)).fetchall()
         return _item(row) | {"history": [dict(a) for a in attempts]}
-
-    def spool_path(self, item_id: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT spool_path FROM items WHERE id=?", (item_id,)).fetchone()
-            return row[0] if row else None
 
     def history(self, *, state: str | None = None, source_path: str | None = None,
                 source_id: str | None = None, order_id: str | None = None,

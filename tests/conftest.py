@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,7 +59,9 @@ def make_jpeg(tmp_path):
     counter = iter(range(1_000_000))
 
     def make(name: str | None = None, **kw) -> Path:
-        path = tmp_path / (name or f"photo-{next(counter)}.jpg")
+        n = next(counter)
+        kw.setdefault("exif", {0x010E: f"test photo {n}"})  # distinct photos, distinct bytes
+        path = tmp_path / (name or f"photo-{n}.jpg")
         path.write_bytes(jpeg_bytes(**kw))
         return path
 
@@ -78,3 +82,82 @@ def bridge_env(home: Path, api_url: str | None = None, api_key: str | None = CAN
 def run_cli(*args, env: dict, timeout: float = 120, input: str | None = None):
     return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], env=env,
                           capture_output=True, text=True, timeout=timeout, input=input)
+
+
+class RunningBridge:
+    """`aihd-bridge serve` in a subprocess on a free port, with a client for its API."""
+
+    def __init__(self, home: Path, env: dict):
+        self.home, self.env, self.proc = home, env, None
+
+    def start(self, timeout: float = 20) -> "RunningBridge":
+        import requests
+
+        info_file = self.home / "bridge.json"
+        info_file.unlink(missing_ok=True)
+        self.log = open(self.home / "serve-output.txt", "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve"], env=self.env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not info_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("bridge did not start: " + (self.home / "serve-output.txt").read_text())
+            time.sleep(0.05)
+        self.info = json.loads(info_file.read_text())
+        self.url = self.info["url"]
+        self.http = requests.Session()
+        self.http.trust_env = False
+        self.http.headers["Authorization"] = f"Bearer {self.info['token']}"
+        return self
+
+    def get(self, path: str, **kw):
+        return self.http.get(self.url + path, timeout=10, **kw)
+
+    def post(self, path: str, **kw):
+        return self.http.post(self.url + path, timeout=30, **kw)
+
+    def upload(self, paths, **fields) -> dict:
+        items = [{"path": str(p), "source_id": f"src-{n}"} for n, p in enumerate(paths)]
+        resp = self.post("/v1/uploads", json={"items": items, **fields})
+        assert resp.status_code == 202, resp.text
+        return resp.json()
+
+    def wait(self, batch_id: str, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            batch = self.get(f"/v1/batches/{batch_id}").json()
+            if batch["finished"]:
+                return batch
+            if time.monotonic() > deadline:
+                raise AssertionError(f"batch not finished in {timeout} s: {batch['counts']}")
+            time.sleep(0.1)
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def start_bridge(tmp_path):
+    """Start bridges against a given API URL; all are stopped at the end of the test."""
+    started = []
+
+    def start(api_url: str | None, api_key: str | None = CANARY_KEY, home: Path | None = None,
+              config: str = "retry_base = 0.05\n", **env) -> RunningBridge:
+        home = home or tmp_path / "bridge-home"
+        home.mkdir(exist_ok=True)
+        (home / "config.toml").write_text(config)
+        bridge = RunningBridge(home, bridge_env(home, api_url, api_key, AIHD_PORT="0", **env))
+        started.append(bridge)
+        return bridge.start()
+
+    yield start
+    for bridge in started:
+        bridge.stop()
