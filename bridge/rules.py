@@ -57,8 +57,8 @@ class Rule:
     def why(self, meta: PhotoMeta, fmt: ImageFormat) -> str | None:
         """The sentence saying why this rule matches, or None when it does not."""
         reasons = []
-        for test in (self._keywords, self._label, self._rating, self._format, self._hours,
-                     self._make, self._gps):
+        for test in (self._keywords, self._label, self._rating, self._format, self._make,
+                     self._hours, self._gps):
             reason = test(meta, fmt)
             if reason is False:
                 return None
@@ -203,13 +203,13 @@ def _parse(text: str, where: str, rules_required: bool = True):
 
 
 def _rule(body: dict, at: str) -> Rule:
+    if not isinstance(body.get("name"), str) or "service" not in body:
+        raise RulesError(f"{at}: a rule needs a name and a service")
+    at = f"{at} (rule '{body['name']}')"
     unknown = set(body) - _RULE_KEYS
     if unknown:
         raise RulesError(f"{at}: unknown condition {sorted(unknown)[0]!r} "
                          f"(known: {', '.join(sorted(_RULE_KEYS - {'name', 'service'}))})")
-    if not isinstance(body.get("name"), str) or "service" not in body:
-        raise RulesError(f"{at}: a rule needs a name and a service")
-    at = f"{at} (rule '{body['name']}')"
     kw = {"name": body["name"], "service": _service(body["service"], at)}
     for key in ("keywords", "label", "formats", "make"):
         if key in body:
@@ -249,7 +249,7 @@ def _service(name, at: str) -> str:
 def _line_of(text: str, pattern: str, nth: int = 0) -> int:
     """The line where the nth match of a table header stands (tomllib reports no lines
     for well-formed but wrong values, and users need one)."""
-    for i, match in enumerate(re.finditer(r"(?m)^\s*" + pattern, text)):
+    for i, match in enumerate(re.finditer(r"(?m)^[ \t]*" + pattern, text)):
         if i == nth:
             return text.count("\n", 0, match.start()) + 1
     return 0
