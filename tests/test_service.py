@@ -255,3 +255,20 @@ def test_sandbox_mode_without_a_key(make_jpeg, start_bridge):
     assert bridge.get("/v1/health").json()["mode"] == "sandbox"
     batch = bridge.wait(bridge.upload([make_jpeg()])["batch_id"])
     assert batch["items"][0]["order_id"].startswith("sandbox-")
+
+
+def test_sigterm_lets_the_upload_under_way_finish(make_jpeg, sandbox, start_bridge):
+    photos = [make_jpeg() for _ in range(4)]
+    sandbox.state.faults = FaultPlan(rate=1.0, kinds=[Fault(delay=1.0)])
+    bridge = start_bridge(sandbox.url, config="workers = 1\n")
+    batch_id = bridge.upload(photos)["batch_id"]
+    while bridge.get(f"/v1/batches/{batch_id}").json()["counts"]["uploading"] == 0:
+        time.sleep(0.02)
+    assert bridge.stop(signal.SIGTERM) == 0
+    assert not (bridge.home / "bridge.json").exists()
+    assert len(sandbox.state.orders()) == 1  # the one under way finished; the rest wait
+    sandbox.state.faults = FaultPlan()
+    bridge.start()
+    batch = bridge.wait(batch_id)
+    assert batch["counts"]["done"] == 4 and len(sandbox.state.orders()) == 4
+    assert not any(i["notes"] for i in batch["items"])
