@@ -40,7 +40,8 @@ make_venv() {  # $1: where
 }
 
 install_lua() {
-  if command -v lua5.1 >/dev/null 2>&1 && lua5.1 -e 'require "socket"; require "cjson"' 2>/dev/null; then
+  if command -v lua5.1 >/dev/null 2>&1 && lua5.1 -e 'require "socket"; require "cjson"' 2>/dev/null &&
+     command -v luacheck >/dev/null 2>&1; then
     return 0
   fi
   if command -v apt-get >/dev/null 2>&1; then
@@ -48,6 +49,7 @@ install_lua() {
     say "installing lua5.1, lua-socket and lua-cjson for the plugin tests"
     $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq lua5.1 lua-socket lua-cjson >/dev/null ||
       say "could not install Lua: the plugin tests will be skipped"
+    $SUDO apt-get install -y -qq lua-check >/dev/null 2>&1 || say "luacheck did not install: that check is skipped"
   elif command -v brew >/dev/null 2>&1; then
     brew install lua@5.1 luarocks >/dev/null && luarocks --lua-version=5.1 install luasocket >/dev/null &&
       luarocks --lua-version=5.1 install lua-cjson >/dev/null || say "could not install Lua: the plugin tests will be skipped"

@@ -34,10 +34,23 @@ class Intake:
         raw_items = payload["items"]
         if not 1 <= len(raw_items) <= MAX_ITEMS:
             raise BadRequest(f"a batch holds 1 to {MAX_ITEMS} items, not {len(raw_items)}")
+        batch_id = payload.get("batch_id")
+        if batch_id is not None and (not isinstance(batch_id, str) or self.store.batch(batch_id) is None):
+            raise BadRequest(f"no batch {batch_id!r} to add to")
         defaults = {k: payload[k] for k in ("service_name", "preset", "force") if k in payload}
         items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw)
                  for raw in raw_items]
-        return self.store.add_batch(items, client=_text(payload.get("client"))), items
+        try:
+            batch_id = self.store.add_batch(items, client=_text(payload.get("client")),
+                                            batch_id=batch_id)
+        except KeyError:
+            self._unspool(items)
+            raise BadRequest(f"no batch {batch_id!r} to add to") from None
+        return batch_id, items
+
+    def _unspool(self, items: list[NewItem]) -> None:
+        for item in items:
+            self.spool.remove(item.spool_path)
 
     def _json_item(self, raw) -> NewItem:
         if not isinstance(raw, dict):

@@ -48,6 +48,7 @@ _UPLOAD_REQUEST_JSON = {
         "service_name": {"type": "string", "description": "default for every item"},
         "preset": {"type": "string", "description": "default for every item"},
         "client": {"type": "string"},
+        "batch_id": {"type": "string", "description": "add to this batch instead of a new one"},
     },
 }
 

@@ -142,13 +142,23 @@ class Store:
 
     # -- intake ---------------------------------------------------------------------------
 
-    def add_batch(self, items: list[NewItem], client: str | None = None) -> str:
-        """Record a batch; good items are queued, bad ones failed at once with their error."""
-        batch_id, now = new_id("b"), time.time()
+    def add_batch(self, items: list[NewItem], client: str | None = None,
+                  batch_id: str | None = None) -> str:
+        """Record a batch, or add to an existing one (a host handing photos over as they
+        render); good items are queued, bad ones failed at once with their error."""
+        now = time.time()
         with self._tx() as db:
-            db.execute("INSERT INTO batches(id, created, client) VALUES (?,?,?)",
-                       (batch_id, now, client))
-            for position, item in enumerate(items):
+            if batch_id is None:
+                batch_id = new_id("b")
+                db.execute("INSERT INTO batches(id, created, client) VALUES (?,?,?)",
+                           (batch_id, now, client))
+                first = 0
+            else:
+                if db.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone() is None:
+                    raise KeyError(batch_id)
+                first = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM items "
+                                   "WHERE batch_id=?", (batch_id,)).fetchone()[0]
+            for position, item in enumerate(items, start=first):
                 item.id = item.id or new_id("i")
                 for name in ("source_path", "source_id", "filename", "error"):
                     setattr(item, name, storable(getattr(item, name)))

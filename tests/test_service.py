@@ -272,3 +272,15 @@ def test_sigterm_lets_the_upload_under_way_finish(make_jpeg, sandbox, start_brid
     batch = bridge.wait(batch_id)
     assert batch["counts"]["done"] == 4 and len(sandbox.state.orders()) == 4
     assert not any(i["notes"] for i in batch["items"])
+
+
+def test_hand_over_photo_by_photo_into_one_batch(make_jpeg, sandbox, start_bridge):
+    bridge = start_bridge(sandbox.url)
+    first = bridge.upload([make_jpeg()])["batch_id"]
+    resp = bridge.post("/v1/uploads", json={"batch_id": first, "items": [{"path": str(make_jpeg())}]})
+    assert resp.status_code == 202 and resp.json()["batch_id"] == first
+    batch = bridge.wait(first)
+    assert batch["total"] == 2 and batch["counts"]["done"] == 2
+    unknown = bridge.post("/v1/uploads", json={"batch_id": "b_nope", "items": [{"path": str(make_jpeg())}]})
+    assert unknown.status_code == 400 and "no batch" in unknown.json()["error"]
+    assert len(list((bridge.home / "spool").iterdir())) == 0

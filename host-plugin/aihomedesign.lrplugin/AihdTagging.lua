@@ -1,0 +1,68 @@
+--[[ The tagging plan: what to write on each source photo once the bridge has answered.
+Results are matched to photos by source_id (the photo's local identifier), never by position. ]]
+
+local AihdServices = require 'AihdServices'
+
+local AihdTagging = {}
+
+AihdTagging.FIELDS = { 'orderId', 'service', 'status', 'uploadedAt', 'orderHistory' }
+local MAX_HISTORY = 2000  -- characters: the field stays readable in the Metadata panel
+
+-- photos: { [source_id] = photo }; results: { [source_id] = item from the bridge };
+-- current(photo, field) -> the value stored now; options.add_keyword; options.now (text).
+-- Returns a list of { photo, source_id, fields = {...}, keyword = {path} or nil }.
+function AihdTagging.plan(photos, results, current, options)
+  local writes = {}
+  for source_id, photo in pairs(photos) do
+    local item = results[source_id]
+    if item then
+      local write = { photo = photo, source_id = source_id, fields = {} }
+      local fields = write.fields
+      if item.state == 'done' and item.order_id then
+        local previous = current(photo, 'orderId')
+        local history = current(photo, 'orderHistory') or ''
+        if previous and previous ~= '' and previous ~= item.order_id then
+          local entry = string.format('%s (%s, %s)', previous,
+            AihdServices.title(current(photo, 'service')), current(photo, 'uploadedAt') or '?')
+          history = history == '' and entry or (entry .. '; ' .. history)
+          fields.orderHistory = history:sub(1, MAX_HISTORY)
+        end
+        fields.orderId = item.order_id
+        fields.service = item.service_name
+        fields.status = 'Ordered'
+        fields.uploadedAt = options.now
+        if options.add_keyword then
+          write.keyword = AihdServices.keyword_path(item.service_name, item.order_id)
+        end
+      elseif item.state == 'cancelled' then
+        fields.status = 'Cancelled before upload'
+      else
+        fields.status = 'Failed: ' .. tostring(item.error or item.state)
+      end
+      writes[#writes + 1] = write
+    end
+  end
+  table.sort(writes, function(a, b) return tostring(a.source_id) < tostring(b.source_id) end)
+  return writes
+end
+
+-- The text of the "order history" dialog for one photo: its fields, then the bridge's record.
+function AihdTagging.history_lines(name, fields, items)
+  local lines = { name }
+  if fields.orderId then
+    lines[#lines + 1] = string.format('  order %s, %s, %s (%s)', fields.orderId,
+      AihdServices.title(fields.service), fields.status or '', fields.uploadedAt or '?')
+  else
+    lines[#lines + 1] = '  no order yet' .. (fields.status and (' (' .. fields.status .. ')') or '')
+  end
+  if fields.orderHistory and fields.orderHistory ~= '' then
+    lines[#lines + 1] = '  earlier: ' .. fields.orderHistory
+  end
+  for _, item in ipairs(items or {}) do
+    lines[#lines + 1] = string.format('  bridge: %s %s %s', item.state,
+      AihdServices.title(item.service_name), item.order_id or item.error or '')
+  end
+  return lines
+end
+
+return AihdTagging

@@ -1,0 +1,51 @@
+--[[ The Plug-in Manager section: is the bridge running, in which mode, where its data is. ]]
+
+local LrTasks = import 'LrTasks'
+local LrView = import 'LrView'
+
+local AihdLr = require 'AihdLr'
+
+local info = {}
+
+local function refresh(props)
+  props.aihd_dataDir = AihdLr.data_dir()
+  local bridge, health_or_reason = AihdLr.connect()
+  if bridge then
+    props.aihd_status = AihdLr.describe(health_or_reason)
+    props.aihd_version = tostring(health_or_reason.version)
+    props.aihd_mode = health_or_reason.mode
+  else
+    props.aihd_status, props.aihd_version, props.aihd_mode = health_or_reason, '-', '-'
+  end
+end
+
+function info.startDialog(props)
+  props.aihd_status = 'Looking for the bridge...'
+  LrTasks.startAsyncTask(function() refresh(props) end)
+end
+
+function info.sectionsForTopOfDialog(f, props)
+  local bind = LrView.bind
+  local function line(label, key)
+    return f:row {
+      f:static_text { title = label, width = LrView.share 'aihd_info_label' },
+      f:static_text { title = bind(key), fill_horizontal = 1 },
+    }
+  end
+  return {
+    {
+      title = 'AI HomeDesign bridge',
+      line('Status:', 'aihd_status'),
+      line('Mode:', 'aihd_mode'),
+      line('Bridge version:', 'aihd_version'),
+      line('Data folder:', 'aihd_dataDir'),
+      f:row {
+        f:push_button { title = 'Check again', action = function()
+          LrTasks.startAsyncTask(function() refresh(props) end)
+        end },
+      },
+    },
+  }
+end
+
+return info

@@ -1,0 +1,131 @@
+--[[ Unit tests of the plugin's logic modules (no Lightroom, no network), under plain lua5.1.
+usage: lua5.1 test_logic.lua <plugin dir>   — prints "N passed, N failed" ]]
+
+local plugin_dir = arg[1]
+package.path = plugin_dir .. '/?.lua;' .. package.path
+
+local cjson = require 'cjson'
+local AihdJson = require 'AihdJson'
+local AihdBridge = require 'AihdBridge'
+local AihdProgress = require 'AihdProgress'
+local AihdTagging = require 'AihdTagging'
+local AihdExportJob = require 'AihdExportJob'
+
+local passed, failed = 0, 0
+local function test(name, fn)
+  local ok, err = pcall(fn)
+  if ok then passed = passed + 1 else
+    failed = failed + 1
+    print('FAIL ' .. name .. ': ' .. tostring(err))
+  end
+end
+
+local function same(a, b, path)
+  path = path or 'value'
+  if type(a) ~= type(b) then error(path .. ': ' .. tostring(a) .. ' ~= ' .. tostring(b), 0) end
+  if type(a) ~= 'table' then
+    if a ~= b then error(path .. ': ' .. tostring(a) .. ' ~= ' .. tostring(b), 0) end
+    return
+  end
+  for k, v in pairs(a) do same(v, b[k], path .. '.' .. tostring(k)) end
+  for k in pairs(b) do if a[k] == nil then error(path .. '.' .. tostring(k) .. ' missing', 0) end end
+end
+
+test('json round trip agrees with lua-cjson', function()
+  local samples = {
+    '{"a":1,"b":[true,false,"x"],"c":{"d":"\\u00e9\\n\\t\\"q\\""}}',
+    '[1.5,-2,3e2,"\\ud83d\\ude00",[],{}]', '"plain"', '{"nested":[[[[1]]]]}',
+  }
+  for _, text in ipairs(samples) do
+    local mine = assert(AihdJson.decode(text))
+    same(mine, cjson.decode(text))
+    same(cjson.decode(AihdJson.encode(mine)), cjson.decode(text))
+  end
+  math.randomseed(7)
+  for _ = 1, 200 do
+    local value = { n = math.random(-1e6, 1e6), s = string.char(math.random(32, 126), math.random(1, 31)),
+                    list = { math.random(), 'x' }, flag = math.random() > 0.5 }
+    same(cjson.decode(AihdJson.encode(value)), value)
+  end
+end)
+
+test('json rejects broken text with a message, never an error', function()
+  for _, text in ipairs({ '', '{', '[1,', '{"a" 1}', '"open', 'nul', '{"a":1}x', string.rep('[', 500) }) do
+    local value, message = AihdJson.decode(text)
+    assert(value == nil and type(message) == 'string', text)
+  end
+  assert(AihdJson.decode('null') == nil)
+end)
+
+test('data dir follows AIHD_HOME, then the platform', function()
+  local function env(vars, os_name)
+    return { getenv = function(k) return vars[k] end, home = '/home/ann',
+             windows = os_name == 'win', mac = os_name == 'mac' }
+  end
+  assert(AihdBridge.data_dir(env({ AIHD_HOME = '/x' })) == '/x')
+  assert(AihdBridge.data_dir(env({})) == '/home/ann/.local/share/aihd-bridge')
+  assert(AihdBridge.data_dir(env({ XDG_DATA_HOME = '/d' })) == '/d/aihd-bridge')
+  assert(AihdBridge.data_dir(env({}, 'mac')) == '/home/ann/Library/Application Support/aihd-bridge')
+  assert(AihdBridge.data_dir(env({ LOCALAPPDATA = 'C:\\Users\\ann\\AppData\\Local' }, 'win'))
+         == 'C:\\Users\\ann\\AppData\\Local\\aihd-bridge')
+  assert(AihdBridge.data_dir(env({ AIHD_HOME = '/x' }), '/pref') == '/pref')
+end)
+
+test('progress: rendering is the first half, uploading the second', function()
+  local p, caption = AihdProgress.describe(4, 2, nil, 0)
+  assert(p == 0.25 and caption == 'Preparing photo 3 of 4', caption)
+  local batch = { items = {
+    { state = 'done', size = 100, bytes_sent = 100 }, { state = 'uploading', size = 100, bytes_sent = 50 },
+    { state = 'queued', size = 100, bytes_sent = 0, waiting_until = 1060 }, { state = 'failed', size = 100 } } }
+  p, caption = AihdProgress.describe(4, 4, batch, 1000)
+  assert(math.abs(p - (0.5 + 0.5 * 250 / 400)) < 1e-9, p)
+  assert(caption:find('slow down: next try in 60 s'), caption)
+  p, caption = AihdProgress.describe(4, 4, batch, 2000)
+  assert(caption == 'Sending to AI HomeDesign: 2 of 4 done', caption)
+end)
+
+test('tagging matches by source id and keeps earlier orders', function()
+  local a, b, c = { name = 'a' }, { name = 'b', orderId = 'old-1', service = 'service-day-to-dusk',
+                                    uploadedAt = '2026-01-01 10:00' }, { name = 'c' }
+  local photos = { ['11'] = a, ['22'] = b, ['33'] = c }
+  local results = {
+    ['22'] = { state = 'done', order_id = 'new-2', service_name = 'service-item-removal' },
+    ['11'] = { state = 'done', order_id = 'new-1', service_name = 'service-day-to-dusk' },
+    ['33'] = { state = 'failed', error = 'c.jpg: is empty' },
+  }
+  local writes = AihdTagging.plan(photos, results, function(photo, field) return photo[field] end,
+                                  { add_keyword = true, now = 'NOW' })
+  assert(#writes == 3)
+  assert(writes[1].photo == a and writes[1].fields.orderId == 'new-1')
+  assert(writes[2].photo == b and writes[2].fields.orderId == 'new-2')
+  assert(writes[2].fields.orderHistory == 'old-1 (Day to dusk, 2026-01-01 10:00)', writes[2].fields.orderHistory)
+  same(writes[2].keyword, { 'AI HomeDesign', 'Item removal', 'new-2' })
+  assert(writes[3].fields.status == 'Failed: c.jpg: is empty' and writes[3].fields.orderId == nil)
+end)
+
+test('the same order id again adds no history', function()
+  local photo = { orderId = 'same', service = 'service-day-to-dusk' }
+  local writes = AihdTagging.plan({ ['1'] = photo }, { ['1'] = { state = 'done', order_id = 'same',
+    service_name = 'service-day-to-dusk' } }, function(p, f) return p[f] end, { now = 'N' })
+  assert(writes[1].fields.orderHistory == nil and writes[1].keyword == nil)
+end)
+
+test('export job: a silent bridge fails the photos it holds, with a reason', function()
+  local clock = 0
+  local bridge = {
+    hand_over = function(_, items) return { batch_id = 'b1', items = { { id = 'i-' .. items[1].source_id, state = 'queued' } } } end,
+    batch = function() return nil, 'connection refused' end,
+    cancel = function() end,
+  }
+  local list, i = { { source_id = 'p1', wait = function() return true, '/tmp/x.jpg' end } }, 0
+  local results = AihdExportJob.run {
+    bridge = bridge, total = 1, fields = {}, log = function() end,
+    renditions = function() return function() i = i + 1 return list[i] end end,
+    progress = { set = function() end, canceled = function() return false end },
+    sleep = function(s) clock = clock + s end, now = function() return clock end, patience = 10,
+  }
+  assert(results.p1.state == 'failed' and results.p1.error:find('stopped answering'), results.p1.error)
+end)
+
+print(string.format('%d passed, %d failed', passed, failed))
+os.exit(failed == 0 and 0 or 1)

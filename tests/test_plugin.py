@@ -1,0 +1,182 @@
+"""The Lightroom plugin's real files under lua5.1 with a fake SDK, against a real bridge."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from bridge.sandbox import Fault, FaultPlan
+from conftest import ROOT
+
+PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"
+HARNESS = ROOT / "host-plugin" / "tests"
+PRESETS = ROOT / "host-plugin" / "presets"
+
+
+@pytest.fixture(scope="session")
+def lua():
+    lua = shutil.which("lua5.1")
+    if lua is None:
+        pytest.skip("lua5.1 is not installed (./install.sh --test installs it with apt-get or brew)")
+    probe = subprocess.run([lua, "-e", "require 'socket.http'; require 'cjson'"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("lua-socket and lua-cjson are needed for the plugin tests")
+    return lua
+
+
+def run(lua, tmp_path, scenario: dict, env: dict) -> dict:
+    scenario.setdefault("render_dir", str(tmp_path))
+    scenario.setdefault("sleep_scale", 0.2)
+    path, out = tmp_path / "scenario.json", tmp_path / "outcome.json"
+    path.write_text(json.dumps(scenario))
+    proc = subprocess.run([lua, str(HARNESS / "run_scenario.lua"), str(PLUGIN), str(path), str(out)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(out.read_text())
+
+
+def photo_specs(paths, first_id=5000):
+    return [{"id": first_id + n, "path": str(p)} for n, p in enumerate(paths)]
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_every_plugin_file_parses(lua):
+    luac = shutil.which("luac5.1")
+    files = sorted(PLUGIN.glob("*.lua")) + sorted(HARNESS.glob("*.lua")) + sorted(PRESETS.glob("*.lrtemplate"))
+    assert len(files) > 15
+    for f in files:
+        subprocess.run([luac or lua, "-p", str(f)] if luac else [lua, "-e", f"assert(loadfile([[{f}]]))"],
+                       check=True)
+
+
+def test_luacheck_if_available():
+    luacheck = shutil.which("luacheck")
+    if luacheck is None:
+        pytest.skip("luacheck is not installed")
+    proc = subprocess.run([luacheck, "--std", "lua51", "--globals", "import", "LOC", "_PLUGIN",
+                           "WIN_ENV", "MAC_ENV", "--no-max-line-length", str(PLUGIN)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_logic_modules(lua):
+    proc = subprocess.run([lua, str(HARNESS / "test_logic.lua"), str(PLUGIN)], capture_output=True, text=True)
+    assert proc.returncode == 0 and " 0 failed" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_plugin_definition_and_presets(lua, tmp_path):
+    outcome = run(lua, tmp_path, {"action": "load_all"}, {})
+    info = outcome["Info"]
+    assert info["LrToolkitIdentifier"] == "com.aihomedesign.bridge.lightroom"
+    assert info["LrSdkMinimumVersion"] == 6.0 and info["LrExportServiceProvider"]["file"] == "ExportServiceProvider.lua"
+    for key in ("LrMetadataProvider", "LrMetadataTagsetFactory", "LrPluginInfoProvider"):
+        assert (PLUGIN / info[key]).is_file()
+    for item in info["LrLibraryMenuItems"]:
+        assert (PLUGIN / item["file"]).is_file()
+    fields = [f["id"] for f in outcome["MetadataDefinition"]["metadataFieldsForPhotos"]]
+    assert fields == ["orderId", "service", "status", "uploadedAt", "orderHistory"]
+    services = set()
+    for preset in PRESETS.glob("*.lrtemplate"):
+        check = subprocess.run([lua, "-e", f"dofile([[{preset}]]) print(s.value.exportServiceProvider, "
+                                "s.value['com.aihomedesign.bridge.lightroom.aihd_service'])"],
+                               capture_output=True, text=True, check=True)
+        provider, service = check.stdout.split()
+        assert provider == info["LrToolkitIdentifier"]
+        services.add(service)
+    assert services == {"auto", "service-ai-virtual-staging", "service-item-removal",
+                        "service-day-to-dusk", "service-image-enhancement", "service-creative-designer"}
+
+
+def test_export_tags_every_photo_with_its_own_order(lua, samples, expected, sandbox, start_bridge, tmp_path):
+    bridge = start_bridge(sandbox.url)
+    good = [samples / n for n in sorted(expected) if not n.endswith(".heic")]
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes((samples / "Canon.jpg").read_bytes()[:700])
+    renders = tmp_path / "renders"
+    renders.mkdir()
+    outcome = run(lua, tmp_path, {"photos": photo_specs(good + [corrupt]), "service": "service-day-to-dusk",
+                                  "render_dir": str(renders)}, bridge.env)
+    assert outcome["dialog"]["cant_export"] is None and "sandbox" not in outcome["dialog"]["status"]
+    orders = {o["sha256"]: o for o in sandbox.state.orders()}
+    assert len(orders) == len(good)
+    photos = {p["path"]: p for p in outcome["photos"]}
+    for path in good:
+        props = photos[str(path)]["props"]
+        order = orders[_sha(path)]  # the photo carries the order made from its own bytes
+        assert props["orderId"] == order["order_id"] and props["status"] == "Ordered"
+        assert props["service"] == "service-day-to-dusk" == order["service_name"]
+        assert photos[str(path)]["keywords"] == [f"AI HomeDesign > Day to dusk > {order['order_id']}"]
+    bad = photos[str(corrupt)]
+    assert "orderId" not in bad["props"] and "cut short" in bad["props"]["status"]
+    record = outcome["record"]
+    assert list(record["failures"]) == [str(bad["id"])] and "corrupt.jpg" in record["failures"][str(bad["id"])]
+    assert record["writes"] == 1 and record["portions"][-1] == 1
+    assert any(c.startswith("Sending to AI HomeDesign") for c in record["captions"])
+    assert not list(renders.iterdir())  # Lightroom deleted its renders; the bridge had its copies
+    batches = {i["batch_id"] for i in bridge.get("/v1/history", params={"limit": 100}).json()["items"]}
+    assert len(batches) == 1  # one export, one batch
+
+
+def test_bridge_down_disables_export_and_says_how_to_start_it(lua, make_jpeg, tmp_path):
+    env = {"AIHD_HOME": str(tmp_path / "nowhere"), "HOME": str(tmp_path)}
+    outcome = run(lua, tmp_path, {"photos": photo_specs([make_jpeg(), make_jpeg()])}, env)
+    assert "not running" in outcome["dialog"]["cant_export"]
+    assert "aihd-bridge serve" in outcome["dialog"]["cant_export"]
+    record = outcome["record"]
+    assert len(record["failures"]) == 2 and all("not running" in m for m in record["failures"].values())
+    assert record["dialogs"][0]["kind"] == "critical"
+
+
+def test_cancel_stops_the_rest_in_the_bridge(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+    sandbox.state.faults = FaultPlan(rate=1.0, kinds=[Fault(delay=0.5)])
+    bridge = start_bridge(sandbox.url, config="workers = 1\n")
+    photos = [make_jpeg() for _ in range(8)]
+    outcome = run(lua, tmp_path, {"photos": photo_specs(photos), "cancel_after": 3}, bridge.env)
+    tagged = [p for p in outcome["photos"] if p["props"].get("orderId")]
+    cancelled = [m for m in outcome["record"]["failures"].values() if m == "Cancelled"]
+    assert 1 <= len(tagged) <= 3 and len(cancelled) >= 1
+    assert len(tagged) + len(cancelled) == 3  # every photo handed over is accounted for
+    assert len(sandbox.state.orders()) == len(tagged)
+    assert all(not p["props"] for p in outcome["photos"][3:])  # never rendered, never sent
+
+
+def test_busy_catalog_still_gets_its_tags(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+    bridge = start_bridge(sandbox.url)
+    outcome = run(lua, tmp_path, {"photos": photo_specs([make_jpeg()]), "busy_writes": 3}, bridge.env)
+    assert outcome["record"]["write_attempts"] == 4
+    assert outcome["photos"][0]["props"]["orderId"].startswith("sandbox-")
+
+
+def test_second_export_keeps_the_earlier_order(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+    bridge = start_bridge(sandbox.url)
+    photo = make_jpeg()
+    first = run(lua, tmp_path, {"photos": photo_specs([photo]), "service": "service-day-to-dusk"}, bridge.env)
+    props = first["photos"][0]["props"]
+    spec = photo_specs([photo])
+    spec[0]["props"] = props
+    second = run(lua, tmp_path, {"photos": spec, "service": "service-item-removal", "add_keyword": False}, bridge.env)
+    now = second["photos"][0]["props"]
+    assert now["orderId"] != props["orderId"] and now["service"] == "service-item-removal"
+    assert now["orderHistory"].startswith(props["orderId"] + " (Day to dusk, ")
+    assert not second["photos"][0]["keywords"]  # an empty Lua table: no keyword this time
+
+
+def test_plugin_manager_history_and_clear(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+    bridge = start_bridge(sandbox.url)
+    info = run(lua, tmp_path, {"action": "info"}, bridge.env)["info"]
+    assert info["aihd_mode"] == "live" and info["aihd_dataDir"] == str(bridge.home)
+    photo = make_jpeg()
+    props = run(lua, tmp_path, {"photos": photo_specs([photo])}, bridge.env)["photos"][0]["props"]
+    spec = photo_specs([photo])
+    spec[0]["props"] = props
+    history = run(lua, tmp_path, {"action": "history", "photos": spec}, bridge.env)
+    text = history["record"]["dialogs"][0]["text"]
+    assert props["orderId"] in text and "bridge: done" in text
+    cleared = run(lua, tmp_path, {"action": "clear", "photos": spec}, bridge.env)
+    assert cleared["photos"][0]["props"] == {}
