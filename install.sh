@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# aihd-bridge installer.
-#   ./install.sh          install into a virtual environment in the data dir, put
-#                         `aihd-bridge` on PATH, and upload a first photo (sandbox without a key)
-#   ./install.sh --test   install the test tools into ./.venv and run the whole test suite
+# aihd-bridge installer: one command, safe to run again.
+#
+#   ./install.sh                 install into a virtual environment in the data dir, put
+#                                `aihd-bridge` on PATH, install the Lightroom plugin, start the
+#                                bridge at login and now, and order a first photo (sandbox
+#                                without an API key)
+#   ./install.sh --no-autostart  ... but do not start it at login
+#   ./install.sh --no-plugin     ... but leave Lightroom alone
+#   ./install.sh --test          install the test tools (lua5.1 included) into ./.venv and run
+#                                the whole test suite
+#   ./install.sh --uninstall     stop and remove everything but the history (--purge: all)
 set -eu
 
 REPO=$(cd "$(dirname "$0")" && pwd)
-MODE=install
+MODE=install AUTOSTART=1 PLUGIN=1 PURGE=0
 for arg in "$@"; do
   case "$arg" in
     --test) MODE=test ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    --uninstall) MODE=uninstall ;;
+    --purge) PURGE=1 ;;
+    --no-autostart) AUTOSTART=0 ;;
+    --no-plugin) PLUGIN=0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -28,8 +39,6 @@ find_python() {
   done
   return 1
 }
-
-PY=$(find_python) || die "Python 3.11 or newer is needed. Install it (for example 'sudo apt-get install python3' or from python.org) and run this again."
 
 make_venv() {  # $1: where
   if [ ! -x "$1/bin/python" ]; then
@@ -58,6 +67,8 @@ install_lua() {
   fi
 }
 
+PY=$(find_python) || die "Python 3.11 or newer is needed. Install it (for example 'sudo apt-get install python3' or from python.org) and run this again."
+
 if [ "$MODE" = test ]; then
   VENV="$REPO/.venv"
   make_venv "$VENV"
@@ -76,21 +87,66 @@ if [ "$MODE" = test ]; then
   exit "$rc"
 fi
 
-HOME_DIR=${AIHD_HOME:-$("$PY" -c 'import sys, os; print(os.path.expanduser("~/Library/Application Support/aihd-bridge") if sys.platform == "darwin" else os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "aihd-bridge"))')}
+# The same data dir the bridge picks (platformdirs), unless AIHD_HOME says otherwise.
+HOME_DIR=${AIHD_HOME:-$("$PY" -c 'import sys, os; print(os.path.expanduser("~/Library/Application Support/aihd-bridge") if sys.platform == "darwin" else os.path.join(os.environ.get("LOCALAPPDATA", ""), "aihd-bridge") if sys.platform == "win32" else os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "aihd-bridge"))')}
 VENV="$HOME_DIR/venv"
+BIN_DIR="$HOME/.local/bin"
+AIHD="$VENV/bin/aihd-bridge"
+
+if [ "$MODE" = uninstall ]; then
+  if [ -x "$AIHD" ]; then
+    "$AIHD" stop || true
+    "$AIHD" autostart disable || true
+    "$AIHD" plugin uninstall || true
+    if [ "$PURGE" = 1 ]; then "$AIHD" config delete-key || true; fi
+  fi
+  [ -L "$BIN_DIR/aihd-bridge" ] && rm -f "$BIN_DIR/aihd-bridge"
+  if [ "$PURGE" = 1 ]; then
+    rm -rf "$HOME_DIR"
+    say "removed aihd-bridge and all its data ($HOME_DIR)"
+  else
+    rm -rf "$VENV" "$HOME_DIR/spool" "$HOME_DIR/logs" "$HOME_DIR/first-photo.jpg" "$HOME_DIR/bridge.json"
+    say "removed aihd-bridge; the upload history stays in $HOME_DIR (--purge removes it too)"
+  fi
+  exit 0
+fi
+
 mkdir -p "$HOME_DIR"
+chmod 700 "$HOME_DIR"
 make_venv "$VENV"
 say "installing aihd-bridge into $VENV"
 "$VENV/bin/python" -m pip install --quiet "$REPO"
+# The version does not change between checkouts: reinstall the package itself so an update lands.
+"$VENV/bin/python" -m pip install --quiet --no-deps --force-reinstall "$REPO"
 
-BIN_DIR="$HOME/.local/bin"
 mkdir -p "$BIN_DIR"
-ln -sf "$VENV/bin/aihd-bridge" "$BIN_DIR/aihd-bridge"
+ln -sf "$AIHD" "$BIN_DIR/aihd-bridge"
 say "aihd-bridge is at $BIN_DIR/aihd-bridge"
 case ":$PATH:" in
   *":$BIN_DIR:"*) ;;
   *) say "$BIN_DIR is not on your PATH: add  export PATH=\"$BIN_DIR:\$PATH\"  to your shell profile" ;;
 esac
+
+if [ "$PLUGIN" = 1 ]; then
+  say "installing the Lightroom Classic plugin"
+  "$AIHD" plugin install --from "$REPO/host-plugin"
+fi
+
+# A bridge from an earlier install runs the old code: stop it so the new one starts.
+"$AIHD" stop >/dev/null 2>&1 || true
+if [ "$AUTOSTART" = 1 ]; then
+  say "starting the bridge at login"
+  "$AIHD" autostart enable
+fi
+if ! "$AIHD" status >/dev/null 2>&1; then
+  mkdir -p "$HOME_DIR/logs"
+  nohup "$AIHD" serve >>"$HOME_DIR/logs/serve.out" 2>&1 </dev/null &
+fi
+for _ in $(seq 1 100); do
+  "$AIHD" status >/dev/null 2>&1 && break
+  sleep 0.2
+done
+"$AIHD" status || die "the bridge did not start: see $HOME_DIR/logs"
 
 say "first upload (a generated photo)"
 PHOTO="$HOME_DIR/first-photo.jpg"
@@ -103,5 +159,5 @@ draw.rectangle((0, 300, 640, 427), fill=(120, 96, 70))    # floor
 draw.rectangle((240, 120, 400, 300), fill=(240, 236, 226))  # window
 im.save(sys.argv[1], "JPEG", quality=90)
 PYEOF
-"$VENV/bin/aihd-bridge" upload "$PHOTO"
-say "done"
+"$AIHD" upload "$PHOTO"
+say "done. 'aihd-bridge doctor' checks the installation; './install.sh --uninstall' removes it."

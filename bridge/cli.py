@@ -185,6 +185,175 @@ def _print_inspection(report: dict) -> None:
 
 
 @main.command()
+@click.option("--timeout", type=float, default=30, show_default=True,
+              help="seconds to wait for uploads under way")
+def stop(timeout) -> None:
+    """Stop the running bridge (uploads under way finish; the rest wait for the next start)."""
+    import os
+    import signal
+
+    from .discovery import read_info, running_bridge
+
+    settings = _settings()
+    info = read_info(settings.home)
+    if info is None or running_bridge(settings.home) is None:
+        click.echo("the bridge is not running")
+        return
+    pid = int(info["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while True:  # until the process is gone: it closes its database after the port
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the bridge (pid {pid}) did not stop in {timeout:.0f} s")
+        time.sleep(0.1)
+    click.echo("the bridge stopped")
+
+
+@main.group()
+def config() -> None:
+    """The API key and settings."""
+
+
+@config.command("set-key")
+@click.option("--stdin", "from_stdin", is_flag=True, help="read the key from standard input")
+def set_key(from_stdin) -> None:
+    """Store the API key in the OS keyring (or a private file where there is none)."""
+    from .discovery import BridgeError, running_bridge
+    from .keystore import store_key
+
+    settings = _settings()
+    if from_stdin or not sys.stdin.isatty():
+        key = sys.stdin.readline().strip()
+    else:
+        key = click.prompt("AI HomeDesign API key", hide_input=True).strip()
+    if not key or any(c.isspace() for c in key):
+        raise click.ClickException("that is not an API key (empty, or with spaces)")
+    where, warning = store_key(settings.home, key)
+    if warning:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    click.echo(f"API key stored ({'OS keyring' if where == 'keyring' else where})")
+    import os
+
+    if os.environ.get("AIHD_API_KEY"):
+        click.secho("note: AIHD_API_KEY is set in this shell and still wins over the stored key",
+                    fg="yellow", err=True)
+    bridge = running_bridge(settings.home)
+    if bridge is not None:
+        try:
+            mode = bridge.post("/v1/config/reload")["mode"]
+            click.echo(f"the running bridge now uses it ({mode} mode)")
+        except BridgeError as exc:
+            click.echo(f"the running bridge did not take it up ({exc}); restart it", err=True)
+
+
+@config.command("delete-key")
+def delete_key() -> None:
+    """Forget the stored API key (the bridge goes back to sandbox mode)."""
+    from .discovery import running_bridge
+    from .keystore import forget_key
+
+    settings = _settings()
+    forget_key(settings.home)
+    bridge = running_bridge(settings.home)
+    if bridge is not None:
+        bridge.post("/v1/config/reload")
+    click.echo("API key removed")
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True)
+def show_config(as_json) -> None:
+    """The settings in force, with the key masked."""
+    import dataclasses
+    import os
+
+    from .keystore import find_key, mask
+
+    settings = _settings()
+    key = find_key(settings.home, os.environ)
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    values["home"] = str(settings.home)
+    values["api_key"] = mask(key.key)
+    values["api_key_source"] = key.source
+    values["mode"] = "sandbox" if settings.sandbox else "live"
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+    else:
+        for name, value in values.items():
+            click.echo(f"{name:<18}{value}")
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["enable", "disable", "status"]))
+def autostart(action) -> None:
+    """Start the bridge at login (systemd user unit, LaunchAgent or Startup folder)."""
+    from .autostart import manager
+
+    settings = _settings()
+    service = manager(settings.home)
+    if action == "enable":
+        click.echo(service.enable())
+    elif action == "disable":
+        click.echo(service.disable())
+    else:
+        status = service.status()
+        running = {True: "running", False: "not running", None: "state unknown"}[status.running]
+        click.echo(f"{'enabled' if status.enabled else 'disabled'}, {running}: {status.detail}")
+        sys.exit(0 if status.enabled else 1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--online", is_flag=True, help="also ask the API whether it accepts the key")
+def doctor(as_json, online) -> None:
+    """Check the installation: one line per check, with the fix for each problem."""
+    from .doctor import run_checks
+
+    checks = run_checks(_settings(), online=online)
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in checks], indent=2))
+    else:
+        marks = {"ok": click.style("ok  ", fg="green"), "warn": click.style("warn", fg="yellow"),
+                 "fail": click.style("FAIL", fg="red")}
+        for c in checks:
+            click.echo(f"{marks[c.status]}  {c.name:<17}{c.detail}" + (f"  ->  {c.fix}" if c.fix and c.status != "ok" else ""))
+    sys.exit(1 if any(c.status == "fail" for c in checks) else 0)
+
+
+@main.group()
+def plugin() -> None:
+    """The Lightroom Classic plugin."""
+
+
+@plugin.command("install")
+@click.option("--from", "source", type=click.Path(path_type=Path, file_okay=False),
+              default=lambda: str(Path(__file__).resolve().parents[1] / "host-plugin"),
+              help="the host-plugin folder of an aihd-bridge checkout")
+def plugin_install(source) -> None:
+    """Copy the plugin and export presets into Lightroom's folders."""
+    from .lightroom import install
+
+    try:
+        for line in install(source, _settings().home):
+            click.echo(line)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@plugin.command("uninstall")
+def plugin_uninstall() -> None:
+    """Remove the plugin and presets this tool installed."""
+    from .lightroom import uninstall
+
+    for place in uninstall(_settings().home) or ["nothing to remove"]:
+        click.echo(f"removed {place}" if place != "nothing to remove" else place)
+
+
+@main.command()
 @click.option("--port", type=int, default=47312, show_default=True)
 @click.option("--max-bytes", type=int, default=50_000_000, show_default=True)
 def sandbox(port, max_bytes) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from .keystore import find_key
+
 DEFAULT_API_URL = "https://api.aihomedesign.com"
 DEFAULT_PORT = 47311
 DEFAULT_MAX_UPLOAD_BYTES = 50_000_000
@@ -78,8 +80,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         values["api_url"] = env["AIHD_API_URL"]
     if env.get("AIHD_PORT"):
         values["port"] = _parse_port(env["AIHD_PORT"])
-    if env.get("AIHD_API_KEY"):
-        values["api_key"] = env["AIHD_API_KEY"].strip()
+    values["api_key"] = find_key(home, env).key
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(home=home, **values)
 

@@ -26,10 +26,6 @@ class AlreadyRunning(Exception):
     pass
 
 
-class _Stop(Exception):
-    pass
-
-
 def serve(settings: Settings, echo=print) -> None:
     """Run the bridge in this process until SIGTERM/SIGINT."""
     other = running_bridge(settings.home)
@@ -37,8 +33,8 @@ def serve(settings: Settings, echo=print) -> None:
         raise AlreadyRunning(f"a bridge is already running at {other.url} (pid "
                              f"{other.info.get('pid')})")
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handler = setup_logging(settings.home, settings.api_key)
     runtime = Runtime(settings)
+    handler = setup_logging(settings.home, lambda: [settings.api_key, runtime.settings.api_key])
     token = secrets.token_urlsafe(32)
     app = create_app(settings, runtime=runtime, token=token)
     try:
@@ -60,16 +56,21 @@ def serve(settings: Settings, echo=print) -> None:
     write_info(settings.home, {"url": url, "port": port, "pid": os.getpid(), "token": token,
                                "version": __version__})
 
+    stopped_by: list[str] = []
+
     def stop(signum, _frame):
-        raise _Stop(signal.Signals(signum).name)
+        # SystemExit, not a custom exception: waitress's event loop swallows anything else
+        # raised while it handles a socket, and ends its loop cleanly on this one.
+        if not stopped_by:
+            stopped_by.append(signal.Signals(signum).name)
+            raise SystemExit(0)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     log.info("bridge %s serving at %s in %s mode", __version__, url, runtime.mode)
     echo(f"aihd-bridge {__version__} at {url} ({runtime.mode} mode), data in {settings.home}")
     try:
-        server.run()
-    except _Stop as why:
-        log.info("stopping on %s", why)
+        server.run()  # returns when a signal raised SystemExit in it
+        log.info("stopping on %s", stopped_by[0] if stopped_by else "request")
     finally:
         # Stop taking work first, then let uploads under way finish for a bounded time.
         server.close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import requests
+
+from .keystore import write_private
 
 INFO_FILE = "bridge.json"
 
@@ -17,13 +18,7 @@ def info_path(home: Path) -> Path:
 
 def write_info(home: Path, info: dict) -> Path:
     """Write bridge.json atomically with mode 0600: it holds the local token."""
-    path = info_path(home)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(info, fh)
-    os.replace(tmp, path)
-    return path
+    return write_private(info_path(home), json.dumps(info))
 
 
 def read_info(home: Path) -> dict | None:

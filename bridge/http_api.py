@@ -192,6 +192,12 @@ def inspect():
                                 service=service, preset=preset))
 
 
+@v1.post("/config/reload")
+def reload_config():
+    """Called by `aihd-bridge config set-key`: take up the new key without a restart."""
+    return jsonify(mode=_rt().reload_key())
+
+
 @v1.get("/openapi.json")
 def openapi():
     return jsonify(openapi_document())

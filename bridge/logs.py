@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 from pathlib import Path
+from typing import Callable
 
 LOG_FILE = "bridge.log"
 
@@ -12,28 +13,32 @@ LOG_FILE = "bridge.log"
 class RedactKey(logging.Filter):
     """Last line of defence: the key is never logged on purpose, and never by accident."""
 
-    def __init__(self, secrets: list[str]):
+    def __init__(self, secrets: Callable[[], list[str | None]]):
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.secrets = secrets  # asked each time: the key may change while the bridge runs
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
+        secrets = [s for s in self.secrets() if s]
+        if secrets:
             text = record.getMessage()
-            if any(s in text for s in self.secrets):
-                for s in self.secrets:
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            if any(s in text for s in secrets):
+                for s in secrets:
                     text = text.replace(s, "***")
-                record.msg, record.args = text, None
+                record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
         return True
 
 
-def setup_logging(home: Path, api_key: str | None, level: int = logging.INFO) -> logging.Handler:
+def setup_logging(home: Path, secrets: Callable[[], list[str | None]],
+                  level: int = logging.INFO) -> logging.Handler:
     """Attach a rotating file handler to the `bridge` logger; returns it so callers can detach."""
     log_dir = home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
         log_dir / LOG_FILE, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactKey([api_key] if api_key else []))
+    handler.addFilter(RedactKey(secrets))
     for name in ("bridge", "waitress"):
         logger = logging.getLogger(name)
         logger.addHandler(handler)

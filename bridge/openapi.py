@@ -144,6 +144,9 @@ def openapi_document() -> dict:
                     "type": "object", "required": ["path"],
                     "properties": {"path": {"type": "string"}, "service_name": {"type": "string"},
                                    "preset": {"type": "string"}}}}})},
+            "/v1/config/reload": {"post": _op(
+                "Take up an API key stored or removed since start", _json({
+                    "type": "object", "properties": {"mode": {"enum": ["live", "sandbox"]}}}))},
             "/v1/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
         },
     }

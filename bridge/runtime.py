@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import threading
 import time
 
 from .config import Settings
 from .intake import Intake
+from .keystore import find_key
 from .remote import remote_client
 from .rules import Rules
 from .spool import Spool
@@ -29,6 +32,7 @@ class Runtime:
         self._exit = contextlib.ExitStack()
         self.client = self._exit.enter_context(remote_client(settings))
         self.pool = WorkerPool(self.store, self.spool, self.client, settings)
+        self._reload_lock = threading.Lock()
 
     @property
     def mode(self) -> str:
@@ -50,6 +54,18 @@ class Runtime:
             self.store.forget_spool(item_id)
         for orphan in self.spool.orphans(self.store.spool_paths_in_use()):
             self.spool.remove(orphan)
+
+    def reload_key(self, env=None) -> str:
+        """Take up a key stored (or removed) since start; returns the mode now in force.
+        Uploads under way finish on the old client; the next ones use the new one."""
+        with self._reload_lock:
+            key = find_key(self.settings.home, os.environ if env is None else env).key
+            if key != self.settings.api_key:
+                self.settings = self.settings.replace(api_key=key)
+                self.client = self._exit.enter_context(remote_client(self.settings))
+                self.pool.client = self.client
+                log.info("API key changed: now in %s mode", self.mode)
+            return self.mode
 
     def stop(self, timeout: float = 20.0) -> None:
         if not self.pool.stop(timeout):

@@ -1,0 +1,195 @@
+"""Start the bridge at login: a systemd user unit (Linux), a LaunchAgent (macOS), a Startup
+folder script (Windows). Each keeps the bridge running (restart on failure); the bridge
+itself logs to its data dir."""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+UNIT = "aihd-bridge.service"
+LABEL = "com.aihomedesign.bridge"
+DESKTOP_FILE = "aihd-bridge.desktop"
+
+
+@dataclass(frozen=True)
+class Status:
+    enabled: bool
+    running: bool | None  # None: the service manager cannot tell
+    detail: str
+
+
+def bridge_command() -> list[str]:
+    """How the service manager should start the bridge: this installation's console script."""
+    script = Path(sys.executable).with_name("aihd-bridge")
+    if sys.platform == "win32":
+        script = script.with_suffix(".exe")
+    if script.exists():
+        return [str(script), "serve"]
+    return [sys.executable, "-m", "bridge", "serve"]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess | None:
+    if shutil.which(args[0]) is None:
+        return None
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=30)
+
+
+def _env_lines(env: dict[str, str]) -> dict[str, str]:
+    # Only what decides where the bridge lives and listens; the key stays in the keyring/file.
+    return {k: env[k] for k in ("AIHD_HOME", "AIHD_PORT", "AIHD_API_URL") if env.get(k)}
+
+
+class Systemd:
+    def __init__(self, home: Path, data_dir: Path, command: list[str], env: dict[str, str]):
+        config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+        self.unit_path = config / "systemd" / "user" / UNIT
+        self.desktop_path = config / "autostart" / DESKTOP_FILE
+        self.data_dir, self.command, self.env = data_dir, command, _env_lines(env)
+
+    def unit_text(self) -> str:
+        environment = "".join(f'Environment="{k}={v}"\n' for k, v in sorted(self.env.items()))
+        return (
+            "[Unit]\nDescription=AI HomeDesign bridge (aihd-bridge)\n\n"
+            "[Service]\nType=simple\n"
+            f"ExecStart={' '.join(_quote(c) for c in self.command)}\n"
+            f"{environment}Restart=on-failure\nRestartSec=5\n\n"
+            "[Install]\nWantedBy=default.target\n"
+        )
+
+    def enable(self) -> str:
+        self.unit_path.parent.mkdir(parents=True, exist_ok=True)
+        self.unit_path.write_text(self.unit_text())
+        reload = _run("systemctl", "--user", "daemon-reload")
+        if reload is None or reload.returncode != 0:
+            # No user systemd (containers, WSL, some desktops): the XDG autostart entry
+            # starts it with the desktop session instead.
+            self.unit_path.unlink(missing_ok=True)
+            self._write_desktop_entry()
+            why = "systemctl is not installed" if reload is None else reload.stderr.strip()
+            return (f"no user systemd here ({why}); added {self.desktop_path}, which desktop "
+                    "sessions start at login. Without a desktop session, run 'aihd-bridge serve' "
+                    "from your shell profile instead.")
+        done = _run("systemctl", "--user", "enable", "--now", UNIT)
+        if done.returncode != 0:
+            return f"wrote {self.unit_path}, but systemctl said: {done.stderr.strip()}"
+        return f"enabled {self.unit_path} (systemd user service, restarts on failure)"
+
+    def _write_desktop_entry(self) -> None:
+        self.desktop_path.parent.mkdir(parents=True, exist_ok=True)
+        exec_line = " ".join(["env", *(f"{k}={v}" for k, v in sorted(self.env.items()))]
+                             + [_quote(c) for c in self.command]) if self.env else \
+            " ".join(_quote(c) for c in self.command)
+        self.desktop_path.write_text(
+            "[Desktop Entry]\nType=Application\nName=AI HomeDesign bridge\n"
+            f"Exec={exec_line}\nX-GNOME-Autostart-enabled=true\nNoDisplay=true\n")
+
+    def disable(self) -> str:
+        if self.unit_path.exists():
+            _run("systemctl", "--user", "disable", "--now", UNIT)
+            self.unit_path.unlink()
+            _run("systemctl", "--user", "daemon-reload")
+        self.desktop_path.unlink(missing_ok=True)
+        return "start at login is off"
+
+    def status(self) -> Status:
+        if self.desktop_path.exists():
+            return Status(True, None, f"XDG autostart entry {self.desktop_path}")
+        if not self.unit_path.exists():
+            return Status(False, False, "not set up")
+        enabled = _run("systemctl", "--user", "is-enabled", UNIT)
+        active = _run("systemctl", "--user", "is-active", UNIT)
+        return Status(bool(enabled and enabled.returncode == 0),
+                      None if active is None else active.returncode == 0,
+                      f"systemd user service {self.unit_path}")
+
+
+class LaunchAgent:
+    def __init__(self, home: Path, data_dir: Path, command: list[str], env: dict[str, str]):
+        self.plist_path = home / "Library" / "LaunchAgents" / f"{LABEL}.plist"
+        self.data_dir, self.command, self.env = data_dir, command, _env_lines(env)
+        self.domain = f"gui/{os.getuid()}" if hasattr(os, "getuid") else "gui"
+
+    def plist(self) -> dict:
+        logs = self.data_dir / "logs"
+        agent = {
+            "Label": LABEL,
+            "ProgramArguments": self.command,
+            "RunAtLoad": True,
+            "KeepAlive": {"SuccessfulExit": False},  # restart on failure, not after a clean stop
+            "ProcessType": "Background",
+            "StandardOutPath": str(logs / "launchd.out.log"),
+            "StandardErrorPath": str(logs / "launchd.err.log"),
+        }
+        if self.env:
+            agent["EnvironmentVariables"] = self.env
+        return agent
+
+    def enable(self) -> str:
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.plist_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.plist_path.open("wb") as fh:
+            plistlib.dump(self.plist(), fh)
+        _run("launchctl", "bootout", f"{self.domain}/{LABEL}")  # an older copy, if loaded
+        done = _run("launchctl", "bootstrap", self.domain, str(self.plist_path))
+        if done is None or done.returncode != 0:
+            why = "launchctl not found" if done is None else done.stderr.strip()
+            return f"wrote {self.plist_path}; it loads at next login ({why})"
+        return f"enabled {self.plist_path} (LaunchAgent, restarts on failure)"
+
+    def disable(self) -> str:
+        _run("launchctl", "bootout", f"{self.domain}/{LABEL}")
+        self.plist_path.unlink(missing_ok=True)
+        return "start at login is off"
+
+    def status(self) -> Status:
+        if not self.plist_path.exists():
+            return Status(False, False, "not set up")
+        done = _run("launchctl", "print", f"{self.domain}/{LABEL}")
+        return Status(True, None if done is None else done.returncode == 0,
+                      f"LaunchAgent {self.plist_path}")
+
+
+class StartupFolder:
+    def __init__(self, home: Path, data_dir: Path, command: list[str], env: dict[str, str]):
+        appdata = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
+        self.script = appdata / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / "aihd-bridge.cmd"
+        self.command, self.env = command, _env_lines(env)
+
+    def script_text(self) -> str:
+        sets = "".join(f'set "{k}={v}"\r\n' for k, v in sorted(self.env.items()))
+        command = " ".join(f'"{c}"' for c in self.command)
+        # Start again after a crash; a clean exit (stopped, or already running) ends the loop.
+        return (f"@echo off\r\n{sets}:again\r\n{command}\r\n"
+                "if errorlevel 1 (timeout /t 5 /nobreak >nul & goto again)\r\n")
+
+    def enable(self) -> str:
+        self.script.parent.mkdir(parents=True, exist_ok=True)
+        self.script.write_text(self.script_text())
+        return f"added {self.script} (Startup folder, restarts on failure)"
+
+    def disable(self) -> str:
+        self.script.unlink(missing_ok=True)
+        return "start at login is off"
+
+    def status(self) -> Status:
+        on = self.script.exists()
+        return Status(on, None, f"Startup folder script {self.script}" if on else "not set up")
+
+
+def manager(data_dir: Path, env: dict[str, str] | None = None, platform: str | None = None,
+            home: Path | None = None, command: list[str] | None = None):
+    env = dict(os.environ if env is None else env)
+    platform = platform or sys.platform
+    home = home or Path(env.get("HOME") or Path.home())
+    kind = {"darwin": LaunchAgent, "win32": StartupFolder}.get(platform, Systemd)
+    return kind(home, data_dir, command or bridge_command(), env)
+
+
+def _quote(arg: str) -> str:
+    return f'"{arg}"' if any(c in arg for c in ' "\\') else arg

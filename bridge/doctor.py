@@ -1,0 +1,119 @@
+"""`aihd-bridge doctor`: one line per check, each failed check with its fix."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import socket
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import __version__
+from .config import Settings
+
+MIN_FREE_BYTES = 1_000_000_000  # a few dozen 50 MB photos in the spool
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # "ok", "warn" or "fail"
+    detail: str
+    fix: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
+    from .autostart import manager
+    from .discovery import running_bridge
+    from .keystore import find_key
+
+    checks = [Check("python", "ok" if sys.version_info >= (3, 11) else "fail",
+                    sys.version.split()[0], "install Python 3.11 or newer")]
+    on_path = shutil.which("aihd-bridge")
+    checks.append(Check("install", "ok" if on_path else "warn",
+                        f"aihd-bridge {__version__}" + (f" at {on_path}" if on_path else " (not on PATH)"),
+                        None if on_path else 'add ~/.local/bin to PATH: export PATH="$HOME/.local/bin:$PATH"'))
+    key = find_key(settings.home, os.environ)
+    if key.problem:
+        checks.append(Check("api key", "fail", key.problem, "aihd-bridge config set-key"))
+    elif key.key:
+        checks.append(Check("api key", "ok", f"set (from {key.source})"))
+        if online:
+            checks.append(_online_check(settings))
+    else:
+        checks.append(Check("api key", "warn", "none: uploads go to the embedded sandbox",
+                            "aihd-bridge config set-key (then the bridge orders for real)"))
+    bridge = running_bridge(settings.home)
+    if bridge is not None:
+        health = bridge.get("/v1/health")
+        checks.append(Check("bridge", "ok", f"running at {bridge.url}, {health['mode']} mode, "
+                                            f"queue {health['queue']['queued']} queued, "
+                                            f"{health['queue']['failed']} failed"))
+        if health.get("rules_problem"):
+            checks.append(Check("rules", "warn", health["rules_problem"], "fix presets.toml in the data dir"))
+        checks.append(Check("port", "ok", f"{bridge.info.get('port')} is the bridge's"))
+    else:
+        checks.append(Check("bridge", "fail", "not running", "aihd-bridge serve (or aihd-bridge autostart enable)"))
+        checks.append(_port_check(settings.port))
+    status = manager(settings.home).status()
+    checks.append(Check("autostart", "ok" if status.enabled else "warn", status.detail,
+                        None if status.enabled else "aihd-bridge autostart enable"))
+    checks.append(_plugin_check())
+    checks.append(_disk_check(settings.home))
+    checks.append(Check("mode", "ok", "sandbox: nothing reaches AI HomeDesign" if settings.sandbox
+                        else f"live: orders go to {settings.api_url}"))
+    return checks
+
+
+def _online_check(settings: Settings) -> Check:
+    """Ask the API whether it takes the key, without ordering anything: a request with no
+    image gets 400 "no such file" when the key is good, 401/403 when it is not."""
+    import requests
+
+    try:
+        resp = requests.post(settings.upload_url, files={"service_name": (None, "service-image-enhancement")},
+                             headers={"x-api-key": settings.api_key}, timeout=15)
+    except requests.RequestException as exc:
+        return Check("api key online", "fail", f"could not reach {settings.api_url} ({type(exc).__name__})",
+                     "check the network or AIHD_API_URL")
+    if resp.status_code in (401, 403):
+        return Check("api key online", "fail", f"the API refused the key (HTTP {resp.status_code})",
+                     "aihd-bridge config set-key with the key from your AI HomeDesign account")
+    return Check("api key online", "ok", f"accepted by {settings.api_url} (HTTP {resp.status_code})")
+
+
+def _port_check(port: int) -> Check:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return Check("port", "fail", f"{port} is used by another program",
+                             "set AIHD_PORT to a free port, or stop that program")
+            raise
+    return Check("port", "ok", f"{port} is free for the bridge")
+
+
+def _plugin_check() -> Check:
+    from .lightroom import installed, lightroom_dir
+
+    place = installed()
+    if place:
+        return Check("lightroom plugin", "ok", f"installed in {place}")
+    if lightroom_dir() is None or not lightroom_dir().is_dir():
+        return Check("lightroom plugin", "warn", "Lightroom Classic not found on this machine",
+                     "add host-plugin/aihomedesign.lrplugin in Lightroom's Plug-in Manager")
+    return Check("lightroom plugin", "fail", "not in Lightroom's Modules folder", "./install.sh")
+
+
+def _disk_check(home: Path) -> Check:
+    home.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(home).free
+    ok = free >= MIN_FREE_BYTES
+    return Check("disk", "ok" if ok else "fail", f"{free / 1e9:.1f} GB free for the spool in {home}",
+                 None if ok else "free some disk space: the spool holds each photo until it is sent")

@@ -1,0 +1,48 @@
+"""`aihd-bridge doctor`: one line per check, each problem with its fix."""
+
+import json
+
+from bridge.httpserver import BackgroundServer
+from bridge.sandbox import SandboxState, create_sandbox_app
+from conftest import CANARY_KEY, bridge_env, run_cli
+
+
+def _checks(proc) -> dict:
+    return {c["name"]: c for c in json.loads(proc.stdout)}
+
+
+def test_nothing_running(tmp_path):
+    proc = run_cli("doctor", "--json", env=bridge_env(tmp_path, api_key=None))
+    checks = _checks(proc)
+    assert proc.returncode == 1
+    assert checks["bridge"]["status"] == "fail" and "aihd-bridge serve" in checks["bridge"]["fix"]
+    assert checks["api key"]["status"] == "warn" and checks["mode"]["detail"].startswith("sandbox")
+    assert checks["port"]["status"] == "ok"
+    human = run_cli("doctor", env=bridge_env(tmp_path, api_key=None))
+    assert "FAIL  bridge" in human.stdout and "->  aihd-bridge serve" in human.stdout
+
+
+def test_running_bridge_and_online_key_check(tmp_path, start_bridge):
+    good = SandboxState()
+    refusing = SandboxState(accepted_keys={"some-other-key"})
+    with BackgroundServer(create_sandbox_app(good)) as ok_api, \
+            BackgroundServer(create_sandbox_app(refusing)) as no_api:
+        bridge = start_bridge(ok_api.url)
+        proc = run_cli("doctor", "--json", "--online", env=bridge.env)
+        checks = _checks(proc)
+        assert checks["bridge"]["status"] == "ok" and "live mode" in checks["bridge"]["detail"]
+        assert checks["api key online"]["status"] == "ok"
+        assert not good.orders()  # the key check ordered nothing
+        assert CANARY_KEY not in proc.stdout + proc.stderr
+        env = dict(bridge.env, AIHD_API_URL=no_api.url)
+        refused = _checks(run_cli("doctor", "--json", "--online", env=env))["api key online"]
+        assert refused["status"] == "fail" and "refused the key" in refused["detail"]
+
+
+def test_broken_rules_file_shows(tmp_path, start_bridge, sandbox):
+    bridge = start_bridge(sandbox.url)
+    (bridge.home / "presets.toml").write_text("[[rules]]\nname = 'x'\n")
+    bridge.stop()
+    bridge.start()
+    rules = _checks(run_cli("doctor", "--json", env=bridge.env))["rules"]
+    assert rules["status"] == "warn" and "needs a name and a service" in rules["detail"]

@@ -1,0 +1,77 @@
+"""install.sh as a new user runs it: a throw-away HOME, fake systemctl/launchctl recording calls."""
+
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def machine(tmp_path):
+    home, bin_dir, calls = tmp_path / "home", tmp_path / "bin", tmp_path / "calls.log"
+    (home / "Adobe" / "Lightroom").mkdir(parents=True)
+    bin_dir.mkdir()
+    for tool in ("systemctl", "launchctl"):
+        script = bin_dir / tool
+        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\nexit 0\n')
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIHD_", "XDG_", "VIRTUAL_ENV", "PYTHON"))}
+    env.update(HOME=str(home), PATH=f"{bin_dir}:{env['PATH']}", AIHD_PORT="0",
+               AIHD_LIGHTROOM_DIR=str(home / "Adobe" / "Lightroom"),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    data = home / ".local" / "share" / "aihd-bridge"
+
+    def run(*args):
+        return subprocess.run([str(ROOT / "install.sh"), *args], env=env, capture_output=True,
+                              text=True, timeout=600)
+
+    yield run, home, data, lambda: calls.read_text().splitlines() if calls.exists() else []
+    run("--uninstall", "--purge")  # stops any bridge it started
+
+
+def _bridge_pid(data):
+    return json.loads((data / "bridge.json").read_text())["pid"]
+
+
+def test_install_twice_then_uninstall(machine):
+    run, home, data, calls = machine
+    first = run()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "order sandbox-" in first.stdout and "sandbox mode" in first.stderr
+    assert (home / ".local/bin/aihd-bridge").resolve() == data / "venv/bin/aihd-bridge"
+    unit = (home / ".config/systemd/user/aihd-bridge.service").read_text()
+    assert f"ExecStart={data / 'venv/bin/aihd-bridge'} serve" in unit
+    assert "systemctl --user enable --now aihd-bridge.service" in calls()
+    lightroom = home / "Adobe" / "Lightroom"
+    assert (lightroom / "Modules/aihomedesign.lrplugin/Info.lua").is_file()
+    assert len(list((lightroom / "Export Presets/AI HomeDesign").glob("*.lrtemplate"))) == 6
+    pid = _bridge_pid(data)
+    assert stat.S_IMODE((data / "bridge.json").stat().st_mode) == 0o600
+
+    second = run()
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert _bridge_pid(data) != pid  # the bridge was restarted on the new code
+    assert calls().count("systemctl --user enable --now aihd-bridge.service") == 2
+    doctor = subprocess.run([str(data / "venv/bin/aihd-bridge"), "doctor", "--json"],
+                            env={**os.environ, "HOME": str(home), "AIHD_LIGHTROOM_DIR": str(lightroom),
+                                 "PATH": f"{home / '.local/bin'}:{os.environ['PATH']}"},
+                            capture_output=True, text=True)
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)}
+    assert doctor.returncode == 0, doctor.stdout
+    assert checks["bridge"]["status"] == checks["lightroom plugin"]["status"] == "ok"
+
+    gone = run("--uninstall")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    left = sorted(str(p.relative_to(home)) for p in home.rglob("*")
+                  if p.is_file() and not p.is_relative_to(home / ".rustup"))  # rustup's, not ours
+    assert left == [".local/share/aihd-bridge/bridge.sqlite3"]  # only the history stays
+    assert "systemctl --user disable --now aihd-bridge.service" in calls()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert run("--uninstall", "--purge").returncode == 0
+    assert not data.exists()
