@@ -12,15 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-import requests
-from requests.adapters import HTTPAdapter
-from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
-from urllib3.util.retry import Retry
-
 from . import __version__
 from .formats import UploadFile
 
 SNIPPET_CHARS = 200
+UPLOAD_BLOCK = 1 << 20
 
 
 class RemoteError(Exception):
@@ -68,21 +64,40 @@ class ApiClient:
     read_timeout: float = 300.0
 
     def __post_init__(self):
-        self._session = requests.Session()
-        no_retries = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
-        self._session.mount("http://", no_retries)
-        self._session.mount("https://", no_retries)
-        self._session.headers["User-Agent"] = f"aihd-bridge/{__version__}"
+        self._session = None  # made at the first upload: requests stays out of start-up
+
+    @property
+    def session(self):
+        if self._session is None:
+            import requests
+            from requests.adapters import HTTPAdapter
+            from urllib3.util.retry import Retry
+
+            session = requests.Session()
+            no_retries = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
+            # Send bodies in 1 MB blocks, not 16 KB: a 50 MB photo is then 50 reads of the
+            # multipart encoder instead of thousands.
+            no_retries.poolmanager.connection_pool_kw["blocksize"] = UPLOAD_BLOCK
+            session.mount("http://", no_retries)
+            session.mount("https://", no_retries)
+            session.headers["User-Agent"] = f"aihd-bridge/{__version__}"
+            self._session = session
+        return self._session
 
     def __repr__(self) -> str:  # the key stays out of reprs and tracebacks
         return f"ApiClient({self.upload_url!r})"
 
     def close(self) -> None:
-        self._session.close()
+        if self._session is not None:
+            self._session.close()
 
     def upload(self, file: UploadFile, service_name: str,
                on_progress: Callable[[int], None] | None = None) -> str:
         """Send one photo; return its order id or raise RemoteError."""
+        import requests
+        from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
+
+        session = self.session
         with file.path.open("rb") as fh:
             encoder = MultipartEncoder(fields={
                 "image": (file.filename, fh, file.mime),
@@ -91,7 +106,7 @@ class ApiClient:
             body = encoder if on_progress is None else MultipartEncoderMonitor(
                 encoder, lambda m: on_progress(m.bytes_read))
             try:
-                resp = self._session.post(
+                resp = session.post(
                     self.upload_url,
                     data=body,
                     headers={"Content-Type": encoder.content_type, "x-api-key": self.api_key,
@@ -139,7 +154,9 @@ def _short(text: str) -> str:
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
 
 
-def _network_cause(exc: requests.RequestException) -> str:
+def _network_cause(exc) -> str:
+    import requests
+
     if isinstance(exc, requests.ConnectTimeout):
         return "could not connect in time"
     if isinstance(exc, requests.ReadTimeout):
@@ -156,7 +173,7 @@ _NETWORK_DETAILS = ("Connection refused", "Connection reset", "Name or service n
                     "CERTIFICATE_VERIFY_FAILED")
 
 
-def _network_detail(exc: requests.RequestException) -> str:
+def _network_detail(exc) -> str:
     """The one telling phrase of a network failure, without urllib3's nested reprs."""
     text = str(exc)
     return next((d for d in _NETWORK_DETAILS if d in text), "")

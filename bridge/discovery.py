@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import requests
-
 from .keystore import write_private
 
 INFO_FILE = "bridge.json"
@@ -40,6 +38,8 @@ class LocalBridge:
     """A client of a running bridge's local API."""
 
     def __init__(self, info: dict, timeout: float = 10):
+        import requests  # here, not at the top: `serve` must not pay for it at start-up
+
         self.info, self.url, self.timeout = info, info["url"].rstrip("/"), timeout
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Bearer {info['token']}"
@@ -70,6 +70,8 @@ def running_bridge(home: Path, timeout: float = 2) -> LocalBridge | None:
     info = read_info(home)
     if info is None:
         return None
+    import requests
+
     bridge = LocalBridge(info, timeout=timeout)
     try:
         bridge.get("/v1/health")

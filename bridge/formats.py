@@ -10,7 +10,6 @@ import contextlib
 import os
 import stat
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -127,11 +126,10 @@ def _ifd0_make(fh: BinaryIO, endian: str, offset: int) -> tuple[str, bool]:
     raw = fh.read(2)
     if len(raw) < 2:
         return "", False
-    count = min(struct.unpack(endian + "H", raw)[0], 512)
+    count = min(struct.unpack(endian + "H", raw)[0], 256)
     entries = fh.read(12 * count)
     make, is_dng = "", False
-    for i in range(len(entries) // 12):
-        tag, typ, n, value = struct.unpack(endian + "HHI4s", entries[i * 12 : i * 12 + 12])
+    for tag, typ, n, value in struct.iter_unpack(endian + "HHI4s", entries[: len(entries) // 12 * 12]):
         if tag == _TAG_DNG_VERSION:
             is_dng = True
         elif tag == _TAG_MAKE and typ == 2:
@@ -141,6 +139,8 @@ def _ifd0_make(fh: BinaryIO, endian: str, offset: int) -> tuple[str, bool]:
                 fh.seek(struct.unpack(endian + "I", value)[0])
                 text = fh.read(min(n, 64))
             make = text.split(b"\x00")[0].decode("latin-1").strip()
+        elif tag > _TAG_DNG_VERSION:  # entries are sorted by tag: nothing we need follows
+            break
     return make, is_dng
 
 
@@ -216,11 +216,16 @@ def _jpeg_problem(fh: BinaryIO, size: int) -> str | None:
         pos += 2 + length
         if kind == 0xDA:  # start of scan: entropy-coded data follows
             break
-    tail_start = max(pos, size - 65536)
-    fh.seek(tail_start)
-    if b"\xff\xd9" not in fh.read(size - tail_start):
-        return "is cut short (the JPEG has no end-of-image marker)"
-    return None
+    # The marker is almost always in the last bytes; trailers (maker data, padding) can push
+    # it back, so look further only when the short look fails.
+    for window in (4096, 65536):
+        tail_start = max(pos, size - window)
+        fh.seek(tail_start)
+        if b"\xff\xd9" in fh.read(size - tail_start):
+            return None
+        if tail_start == pos:
+            break
+    return "is cut short (the JPEG has no end-of-image marker)"
 
 
 @dataclass(frozen=True)
@@ -247,6 +252,8 @@ def prepared(path: Path, fmt: ImageFormat, convert_heic: bool = True) -> Iterato
     if not (convert_heic and fmt.name in ("HEIC", "HEIF")):
         yield UploadFile(path, upload_name(path, fmt), fmt.mime)
         return
+    import tempfile  # only HEIC needs it: the rest of the time it is start-up cost
+
     with tempfile.TemporaryDirectory(prefix="aihd-heic-") as tmp:
         out = Path(tmp) / (path.stem + ".jpg")
         heic_to_jpeg(path, out)

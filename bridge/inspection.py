@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .formats import FileProblem, check_file
-from .metadata import MetadataError, read_metadata
 from .rules import Rules, RulesError
 
 
 def inspect_file(path: Path, rules: Rules, max_bytes: int, *, service: str | None = None,
                  preset: str | None = None) -> dict:
+    from .metadata import MetadataError, read_metadata
+
     report: dict = {"path": str(path)}
     try:
         fmt, size = check_file(path, max_bytes)

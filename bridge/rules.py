@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from .formats import ImageFormat
-from .metadata import MetadataError, PhotoMeta, read_metadata
+from .metadata.model import MetadataError, PhotoMeta
 from .services import FALLBACK_SERVICE, SERVICES, UnknownService, canonical_service
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class Rules:
     presets: dict[str, Preset]
     rules: list[Rule]
     problem: str | None = None  # why the user's file was not used, if it was not
-    reader: Callable[[Path], PhotoMeta] = field(default=read_metadata, repr=False)
+    reader: Callable[[Path], PhotoMeta] = field(default=None, repr=False)  # default: read_metadata
 
     @classmethod
     def load(cls, home: Path | None = None) -> "Rules":
@@ -159,6 +159,10 @@ class Rules:
         return self.auto(path, fmt)
 
     def auto(self, path: Path, fmt: ImageFormat) -> Choice:
+        if self.reader is None:
+            from .metadata import read_metadata  # exifread loads when a photo needs reading
+
+            self.reader = read_metadata
         try:
             meta = self.reader(path)
         except MetadataError as exc:

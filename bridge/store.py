@@ -35,6 +35,7 @@ CREATE TABLE items (
     source_id TEXT,
     spool_path TEXT,
     filename TEXT,
+    fingerprint TEXT,
     sha256 TEXT,
     size INTEGER,
     format TEXT,
@@ -53,7 +54,7 @@ CREATE TABLE items (
 );
 CREATE INDEX items_batch ON items(batch_id, position);
 CREATE INDEX items_queue ON items(state, next_attempt_at);
-CREATE INDEX items_dedupe ON items(sha256, service_name) WHERE order_id IS NOT NULL;
+CREATE INDEX items_dedupe ON items(fingerprint, service_name) WHERE order_id IS NOT NULL;
 CREATE INDEX items_order ON items(order_id);
 CREATE TABLE attempts (
     id INTEGER PRIMARY KEY,
@@ -67,6 +68,7 @@ CREATE INDEX attempts_item ON attempts(item_id);
 """
 
 ITEM_FIELDS = ("id", "batch_id", "position", "source_path", "source_id", "filename", "sha256",
+               "fingerprint",
                "size", "format", "service_name", "service_reason", "state", "attempts",
                "next_attempt_at", "last_error", "order_id", "notes", "created", "started",
                "finished")
@@ -196,23 +198,35 @@ class Store:
             return self._db.execute(
                 "SELECT MIN(next_attempt_at) FROM items WHERE state='queued'").fetchone()[0]
 
-    def set_sha256(self, item_id: str, sha256: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE items SET sha256=? WHERE id=?", (sha256, item_id))
+    def orders_like(self, fingerprint: str, service_name: str, exclude: str) -> list[dict]:
+        """Earlier orders for what may be the same file (same fingerprint) and service."""
+        with self._lock:
+            rows = self._db.execute(
+                """SELECT id, order_id, sha256, spool_path FROM items WHERE fingerprint=? AND service_name=?
+                   AND order_id IS NOT NULL AND id != ? ORDER BY finished""",
+                (fingerprint, service_name, exclude)).fetchall()
+        return [dict(r) for r in rows]
 
-    def existing_order(self, sha256: str, service_name: str, exclude: str) -> dict | None:
+    def next_unhashed(self) -> dict | None:
+        """A done item whose spool copy waits to be hashed before it is deleted."""
         with self._lock:
             row = self._db.execute(
-                """SELECT id, order_id FROM items WHERE sha256=? AND service_name=?
-                   AND order_id IS NOT NULL AND id != ? ORDER BY finished LIMIT 1""",
-                (sha256, service_name, exclude)).fetchone()
-            return dict(row) if row else None
+                """SELECT id, spool_path FROM items WHERE state='done' AND sha256 IS NULL
+                   AND spool_path IS NOT NULL ORDER BY finished LIMIT 1""").fetchone()
+        return dict(row) if row else None
 
-    def mark_done(self, item_id: str, order_id: str, outcome: str = "order") -> None:
+    def record_hash(self, item_id: str, sha256: str | None) -> None:
+        """Keep the sha256 of a done item; its spool copy is no longer needed."""
+        with self._tx() as db:
+            db.execute("UPDATE items SET sha256=?, spool_path=NULL WHERE id=?", (sha256, item_id))
+
+    def mark_done(self, item_id: str, order_id: str, *, fingerprint: str, sha256: str | None,
+                  outcome: str = "order") -> None:
         now = time.time()
         with self._tx() as db:
             db.execute("""UPDATE items SET state='done', order_id=?, last_error=NULL,
-                          next_attempt_at=0, finished=? WHERE id=?""", (order_id, now, item_id))
+                          next_attempt_at=0, finished=?, fingerprint=?, sha256=? WHERE id=?""",
+                       (order_id, now, fingerprint, sha256, item_id))
             self._end_attempt(db, item_id, now, outcome, order_id)
 
     def mark_retry(self, item_id: str, error: str, when: float) -> None:

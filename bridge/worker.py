@@ -15,7 +15,7 @@ from .api import ApiClient, RemoteError
 from .backoff import Backoff
 from .config import Settings
 from .formats import FORMATS, FileProblem, prepared
-from .spool import Spool, sha256_of
+from .spool import Spool, fingerprint_of, sha256_of
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,9 @@ class WorkerPool:
             thread = threading.Thread(target=self._run, name=f"upload-worker-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        hasher = threading.Thread(target=self._hash_when_idle, name="sha256", daemon=True)
+        hasher.start()
+        self._threads.append(hasher)
 
     def wake(self) -> None:
         with self._cond:
@@ -84,6 +87,33 @@ class WorkerPool:
                                                    f"({type(exc).__name__}); please report it")
             finally:
                 self.progress.pop(item["id"], None)
+                if not self.progress:
+                    self.wake()  # the hasher waits for a moment without uploads
+
+    def _hash_when_idle(self) -> None:
+        """Hash the spool copies of done items, then delete them. This waits while uploads
+        run: hashing beside an upload would slow it, and dedupe only needs it later."""
+        while not self._stopping.is_set():
+            job = None if self.progress else self._quietly(self.store.next_unhashed)
+            if job is None:
+                with self._cond:
+                    if not self._stopping.is_set():
+                        self._cond.wait(0.2 if self.progress else IDLE_POLL)
+                continue
+            try:
+                sha = sha256_of(Path(job["spool_path"]))
+            except OSError:
+                sha = None  # the copy is gone: this order just cannot be matched later
+            self.store.record_hash(job["id"], sha)
+            self.spool.remove(job["spool_path"])
+
+    @staticmethod
+    def _quietly(read):
+        try:
+            return read()
+        except Exception:  # a locked database: try again at the next round
+            log.exception("could not read the queue")
+            return None
 
     def _next_due(self) -> float | None:
         try:
@@ -96,33 +126,50 @@ class WorkerPool:
         name = item["source_path"] or item["filename"]
         spooled = Path(item["spool_path"] or "")
         try:
-            sha = item["sha256"] or sha256_of(spooled)
+            fingerprint = fingerprint_of(spooled)
         except OSError as exc:
             self.store.mark_failed(item_id, f"{name}: the bridge's copy of the file is gone "
                                             f"({exc.strerror or exc})")
             return
-        if not item["sha256"]:
-            self.store.set_sha256(item_id, sha)
-        key = (sha, service)
+        key = (fingerprint, service)
         with self._lock:
             if key in self._inflight_keys:  # the same file for the same service is under way
                 self.store.defer(item_id, time.time() + 1)
                 return
             self._inflight_keys.add(key)
         try:
-            self._send(item, name, spooled, key)
+            self._send(item, name, spooled, fingerprint)
         finally:
             with self._lock:
                 self._inflight_keys.discard(key)
                 self._cancelled.discard(item_id)
 
-    def _send(self, item: dict, name: str, spooled: Path, key: tuple[str, str]) -> None:
+    def _earlier_order(self, item: dict, spooled: Path, fingerprint: str) -> tuple[str, str] | None:
+        """An order already made for this very file and service: (order id, sha256)."""
+        candidates = self.store.orders_like(fingerprint, item["service_name"], exclude=item["id"])
+        if not candidates:
+            return None
+        sha = sha256_of(spooled)
+        for candidate in candidates:
+            theirs = candidate["sha256"]
+            if theirs is None and candidate["spool_path"]:  # not hashed yet: its copy is here
+                try:
+                    theirs = sha256_of(Path(candidate["spool_path"]))
+                except OSError:
+                    continue
+            if theirs == sha:
+                return candidate["order_id"], sha
+        return None
+
+    def _send(self, item: dict, name: str, spooled: Path, fingerprint: str) -> None:
         item_id = item["id"]
         if not item["force"]:
-            earlier = self.store.existing_order(*key, exclude=item_id)
+            earlier = self._earlier_order(item, spooled, fingerprint)
             if earlier:
-                self.store.mark_done(item_id, earlier["order_id"], outcome="already ordered")
+                self.store.mark_done(item_id, earlier[0], fingerprint=fingerprint,
+                                     sha256=earlier[1], outcome="already ordered")
                 self.spool.remove(spooled)
+                self.store.forget_spool(item_id)
                 return
         self.progress[item_id] = 0
         try:
@@ -137,9 +184,8 @@ class WorkerPool:
         except RemoteError as exc:
             self._failed(item, f"{name}: {exc}", exc)
             return
-        self.store.mark_done(item_id, order_id)
-        self.spool.remove(spooled)
-        self.store.forget_spool(item_id)
+        # The spool copy stays until the idle-time hasher has its sha256 (for dedupe).
+        self.store.mark_done(item_id, order_id, fingerprint=fingerprint, sha256=None)
         log.info("item %s done: order %s", item_id, order_id)
 
     def _failed(self, item: dict, error: str, exc: RemoteError) -> None:

@@ -132,6 +132,15 @@ class RunningBridge:
                 raise AssertionError(f"batch not finished in {timeout} s: {batch['counts']}")
             time.sleep(0.1)
 
+    def spool_files(self, settle: float = 10) -> list[Path]:
+        """What is left in the spool once the idle-time hasher had its chance to clear it."""
+        deadline = time.monotonic() + settle
+        while True:
+            left = list((self.home / "spool").iterdir())
+            if not left or time.monotonic() > deadline:
+                return left
+            time.sleep(0.05)
+
     def stop(self, sig=signal.SIGTERM) -> int:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -56,7 +56,7 @@ def test_kill_9_mid_batch_loses_nothing(make_jpeg, sandbox, start_bridge):
         if per_photo[_sha(photo)] > 1:  # only what was under way at the kill may repeat
             assert MAY_BE_DUPLICATE in item["notes"]
     assert sum(MAY_BE_DUPLICATE in i["notes"] for i in batch["items"]) <= 3  # 3 workers
-    assert not list((bridge.home / "spool").iterdir())  # spool files go once done
+    assert not bridge.spool_files()  # spool files go once done (and hashed for dedupe)
 
 
 def test_permanent_errors_fail_at_once_with_the_remote_message(make_jpeg, sandbox, start_bridge):
@@ -283,4 +283,4 @@ def test_hand_over_photo_by_photo_into_one_batch(make_jpeg, sandbox, start_bridg
     assert batch["total"] == 2 and batch["counts"]["done"] == 2
     unknown = bridge.post("/v1/uploads", json={"batch_id": "b_nope", "items": [{"path": str(make_jpeg())}]})
     assert unknown.status_code == 400 and "no batch" in unknown.json()["error"]
-    assert len(list((bridge.home / "spool").iterdir())) == 0
+    assert not bridge.spool_files()
