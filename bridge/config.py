@@ -36,6 +36,7 @@ class Settings:
     workers: int = 3
     max_attempts: int = 8
     retry_base: float = 2.0  # seconds before the second try; doubles each time
+    rate_limit_wait: float = 60.0  # after a 429 without Retry-After (10 orders / 10 minutes)
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
 
@@ -61,6 +62,7 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "workers": int,
     "max_attempts": int,
     "retry_base": (int, float),
+    "rate_limit_wait": (int, float),
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
 }

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from . import __version__
 from .inspection import inspect_file
-from .intake import BadRequest
+from .intake import BadRequest, Unavailable
 from .openapi import openapi_document
 from .runtime import Runtime
 from .services import SERVICES
@@ -40,6 +40,11 @@ def _json_body():
 @v1.errorhandler(BadRequest)
 def bad_request(exc: BadRequest):
     return _fail(400, str(exc))
+
+
+@v1.errorhandler(Unavailable)
+def unavailable(exc: Unavailable):
+    return _fail(503, str(exc))
 
 
 @v1.get("/health")

@@ -4,6 +4,7 @@ for one bad item. Knows nothing of HTTP: the server passes plain values in."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +20,10 @@ MAX_ITEMS = 10_000
 
 class BadRequest(ValueError):
     """The request as a whole makes no sense (not a per-item problem)."""
+
+
+class Unavailable(RuntimeError):
+    """The bridge cannot take work right now (disk full, database locked): try again later."""
 
 
 @dataclass
@@ -41,12 +46,21 @@ class Intake:
         items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw)
                  for raw in raw_items]
         try:
-            batch_id = self.store.add_batch(items, client=_text(payload.get("client")),
-                                            batch_id=batch_id)
+            batch_id = self._record(items, client=_text(payload.get("client")), batch_id=batch_id)
         except KeyError:
             self._unspool(items)
             raise BadRequest(f"no batch {batch_id!r} to add to") from None
         return batch_id, items
+
+    def _record(self, items: list[NewItem], **kw) -> str:
+        """Record the batch, or take nothing: a full disk or a locked database must not
+        leave half a batch behind."""
+        try:
+            return self.store.add_batch(items, **kw)
+        except sqlite3.Error as exc:
+            self._unspool(items)
+            raise Unavailable(f"the bridge could not record the photos ({exc}); nothing was "
+                              "taken: free some disk space or try again") from None
 
     def _unspool(self, items: list[NewItem]) -> None:
         for item in items:
@@ -104,7 +118,7 @@ class Intake:
         return item
 
     def add_uploaded(self, items: list[NewItem]) -> str:
-        return self.store.add_batch(items, client="multipart")
+        return self._record(items, client="multipart")
 
     def _choose(self, item: NewItem, fields, path: Path, fmt: ImageFormat) -> None:
         choice = self.rules.choose(path, fmt, service=_text(fields.get("service_name")),

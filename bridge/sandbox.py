@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 
@@ -74,6 +75,9 @@ class SandboxState:
         self.accepted_keys = accepted_keys  # None: any non-empty key is fine
         self.faults = FaultPlan()
         self.received: list[dict] = []
+        # Called with each order once it is made, before the answer leaves (tests use it to
+        # crash the client at that very moment).
+        self.on_order: Callable[[dict], None] | None = None
         self._lock = threading.Lock()
 
     def record(self, entry: dict) -> None:
@@ -120,6 +124,8 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
     def order_image():
         entry: dict = {"time": time.time()}
         fault = state.faults.next()
+        if fault:
+            entry["fault"] = {k: v for k, v in asdict(fault).items() if v}
         if fault and fault.delay:
             time.sleep(fault.delay)
         key = request.headers.get("x-api-key", "")
@@ -157,6 +163,8 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
             return error(fault.status, f"injected fault {fault.status}", entry, headers)
         entry.update(status=200, order_id=ORDER_PREFIX + uuid.uuid4().hex[:16])
         state.record(entry)
+        if state.on_order:
+            state.on_order(entry)
         return jsonify(order_id=entry["order_id"])
 
     @app.errorhandler(413)

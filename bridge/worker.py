@@ -26,7 +26,8 @@ class WorkerPool:
     def __init__(self, store: Store, spool: Spool, client: ApiClient, settings: Settings,
                  backoff: Backoff | None = None):
         self.store, self.spool, self.client, self.settings = store, spool, client, settings
-        self.backoff = backoff or Backoff(base=settings.retry_base)
+        self.backoff = backoff or Backoff(base=settings.retry_base,
+                                          rate_limit_wait=settings.rate_limit_wait)
         self.progress: dict[str, int] = {}  # item id -> bytes sent of the upload under way
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -171,6 +172,10 @@ class WorkerPool:
                 self.spool.remove(spooled)
                 self.store.forget_spool(item_id)
                 return
+        changed = self._changed_since_intake(item, spooled)
+        if changed:
+            self.store.mark_failed(item_id, f"{name}: {changed}")
+            return
         self.progress[item_id] = 0
         try:
             with prepared(spooled, FORMATS[item["format"]], self.settings.convert_heic) as up:
@@ -187,6 +192,19 @@ class WorkerPool:
         # The spool copy stays until the idle-time hasher has its sha256 (for dedupe).
         self.store.mark_done(item_id, order_id, fingerprint=fingerprint, sha256=None)
         log.info("item %s done: order %s", item_id, order_id)
+
+    @staticmethod
+    def _changed_since_intake(item: dict, spooled: Path) -> str | None:
+        """A hard-linked spool copy changes with its source if the host rewrites the file in
+        place: send nothing that is not what was handed over."""
+        try:
+            size = spooled.stat().st_size
+        except OSError as exc:
+            return f"the bridge's copy of the file is gone ({exc.strerror or exc})"
+        if item["size"] is not None and size != item["size"]:
+            return (f"the file changed after it was handed over ({item['size']:,} bytes, now "
+                    f"{size:,}); export it again")
+        return None
 
     def _failed(self, item: dict, error: str, exc: RemoteError) -> None:
         item_id = item["id"]

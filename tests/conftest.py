@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from bridge.httpserver import BackgroundServer
 from bridge.sandbox import SandboxState, create_sandbox_app
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "samples"
-CANARY_KEY = "canary-KEY-7f3a9c1e-do-not-leak"
+from support import CANARY_KEY, SAMPLES, RunningBridge, bridge_env, jpeg_bytes
 
 
 @pytest.fixture(scope="session")
@@ -42,18 +33,6 @@ def sandbox():
         yield server
 
 
-def jpeg_bytes(size=(64, 48), color=(200, 120, 40), exif: dict | None = None, **save) -> bytes:
-    from PIL import Image
-
-    im = Image.new("RGB", size, color)
-    buf = io.BytesIO()
-    ex = Image.Exif()
-    for tag, value in (exif or {}).items():
-        ex[tag] = value
-    im.save(buf, "JPEG", exif=ex.tobytes(), **save)
-    return buf.getvalue()
-
-
 @pytest.fixture
 def make_jpeg(tmp_path):
     counter = iter(range(1_000_000))
@@ -66,91 +45,6 @@ def make_jpeg(tmp_path):
         return path
 
     return make
-
-
-def bridge_env(home: Path, api_url: str | None = None, api_key: str | None = CANARY_KEY, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIHD_")}
-    env["AIHD_HOME"] = str(home)
-    if api_url:
-        env["AIHD_API_URL"] = api_url
-    if api_key:
-        env["AIHD_API_KEY"] = api_key
-    env.update(extra)
-    return env
-
-
-def run_cli(*args, env: dict, timeout: float = 120, input: str | None = None):
-    return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=timeout, input=input)
-
-
-class RunningBridge:
-    """`aihd-bridge serve` in a subprocess on a free port, with a client for its API."""
-
-    def __init__(self, home: Path, env: dict):
-        self.home, self.env, self.proc = home, env, None
-
-    def start(self, timeout: float = 20) -> "RunningBridge":
-        import requests
-
-        info_file = self.home / "bridge.json"
-        info_file.unlink(missing_ok=True)
-        self.log = open(self.home / "serve-output.txt", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve"], env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while not info_file.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("bridge did not start: " + (self.home / "serve-output.txt").read_text())
-            time.sleep(0.05)
-        self.info = json.loads(info_file.read_text())
-        self.url = self.info["url"]
-        self.http = requests.Session()
-        self.http.trust_env = False
-        self.http.headers["Authorization"] = f"Bearer {self.info['token']}"
-        return self
-
-    def get(self, path: str, **kw):
-        return self.http.get(self.url + path, timeout=10, **kw)
-
-    def post(self, path: str, **kw):
-        return self.http.post(self.url + path, timeout=30, **kw)
-
-    def upload(self, paths, **fields) -> dict:
-        items = [{"path": str(p), "source_id": f"src-{n}"} for n, p in enumerate(paths)]
-        resp = self.post("/v1/uploads", json={"items": items, **fields})
-        assert resp.status_code == 202, resp.text
-        return resp.json()
-
-    def wait(self, batch_id: str, timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            batch = self.get(f"/v1/batches/{batch_id}").json()
-            if batch["finished"]:
-                return batch
-            if time.monotonic() > deadline:
-                raise AssertionError(f"batch not finished in {timeout} s: {batch['counts']}")
-            time.sleep(0.1)
-
-    def spool_files(self, settle: float = 10) -> list[Path]:
-        """What is left in the spool once the idle-time hasher had its chance to clear it."""
-        deadline = time.monotonic() + settle
-        while True:
-            left = list((self.home / "spool").iterdir())
-            if not left or time.monotonic() > deadline:
-                return left
-            time.sleep(0.05)
-
-    def stop(self, sig=signal.SIGTERM) -> int:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 @pytest.fixture

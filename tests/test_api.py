@@ -9,7 +9,7 @@ import pytest
 from bridge.api import ApiClient, RemoteError, parse_retry_after
 from bridge.formats import UploadFile
 from bridge.sandbox import Fault, FaultPlan, key_fingerprint
-from conftest import CANARY_KEY
+from support import CANARY_KEY
 
 
 @pytest.fixture

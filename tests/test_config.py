@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from bridge.config import DEFAULT_API_URL, ConfigError, load_settings
-from conftest import CANARY_KEY
+from support import CANARY_KEY
 
 
 def test_defaults_and_environment(tmp_path):

@@ -4,7 +4,7 @@ import json
 
 from bridge.httpserver import BackgroundServer
 from bridge.sandbox import SandboxState, create_sandbox_app
-from conftest import CANARY_KEY, bridge_env, run_cli
+from support import CANARY_KEY, bridge_env, run_cli
 
 
 def _checks(proc) -> dict:

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import bridge_env, run_cli
+from support import bridge_env, run_cli
 
 XMP = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
        '22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'

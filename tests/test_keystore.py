@@ -5,7 +5,7 @@ import json
 import stat
 
 from bridge.sandbox import key_fingerprint
-from conftest import ROOT, bridge_env, run_cli
+from support import ROOT, bridge_env, run_cli
 
 KEY = "live-KEY-0123456789abcdef"
 

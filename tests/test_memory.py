@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import CANARY_KEY
+from support import CANARY_KEY
 
 SCRIPT = textwrap.dedent("""
     import json, sys

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-from conftest import ROOT
+from support import ROOT
 
 
 def test_wheel_contains_the_whole_package(tmp_path):

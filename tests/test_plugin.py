@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bridge.sandbox import Fault, FaultPlan
-from conftest import ROOT
+from support import ROOT
 
 PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"
 HARNESS = ROOT / "host-plugin" / "tests"

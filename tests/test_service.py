@@ -10,7 +10,7 @@ import pytest
 
 from bridge.sandbox import Fault, FaultPlan
 from bridge.store import MAY_BE_DUPLICATE
-from conftest import CANARY_KEY, bridge_env, run_cli
+from support import CANARY_KEY, bridge_env, run_cli
 
 FAULTS = [Fault(status=500), Fault(status=502, body="<html>bad gateway</html>"),
           Fault(status=503, retry_after="0"), Fault(status=429, retry_after="0"),
