@@ -216,15 +216,22 @@ def _jpeg_problem(fh: BinaryIO, size: int) -> str | None:
         pos += 2 + length
         if kind == 0xDA:  # start of scan: entropy-coded data follows
             break
-    # The marker is almost always in the last bytes; trailers (maker data, padding) can push
-    # it back, so look further only when the short look fails.
+    # The marker is almost always in the last bytes: look there first. Some cameras append
+    # data after it (phone "motion photos" add a whole video), so when the tail has none,
+    # scan the image data itself, where FF D9 can only be the end marker.
     for window in (4096, 65536):
         tail_start = max(pos, size - window)
         fh.seek(tail_start)
         if b"\xff\xd9" in fh.read(size - tail_start):
             return None
         if tail_start == pos:
-            break
+            return "is cut short (the JPEG has no end-of-image marker)"
+    fh.seek(pos)
+    carry = b""
+    while chunk := fh.read(1 << 20):
+        if b"\xff\xd9" in carry + chunk:
+            return None
+        carry = chunk[-1:]
     return "is cut short (the JPEG has no end-of-image marker)"
 
 

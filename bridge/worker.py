@@ -7,6 +7,7 @@ Retries network errors, 429 and 5xx with backoff (Retry-After first); fails at o
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -84,8 +85,11 @@ class WorkerPool:
                 self._process(item)
             except Exception as exc:  # a worker never dies of one item
                 log.exception("unexpected error on item %s", item["id"])
-                self.store.mark_failed(item["id"], f"{item['source_path']}: internal error "
-                                                   f"({type(exc).__name__}); please report it")
+                try:
+                    self.store.mark_failed(item["id"], f"{item['source_path']}: internal error "
+                                                       f"({type(exc).__name__}); please report it")
+                except Exception:  # the database itself fails: the item stays for recovery
+                    log.exception("could not record the failure of item %s", item["id"])
             finally:
                 self.progress.pop(item["id"], None)
                 if not self.progress:
@@ -189,9 +193,21 @@ class WorkerPool:
         except RemoteError as exc:
             self._failed(item, f"{name}: {exc}", exc)
             return
-        # The spool copy stays until the idle-time hasher has its sha256 (for dedupe).
-        self.store.mark_done(item_id, order_id, fingerprint=fingerprint, sha256=None)
+        # Logged before it is stored: should the database refuse the write (disk full), the
+        # order id is still on record.
         log.info("item %s done: order %s", item_id, order_id)
+        for attempt in range(5):
+            try:
+                # The spool copy stays until the idle-time hasher has its sha256 (for dedupe).
+                self.store.mark_done(item_id, order_id, fingerprint=fingerprint, sha256=None)
+                return
+            except sqlite3.Error:
+                log.exception("could not record order %s of item %s (try %d)", order_id, item_id,
+                              attempt + 1)
+                time.sleep(1 + attempt)
+        # Left "uploading": the next start puts it back in the queue, flagged, and the log
+        # holds the order id this attempt got.
+        log.error("order %s of item %s is only in this log: the database refused it", order_id, item_id)
 
     @staticmethod
     def _changed_since_intake(item: dict, spooled: Path) -> str | None:

@@ -103,3 +103,14 @@ def test_undecodable_heic_says_so(samples):
     with pytest.raises(FileProblem, match="cannot be converted from HEIC"):
         with prepared(path, fmt):
             pass
+
+
+def test_jpeg_with_a_trailer_is_whole(make_jpeg, tmp_path):
+    # Phones append a video after the JPEG's end marker ("motion photos"): still a whole JPEG.
+    photo = make_jpeg(size=(300, 200))
+    motion = tmp_path / "motion.jpg"
+    motion.write_bytes(photo.read_bytes() + b"\x00\x00\x00\x18ftypmp42" + bytes(300_000))
+    assert check_file(motion, LIMIT)[0].name == "JPEG"
+    cut = tmp_path / "cut-motion.jpg"
+    cut.write_bytes(photo.read_bytes()[: len(photo.read_bytes()) // 2] + bytes(300_000))
+    assert "cut short" in _problem(cut)
