@@ -16,10 +16,6 @@ from typing import BinaryIO
 CHUNK = 1 << 20
 
 
-class SpoolError(OSError):
-    pass
-
-
 class Spool:
     def __init__(self, root: Path):
         self.root = root
