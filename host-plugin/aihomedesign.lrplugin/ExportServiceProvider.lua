@@ -82,20 +82,8 @@ function provider.processRenderedPhotos(_functionContext, exportContext)
   end
   AihdLr.log:info(string.format('export of %d photos, service %s', total, tostring(props.aihd_service)))
 
-  local renditions, photos = {}, {}
-  local iterate, state, control = exportContext:renditions { stopIfCanceled = true }
-  local function next_rendition()
-    local index, rendition = iterate(state, control)
-    control = index
-    if not rendition then return nil end
-    local source_id = tostring(rendition.photo.localIdentifier)
-    renditions[source_id], photos[source_id] = rendition, rendition.photo
-    return { source_id = source_id, wait = function() return rendition:waitForRender() end }
-  end
-
-  local results = AihdExportJob.run {
+  local job = AihdExportJob.new {
     bridge = bridge,
-    renditions = function() return next_rendition end,
     total = total,
     fields = AihdServices.request_fields(props.aihd_service),
     progress = {
@@ -109,6 +97,13 @@ function provider.processRenderedPhotos(_functionContext, exportContext)
     now = os.time,
     log = function(text) AihdLr.log:info(text) end,
   }
+  local renditions, photos = {}, {}
+  for _, rendition in exportContext:renditions { stopIfCanceled = true } do
+    local source_id = tostring(rendition.photo.localIdentifier)
+    renditions[source_id], photos[source_id] = rendition, rendition.photo
+    job:hand_over(source_id, function() return rendition:waitForRender() end)
+  end
+  local results = job:finish()
 
   local ordered, failed = 0, 0
   for source_id, item in pairs(results) do

@@ -110,6 +110,32 @@ test('the same order id again adds no history', function()
   assert(writes[1].fields.orderHistory == nil and writes[1].keyword == nil)
 end)
 
+test('export job: a render failure and a refused photo fail alone', function()
+  local handed = {}
+  local bridge = {
+    hand_over = function(_, items, _, batch_id)
+      handed[#handed + 1] = batch_id or 'new'
+      local state = items[1].source_id == 'bad' and 'failed' or 'queued'
+      return { batch_id = 'b1', items = { { id = 'i-' .. items[1].source_id, state = state, error = 'bad.jpg: is empty' } } }
+    end,
+    batch = function() return { items = { { id = 'i-ok', state = 'done', order_id = 'o-1' },
+                                           { id = 'i-bad', state = 'failed', error = 'bad.jpg: is empty' } } } end,
+    cancel = function() end,
+  }
+  local job = AihdExportJob.new {
+    bridge = bridge, total = 3, fields = {}, log = function() end, sleep = function() end,
+    now = function() return 0 end, progress = { set = function() end, canceled = function() return false end },
+  }
+  job:hand_over('ok', function() return true, '/tmp/ok.jpg' end)
+  job:hand_over('bad', function() return true, '/tmp/bad.jpg' end)
+  job:hand_over('norender', function() return false, 'disk full' end)
+  local results, batch_id = job:finish()
+  assert(batch_id == 'b1' and handed[1] == 'new' and handed[2] == 'b1')  -- one export, one batch
+  assert(results.ok.order_id == 'o-1')
+  assert(results.bad.state == 'failed' and results.bad.error == 'bad.jpg: is empty')
+  assert(results.norender.error:find('could not render it: disk full'))
+end)
+
 test('export job: a silent bridge fails the photos it holds, with a reason', function()
   local clock = 0
   local bridge = {
@@ -117,13 +143,13 @@ test('export job: a silent bridge fails the photos it holds, with a reason', fun
     batch = function() return nil, 'connection refused' end,
     cancel = function() end,
   }
-  local list, i = { { source_id = 'p1', wait = function() return true, '/tmp/x.jpg' end } }, 0
-  local results = AihdExportJob.run {
+  local job = AihdExportJob.new {
     bridge = bridge, total = 1, fields = {}, log = function() end,
-    renditions = function() return function() i = i + 1 return list[i] end end,
     progress = { set = function() end, canceled = function() return false end },
     sleep = function(s) clock = clock + s end, now = function() return clock end, patience = 10,
   }
+  job:hand_over('p1', function() return true, '/tmp/x.jpg' end)
+  local results = job:finish()
   assert(results.p1.state == 'failed' and results.p1.error:find('stopped answering'), results.p1.error)
 end)
 
