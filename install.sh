@@ -16,7 +16,7 @@ REPO=$(cd "$(dirname "$0")" && pwd)
 MODE=install AUTOSTART=1 PLUGIN=1 PURGE=0
 for arg in "$@"; do
   case "$arg" in
-    --test) MODE=test ;;
+    --test) MODE="test" ;;
     --uninstall) MODE=uninstall ;;
     --purge) PURGE=1 ;;
     --no-autostart) AUTOSTART=0 ;;
@@ -40,12 +40,16 @@ find_python() {
   return 1
 }
 
+venv_bin() {  # $1: a venv; Windows (Git Bash) venvs keep their programs in Scripts
+  if [ -d "$1/Scripts" ]; then echo "$1/Scripts"; else echo "$1/bin"; fi
+}
+
 make_venv() {  # $1: where
-  if [ ! -x "$1/bin/python" ]; then
+  if [ ! -x "$(venv_bin "$1")/python" ] && [ ! -x "$(venv_bin "$1")/python.exe" ]; then
     say "creating a virtual environment in $1"
     "$PY" -m venv "$1" || die "could not create a virtual environment (on Debian/Ubuntu: sudo apt-get install python3-venv)"
   fi
-  "$1/bin/python" -m pip install --quiet --upgrade pip >/dev/null
+  "$(venv_bin "$1")/python" -m pip install --quiet --upgrade pip >/dev/null
 }
 
 install_lua() {
@@ -56,12 +60,15 @@ install_lua() {
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     say "installing lua5.1, lua-socket and lua-cjson for the plugin tests"
-    $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq lua5.1 lua-socket lua-cjson >/dev/null ||
+    if ! { $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq lua5.1 lua-socket lua-cjson >/dev/null; }; then
       say "could not install Lua: the plugin tests will be skipped"
+    fi
     $SUDO apt-get install -y -qq lua-check >/dev/null 2>&1 || say "luacheck did not install: that check is skipped"
   elif command -v brew >/dev/null 2>&1; then
-    brew install lua@5.1 luarocks >/dev/null && luarocks --lua-version=5.1 install luasocket >/dev/null &&
-      luarocks --lua-version=5.1 install lua-cjson >/dev/null || say "could not install Lua: the plugin tests will be skipped"
+    if ! { brew install lua@5.1 luarocks >/dev/null && luarocks --lua-version=5.1 install luasocket >/dev/null &&
+           luarocks --lua-version=5.1 install lua-cjson >/dev/null; }; then
+      say "could not install Lua: the plugin tests will be skipped"
+    fi
   else
     say "no apt-get or brew: the plugin tests need lua5.1 with luasocket and lua-cjson and will be skipped"
   fi
@@ -73,14 +80,14 @@ if [ "$MODE" = test ]; then
   VENV="$REPO/.venv"
   make_venv "$VENV"
   say "installing aihd-bridge with its test tools"
-  "$VENV/bin/python" -m pip install --quiet -e "$REPO[test]"
+  "$(venv_bin "$VENV")/python" -m pip install --quiet -e "${REPO}[test]"
   install_lua
   say "running the test suite"
   cd "$REPO"
   set +e
   # PYTEST_ARGS: extra pytest options, split on spaces on purpose (e.g. "-x -q").
   # shellcheck disable=SC2086
-  "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-}
+  "$(venv_bin "$VENV")/python" -m pytest ${PYTEST_ARGS:-}
   rc=$?
   set -e
   [ "$rc" -ne 5 ] || die "no test ran (pytest exit 5)"
@@ -91,7 +98,7 @@ fi
 HOME_DIR=${AIHD_HOME:-$("$PY" -c 'import sys, os; print(os.path.expanduser("~/Library/Application Support/aihd-bridge") if sys.platform == "darwin" else os.path.join(os.environ.get("LOCALAPPDATA", ""), "aihd-bridge") if sys.platform == "win32" else os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "aihd-bridge"))')}
 VENV="$HOME_DIR/venv"
 BIN_DIR="$HOME/.local/bin"
-AIHD="$VENV/bin/aihd-bridge"
+AIHD="$(venv_bin "$VENV")/aihd-bridge"
 
 if [ "$MODE" = uninstall ]; then
   if [ -x "$AIHD" ]; then
@@ -114,10 +121,12 @@ fi
 mkdir -p "$HOME_DIR"
 chmod 700 "$HOME_DIR"
 make_venv "$VENV"
+VPY="$(venv_bin "$VENV")/python"
+AIHD="$(venv_bin "$VENV")/aihd-bridge"
 say "installing aihd-bridge into $VENV"
-"$VENV/bin/python" -m pip install --quiet "$REPO"
+"$VPY" -m pip install --quiet "$REPO"
 # The version does not change between checkouts: reinstall the package itself so an update lands.
-"$VENV/bin/python" -m pip install --quiet --no-deps --force-reinstall "$REPO"
+"$VPY" -m pip install --quiet --no-deps --force-reinstall "$REPO"
 
 mkdir -p "$BIN_DIR"
 ln -sf "$AIHD" "$BIN_DIR/aihd-bridge"
@@ -150,7 +159,7 @@ done
 
 say "first upload (a generated photo)"
 PHOTO="$HOME_DIR/first-photo.jpg"
-"$VENV/bin/python" - "$PHOTO" <<'PYEOF'
+"$VPY" - "$PHOTO" <<'PYEOF'
 import sys
 from PIL import Image, ImageDraw
 im = Image.new("RGB", (640, 427), (182, 200, 214))
