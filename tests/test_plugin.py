@@ -180,3 +180,13 @@ def test_plugin_manager_history_and_clear(lua, make_jpeg, sandbox, start_bridge,
     assert props["orderId"] in text and "bridge: done" in text
     cleared = run(lua, tmp_path, {"action": "clear", "photos": spec}, bridge.env)
     assert cleared["photos"][0]["props"] == {}
+
+
+def test_data_folder_set_in_the_plugin_manager(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+    bridge = start_bridge(sandbox.url)
+    env = dict(bridge.env, AIHD_HOME=str(tmp_path / "elsewhere"))  # the default finds nothing
+    info = run(lua, tmp_path, {"action": "info", "prefs": {"dataDir": str(bridge.home)}}, env)["info"]
+    assert info["aihd_dataDir"] == str(bridge.home) and info["aihd_mode"] == "live"
+    outcome = run(lua, tmp_path, {"photos": photo_specs([make_jpeg()]),
+                                  "prefs": {"dataDir": str(bridge.home)}}, env)
+    assert outcome["photos"][0]["props"]["orderId"].startswith("sandbox-")

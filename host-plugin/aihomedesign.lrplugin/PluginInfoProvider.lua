@@ -1,5 +1,6 @@
 --[[ The Plug-in Manager section: is the bridge running, in which mode, where its data is. ]]
 
+local LrPrefs = import 'LrPrefs'
 local LrTasks = import 'LrTasks'
 local LrView = import 'LrView'
 
@@ -39,6 +40,12 @@ function info.sectionsForTopOfDialog(f, props)
       line('Mode:', 'aihd_mode'),
       line('Bridge version:', 'aihd_version'),
       line('Data folder:', 'aihd_dataDir'),
+      f:row {
+        f:static_text { title = 'Use another data folder:', width = LrView.share 'aihd_info_label' },
+        -- For a bridge started with its own AIHD_HOME: where its bridge.json is.
+        f:edit_field { value = bind { key = 'dataDir', bind_to_object = LrPrefs.prefsForPlugin() },
+                       width_in_chars = 40, immediate = false },
+      },
       f:row {
         f:push_button { title = 'Check again', action = function()
           LrTasks.startAsyncTask(function() refresh(props) end)
