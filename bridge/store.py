@@ -229,11 +229,14 @@ class Store:
                        (order_id, now, fingerprint, sha256, item_id))
             self._end_attempt(db, item_id, now, outcome, order_id)
 
-    def mark_retry(self, item_id: str, error: str, when: float) -> None:
+    def mark_retry(self, item_id: str, error: str, when: float, counted: bool = True) -> None:
+        """Back to the queue until `when`; an uncounted try (rate limiting) does not bring
+        the item closer to giving up, though its history keeps it."""
         now = time.time()
         with self._tx() as db:
-            db.execute("""UPDATE items SET state='queued', last_error=?, next_attempt_at=?
-                          WHERE id=? AND state='uploading'""", (error, when, item_id))
+            db.execute("""UPDATE items SET state='queued', last_error=?, next_attempt_at=?,
+                          attempts=attempts - ? WHERE id=? AND state='uploading'""",
+                       (error, when, 0 if counted else 1, item_id))
             self._end_attempt(db, item_id, now, "retry", error)
 
     def defer(self, item_id: str, when: float) -> None:

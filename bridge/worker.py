@@ -36,6 +36,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._inflight_keys: set[tuple[str, str]] = set()
         self._cancelled: set[str] = set()
+        self._paused_until = 0.0  # after a 429 every worker waits, not only the one refused
 
     def start(self, count: int | None = None) -> None:
         for n in range(count or self.settings.workers):
@@ -69,6 +70,11 @@ class WorkerPool:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            pause = self._paused_until - time.time()
+            if pause > 0:
+                with self._cond:
+                    self._cond.wait(min(pause, IDLE_POLL))
+                continue
             try:
                 item = self.store.claim_next()
             except Exception:  # e.g. the database is locked for longer than its timeout
@@ -228,6 +234,14 @@ class WorkerPool:
             cancelled = item_id in self._cancelled
         if cancelled:
             self.store.mark_cancelled_in_flight(item_id)
+        elif exc.status == 429:
+            # Rate limiting is the API pacing us (10 orders per 10 minutes), not the photo
+            # failing: wait as asked, all workers together, and never give up over it.
+            when = time.time() + self.backoff.delay(item["attempts"], exc)
+            self._paused_until = max(self._paused_until, when)
+            log.info("item %s: %s; the API asked to slow down until %s", item_id, error,
+                     time.strftime("%H:%M:%S", time.localtime(when)))
+            self.store.mark_retry(item_id, error, when, counted=False)
         elif exc.retryable and item["attempts"] < self.settings.max_attempts:
             delay = self.backoff.delay(item["attempts"], exc)
             log.info("item %s: %s; retrying in %.0f s", item_id, error, delay)

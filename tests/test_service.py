@@ -284,3 +284,17 @@ def test_hand_over_photo_by_photo_into_one_batch(make_jpeg, sandbox, start_bridg
     unknown = bridge.post("/v1/uploads", json={"batch_id": "b_nope", "items": [{"path": str(make_jpeg())}]})
     assert unknown.status_code == 400 and "no batch" in unknown.json()["error"]
     assert not bridge.spool_files()
+
+
+def test_rate_limiting_pauses_everyone_and_never_fails_a_photo(make_jpeg, sandbox, start_bridge):
+    photos = [make_jpeg() for _ in range(4)]
+    sandbox.state.faults = FaultPlan(script=[Fault(status=429)] * 5)
+    bridge = start_bridge(sandbox.url, config="max_attempts = 2\nrate_limit_wait = 0.4\n"
+                                              "retry_base = 0.05\nworkers = 3\n")
+    batch = bridge.wait(bridge.upload(photos)["batch_id"], timeout=60)
+    assert batch["counts"]["done"] == 4, batch["items"]  # five 429s, yet nobody gave up
+    arrivals = sorted(r["time"] for r in sandbox.state.received)
+    first_429 = min(r["time"] for r in sandbox.state.received if r["status"] == 429)
+    # while paused, the other workers sent nothing: every later request waited ~the pause
+    paused = [t for t in arrivals if first_429 + 0.15 < t < first_429 + 0.35]
+    assert not paused, paused
