@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .formats import FileProblem, check_file
-from .rules import Rules, RulesError
+from .rules import AUTO, Rules, RulesError
 
 
 def inspect_file(path: Path, rules: Rules, max_bytes: int, *, service: str | None = None,
@@ -24,10 +24,10 @@ def inspect_file(path: Path, rules: Rules, max_bytes: int, *, service: str | Non
     except MetadataError as exc:
         meta = None
         report["metadata"], report["metadata_error"] = {}, str(exc)
+    chosen = rules.presets.get(preset or AUTO)
     try:
-        if meta is not None and not service and rules.presets.get(preset or "auto", None) \
-                and rules.presets[preset or "auto"].service == "auto":
-            choice = rules.decide(meta, fmt)  # the metadata is read already
+        if meta is not None and not service and chosen is not None and chosen.service == AUTO:
+            choice = rules.decide(meta, fmt)  # the metadata is read already: not twice
         else:
             choice = rules.choose(path, fmt, service=service, preset=preset)
     except RulesError as exc:
