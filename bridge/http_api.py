@@ -140,9 +140,7 @@ def _act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = Non
     if (batch_id and rt.store.batch(batch_id) is None) or (item_id and rt.store.item(item_id) is None):
         return _fail(404, f"no such {'batch' if batch_id else 'upload'}")
     if cancel:
-        changed = rt.store.cancel(batch_id=batch_id, item_id=item_id)
-        in_flight = [i["id"] for i in rt.store.history(state="uploading", limit=10_000)
-                     if i["id"] == item_id or i["batch_id"] == batch_id]
+        changed, in_flight = rt.store.cancel(batch_id=batch_id, item_id=item_id)
         rt.pool.cancel_in_flight(in_flight)
         return jsonify(cancelled=changed, finishing=in_flight)
     changed = rt.store.retry(batch_id=batch_id, item_id=item_id)

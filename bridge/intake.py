@@ -40,8 +40,8 @@ class Intake:
         if not 1 <= len(raw_items) <= MAX_ITEMS:
             raise BadRequest(f"a batch holds 1 to {MAX_ITEMS} items, not {len(raw_items)}")
         batch_id = payload.get("batch_id")
-        if batch_id is not None and (not isinstance(batch_id, str) or self.store.batch(batch_id) is None):
-            raise BadRequest(f"no batch {batch_id!r} to add to")
+        if batch_id is not None and not isinstance(batch_id, str):
+            raise BadRequest(f"no batch {batch_id!r} to add to")  # add_batch checks it exists
         defaults = {k: payload[k] for k in ("service_name", "preset", "force") if k in payload}
         items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw)
                  for raw in raw_items]

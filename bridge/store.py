@@ -283,8 +283,10 @@ class Store:
 
     # -- user actions ---------------------------------------------------------------------
 
-    def cancel(self, *, batch_id: str | None = None, item_id: str | None = None) -> list[str]:
-        """Cancel what has not started; returns the ids of items now cancelled."""
+    def cancel(self, *, batch_id: str | None = None,
+               item_id: str | None = None) -> tuple[list[str], list[str]]:
+        """Cancel what has not started. Returns the ids now cancelled, and those under way
+        (they finish: an order the remote made is never dropped)."""
         where, arg = ("batch_id=?", batch_id) if batch_id else ("id=?", item_id)
         now = time.time()
         with self._tx() as db:
@@ -292,7 +294,9 @@ class Store:
                 f"SELECT id FROM items WHERE {where} AND state='queued'", (arg,))]
             db.executemany("""UPDATE items SET state='cancelled', last_error='cancelled',
                               finished=? WHERE id=?""", [(now, i) for i in ids])
-            return ids
+            under_way = [r[0] for r in db.execute(
+                f"SELECT id FROM items WHERE {where} AND state='uploading'", (arg,))]
+            return ids, under_way
 
     def retry(self, *, batch_id: str | None = None, item_id: str | None = None) -> list[str]:
         """Queue failed or cancelled items again; never one that already has an order id."""

@@ -75,13 +75,9 @@ class WorkerPool:
                 with self._cond:
                     self._cond.wait(min(pause, IDLE_POLL))
                 continue
-            try:
-                item = self.store.claim_next()
-            except Exception:  # e.g. the database is locked for longer than its timeout
-                log.exception("could not read the queue; trying again")
-                item = None
+            item = self._quietly(self.store.claim_next)
             if item is None:
-                due = self._next_due()
+                due = self._quietly(self.store.next_due)
                 wait = IDLE_POLL if due is None else min(IDLE_POLL, max(0.01, due - time.time()))
                 with self._cond:
                     if not self._stopping.is_set():
@@ -122,14 +118,8 @@ class WorkerPool:
     def _quietly(read):
         try:
             return read()
-        except Exception:  # a locked database: try again at the next round
+        except Exception:  # e.g. a database locked past its timeout: try at the next round
             log.exception("could not read the queue")
-            return None
-
-    def _next_due(self) -> float | None:
-        try:
-            return self.store.next_due()
-        except Exception:
             return None
 
     def _process(self, item: dict) -> None:
