@@ -89,6 +89,8 @@ def _online_check(settings: Settings) -> Check:
 
 def _port_check(port: int) -> Check:
     with socket.socket() as sock:
+        # As waitress does: a port left in TIME_WAIT by a bridge that just stopped is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:

@@ -1,4 +1,4 @@
-"""The local HTTP API v1 (see ../shared/design.md and /v1/openapi.json)."""
+"""The local HTTP API v1: routes under /v1 (described in README.md and /v1/openapi.json)."""
 
 from __future__ import annotations
 

@@ -122,12 +122,18 @@ _RULE_KEYS = {"name", "service", "keywords", "label", "rating_min", "rating_max"
               "hours", "make", "has_gps"}
 
 
+def _read_metadata(path: Path) -> PhotoMeta:
+    from .metadata.reader import read_metadata  # exifread loads when a photo needs reading
+
+    return read_metadata(path)
+
+
 @dataclass
 class Rules:
     presets: dict[str, Preset]
     rules: list[Rule]
     problem: str | None = None  # why the user's file was not used, if it was not
-    reader: Callable[[Path], PhotoMeta] = field(default=None, repr=False)  # default: read_metadata
+    reader: Callable[[Path], PhotoMeta] = field(default=_read_metadata, repr=False)
 
     @classmethod
     def load(cls, home: Path | None = None) -> "Rules":
@@ -159,10 +165,6 @@ class Rules:
         return self.auto(path, fmt)
 
     def auto(self, path: Path, fmt: ImageFormat) -> Choice:
-        if self.reader is None:
-            from .metadata import read_metadata  # exifread loads when a photo needs reading
-
-            self.reader = read_metadata
         try:
             meta = self.reader(path)
         except MetadataError as exc:

@@ -25,8 +25,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     app = Flask("bridge")
     app.config.update(BRIDGE_PORT=port if port is not None else settings.port,
-                      BRIDGE_TOKEN=token or secrets.token_urlsafe(32),
-                      JSON_SORT_KEYS=False)
+                      BRIDGE_TOKEN=token or secrets.token_urlsafe(32))
+    app.json.sort_keys = False  # answers keep the order they were built in: easier to read
     app.extensions["runtime"] = runtime or Runtime(settings)
     app.register_blueprint(v1)
 

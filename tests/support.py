@@ -6,6 +6,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,23 @@ def jpeg_bytes(size=(64, 48), color=(200, 120, 40), exif: dict | None = None, **
         ex[tag] = value
     im.save(buf, "JPEG", exif=ex.tobytes(), **save)
     return buf.getvalue()
+
+
+def wait_until(condition, timeout: float = 30, what: str = "the condition", step: float = 0.02):
+    """Poll `condition` until it returns something true; fail (never hang) after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(step)
+    return value
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the OS picks it), so no test depends on a fixed one."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def bridge_env(home: Path, api_url: str | None = None, api_key: str | None = CANARY_KEY, **extra):

@@ -1,10 +1,11 @@
 """`aihd-bridge doctor`: one line per check, each problem with its fix."""
 
 import json
+import socket
 
 from bridge.httpserver import BackgroundServer
 from bridge.sandbox import SandboxState, create_sandbox_app
-from support import CANARY_KEY, bridge_env, run_cli
+from support import CANARY_KEY, bridge_env, free_port, run_cli
 
 
 def _checks(proc) -> dict:
@@ -12,14 +13,25 @@ def _checks(proc) -> dict:
 
 
 def test_nothing_running(tmp_path):
-    proc = run_cli("doctor", "--json", env=bridge_env(tmp_path, api_key=None))
+    # A port of its own: a bridge the user runs on 47311 must not change this test's answer.
+    env = bridge_env(tmp_path, api_key=None, AIHD_PORT=str(free_port()))
+    proc = run_cli("doctor", "--json", env=env)
     checks = _checks(proc)
     assert proc.returncode == 1
     assert checks["bridge"]["status"] == "fail" and "aihd-bridge serve" in checks["bridge"]["fix"]
     assert checks["api key"]["status"] == "warn" and checks["mode"]["detail"].startswith("sandbox")
     assert checks["port"]["status"] == "ok"
-    human = run_cli("doctor", env=bridge_env(tmp_path, api_key=None))
+    human = run_cli("doctor", env=env)
     assert "FAIL  bridge" in human.stdout and "->  aihd-bridge serve" in human.stdout
+
+
+def test_port_held_by_another_program(tmp_path):
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        env = bridge_env(tmp_path, api_key=None, AIHD_PORT=str(stranger.getsockname()[1]))
+        port = _checks(run_cli("doctor", "--json", env=env))["port"]
+    assert port["status"] == "fail" and "another program" in port["detail"]
 
 
 def test_running_bridge_and_online_key_check(tmp_path, start_bridge):

@@ -1,12 +1,15 @@
 """Metadata against ExifTool's reading of the samples, and against damaged files."""
 
+import contextlib
 import random
 import resource
 import time
+import tracemalloc
 
 import pytest
 
-from bridge.metadata import MetadataError, PhotoMeta, read_metadata
+from bridge.metadata import MetadataError, PhotoMeta, containers, read_metadata
+from bridge.metadata.bounded import LimitedFile
 from bridge.metadata.xmp import parse_xmp
 
 # ExifTool key -> (PhotoMeta field, tolerance or None for exact)
@@ -116,14 +119,22 @@ def test_damaged_samples_raise_only_the_documented_error(samples, expected, tmp_
 
 
 def test_bogus_counts_do_not_allocate(tmp_path):
-    # A TIFF whose one tag claims 2**31 values far beyond the end of the file.
+    # A TIFF whose one tag claims 2**31 values far beyond the end of the file. Whether it ends
+    # in MetadataError or not, the reader must neither read nor allocate what the tag claims.
     bogus = tmp_path / "bogus.tif"
     bogus.write_bytes(b"II*\x00\x08\x00\x00\x00\x01\x00" + b"\x0f\x01\x02\x00\xff\xff\xff\x7f\x20\x00\x00\x00"
                       + b"\x00\x00\x00\x00" + b"\x00" * 64)
+    tracemalloc.start()
     try:
-        read_metadata(bogus)
-    except MetadataError:
-        pass
+        with open(bogus, "rb") as fh:
+            view = LimitedFile(fh)
+            with contextlib.suppress(MetadataError):
+                containers.read_tiff(view, containers.Found(), "TIFF")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert view.bytes_read < 4096  # a few KB, never the 2 GB the tag claims
+    assert peak < 1 << 20, f"reading a 90-byte file allocated {peak} bytes"
 
 
 def test_unreadable_and_missing(tmp_path):

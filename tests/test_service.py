@@ -10,7 +10,7 @@ import pytest
 
 from bridge.sandbox import Fault, FaultPlan
 from bridge.store import MAY_BE_DUPLICATE
-from support import CANARY_KEY, bridge_env, run_cli
+from support import CANARY_KEY, bridge_env, run_cli, wait_until
 
 FAULTS = [Fault(status=500), Fault(status=502, body="<html>bad gateway</html>"),
           Fault(status=503, retry_after="0"), Fault(status=429, retry_after="0"),
@@ -44,8 +44,7 @@ def test_kill_9_mid_batch_loses_nothing(make_jpeg, sandbox, start_bridge):
     sandbox.state.faults = FaultPlan(rate=1.0, kinds=[Fault(delay=0.03, status=None)])
     bridge = start_bridge(sandbox.url)
     batch_id = bridge.upload(photos, preset="item-removal")["batch_id"]
-    while len(sandbox.state.orders()) < 30:
-        time.sleep(0.02)
+    wait_until(lambda: len(sandbox.state.orders()) >= 30, what="30 orders")
     bridge.stop(signal.SIGKILL)
     assert (bridge.home / "bridge.json").exists()  # a crash leaves it behind; restart copes
     bridge.start()
@@ -124,8 +123,7 @@ def test_cancel_stops_what_has_not_started(make_jpeg, sandbox, start_bridge):
     sandbox.state.faults = FaultPlan(rate=1.0, kinds=[Fault(delay=0.4)])
     bridge = start_bridge(sandbox.url, config="workers = 1\n")
     batch_id = bridge.upload(photos)["batch_id"]
-    while not sandbox.state.received:
-        time.sleep(0.02)
+    wait_until(lambda: sandbox.state.received, what="the first upload")
     answer = bridge.post(f"/v1/batches/{batch_id}/cancel").json()
     assert len(answer["cancelled"]) >= 5
     batch = bridge.wait(batch_id)
@@ -155,12 +153,11 @@ def test_bare_429_waits_about_a_minute_and_says_so(make_jpeg, sandbox, start_bri
     sandbox.state.faults = FaultPlan(script=[Fault(status=429)])
     bridge = start_bridge(sandbox.url)
     batch_id = bridge.upload([make_jpeg()])["batch_id"]
-    deadline = time.monotonic() + 10
-    while True:
-        item = bridge.get(f"/v1/batches/{batch_id}").json()["items"][0]
-        if item["waiting_until"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    def first_item():
+        return bridge.get(f"/v1/batches/{batch_id}").json()["items"][0]
+
+    wait_until(lambda: first_item()["waiting_until"], timeout=10, what="the wait after a 429")
+    item = first_item()
     assert item["state"] == "queued" and 55 < item["waiting_until"] - time.time() < 80
     assert "rate limiting" in item["error"]
     assert bridge.get("/v1/health").json()["queue"]["waiting"] == 1
@@ -262,8 +259,8 @@ def test_sigterm_lets_the_upload_under_way_finish(make_jpeg, sandbox, start_brid
     sandbox.state.faults = FaultPlan(rate=1.0, kinds=[Fault(delay=1.0)])
     bridge = start_bridge(sandbox.url, config="workers = 1\n")
     batch_id = bridge.upload(photos)["batch_id"]
-    while bridge.get(f"/v1/batches/{batch_id}").json()["counts"]["uploading"] == 0:
-        time.sleep(0.02)
+    wait_until(lambda: bridge.get(f"/v1/batches/{batch_id}").json()["counts"]["uploading"],
+               what="an upload under way")
     assert bridge.stop(signal.SIGTERM) == 0
     assert not (bridge.home / "bridge.json").exists()
     assert len(sandbox.state.orders()) == 1  # the one under way finished; the rest wait
