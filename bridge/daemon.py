@@ -16,7 +16,7 @@ from .config import Settings
 from .discovery import remove_info, running_bridge, write_info
 from .logs import setup_logging, teardown_logging
 from .runtime import Runtime
-from .server import create_app
+from .web.app import create_app
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds uploads under way may take to finish on SIGTERM

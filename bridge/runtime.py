@@ -9,13 +9,13 @@ import threading
 import time
 
 from .config import Settings
-from .intake import Intake
+from .queue.intake import Intake
 from .keystore import find_key
-from .remote import remote_client
+from .remote.connect import remote_client
 from .rules import Rules
-from .spool import Spool
-from .store import Store
-from .worker import WorkerPool
+from .queue.spool import Spool
+from .queue.store import Store
+from .queue.worker import WorkerPool
 
 log = logging.getLogger(__name__)
 DB_FILE = "bridge.sqlite3"

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from bridge.api import ApiClient, RemoteError, parse_retry_after
+from bridge.remote.client import ApiClient, RemoteError, parse_retry_after
 from bridge.formats import UploadFile
-from bridge.sandbox import Fault, FaultPlan, key_fingerprint
+from bridge.remote.sandbox import Fault, FaultPlan, key_fingerprint
 from support import CANARY_KEY
 
 

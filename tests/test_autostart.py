@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from bridge.autostart import LABEL, manager
+from bridge.setup.autostart import LABEL, manager
 
 
 @pytest.fixture

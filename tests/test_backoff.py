@@ -1,5 +1,5 @@
-from bridge.api import RemoteError
-from bridge.backoff import Backoff
+from bridge.remote.client import RemoteError
+from bridge.remote.backoff import Backoff
 
 
 def _err(status, retry_after=None):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bridge.sandbox import Fault, FaultPlan, key_fingerprint
+from bridge.remote.sandbox import Fault, FaultPlan, key_fingerprint
 from support import CANARY_KEY, bridge_env, run_cli
 
 SENDABLE = {"HEIF"}  # the HEIF sample has no pixels: it goes as is, not converted

@@ -3,8 +3,8 @@
 import json
 import socket
 
-from bridge.httpserver import BackgroundServer
-from bridge.sandbox import SandboxState, create_sandbox_app
+from bridge.remote.background import BackgroundServer
+from bridge.remote.sandbox import SandboxState, create_sandbox_app
 from support import CANARY_KEY, bridge_env, free_port, run_cli
 
 

@@ -10,7 +10,7 @@ from support import CANARY_KEY
 SCRIPT = textwrap.dedent("""
     import json, sys
     from pathlib import Path
-    from bridge.api import ApiClient
+    from bridge.remote.client import ApiClient
     from bridge.formats import check_file, prepared
 
     def status(field):

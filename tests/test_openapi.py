@@ -5,9 +5,9 @@ import re
 import pytest
 
 from bridge.config import load_settings
-from bridge.openapi import openapi_document
+from bridge.web.openapi import openapi_document
 from bridge.runtime import Runtime
-from bridge.server import create_app
+from bridge.web.app import create_app
 
 TOKEN = "t" * 43
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bridge.sandbox import Fault, FaultPlan
+from bridge.remote.sandbox import Fault, FaultPlan
 from support import ROOT
 
 PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from bridge.sandbox import Fault, FaultPlan
-from bridge.store import MAY_BE_DUPLICATE
+from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.queue.store import MAY_BE_DUPLICATE
 from support import CANARY_KEY, bridge_env, run_cli, wait_until
 
 FAULTS = [Fault(status=500), Fault(status=502, body="<html>bad gateway</html>"),

@@ -12,7 +12,7 @@ import requests
 from hypothesis import HealthCheck, settings, strategies as st
 
 from bridge.metadata import MetadataError, read_metadata
-from bridge.openapi import openapi_document
+from bridge.web.openapi import openapi_document
 
 FUZZ_EXAMPLES = 40  # per operation: 14 operations, bounded
 

@@ -12,8 +12,8 @@ import time
 
 import requests
 
-from bridge.sandbox import Fault, FaultPlan
-from bridge.store import MAY_BE_DUPLICATE
+from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.queue.store import MAY_BE_DUPLICATE
 from support import CANARY_KEY
 from secrets_check import assert_no_secret
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bridge.sandbox import Fault, FaultPlan
+from bridge.remote.sandbox import Fault, FaultPlan
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def _simulated_disk_full(big, tmp_path, report):
     """Where tmpfs cannot be mounted: the spool's copy fails with ENOSPC in process."""
     from bridge.config import load_settings
     from bridge.runtime import Runtime
-    from bridge.server import create_app
+    from bridge.web.app import create_app
 
     settings = load_settings({"AIHD_HOME": str(tmp_path / "sim")})
     runtime = Runtime(settings)

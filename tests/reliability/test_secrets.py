@@ -4,7 +4,7 @@ the spool, answers, `status`, `doctor`, nor in what a crashing or stopping bridg
 import os
 import signal
 
-from bridge.sandbox import Fault, FaultPlan
+from bridge.remote.sandbox import Fault, FaultPlan
 from secrets_check import assert_no_secret
 from support import CANARY_KEY, run_cli
 

@@ -4,7 +4,7 @@ import collections
 import hashlib
 import time
 
-from bridge.sandbox import Fault, FaultPlan
+from bridge.remote.sandbox import Fault, FaultPlan
 from support import CANARY_KEY
 from faultproxy import CuttingProxy
 from secrets_check import assert_no_secret

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from .api import RemoteError
-from .backoff import Backoff
-from .config import Settings
-from .discovery import BridgeError, LocalBridge
-from .formats import FileProblem, check_file, prepared
-from .remote import SANDBOX_NOTICE, remote_client
-from .rules import Rules, RulesError
+from ..remote.client import RemoteError
+from ..remote.backoff import Backoff
+from ..config import Settings
+from ..discovery import BridgeError, LocalBridge
+from ..formats import FileProblem, check_file, prepared
+from ..remote.connect import SANDBOX_NOTICE, remote_client
+from ..rules import Rules, RulesError
 
 POLL = 0.5
 

@@ -10,8 +10,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import __version__
-from .config import Settings
+from .. import __version__
+from ..config import Settings
 
 MIN_FREE_BYTES = 1_000_000_000  # a few dozen 50 MB photos in the spool
 
@@ -28,9 +28,9 @@ class Check:
 
 
 def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
-    from .autostart import manager
-    from .discovery import running_bridge
-    from .keystore import find_key
+    from ..setup.autostart import manager
+    from ..discovery import running_bridge
+    from ..keystore import find_key
 
     checks = [Check("python", "ok" if sys.version_info >= (3, 11) else "fail",
                     sys.version.split()[0], "install Python 3.11 or newer")]
@@ -102,7 +102,7 @@ def _port_check(port: int) -> Check:
 
 
 def _plugin_check() -> Check:
-    from .lightroom import installed, lightroom_dir
+    from ..setup.plugins import installed, lightroom_dir
 
     place = installed()
     if place:

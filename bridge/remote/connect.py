@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from .api import ApiClient
-from .config import Settings
-from .httpserver import BackgroundServer
+from .client import ApiClient
+from ..config import Settings
+from .background import BackgroundServer
 from .sandbox import SandboxState, create_sandbox_app
 
 SANDBOX_KEY = "sandbox-key"

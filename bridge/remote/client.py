@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import __version__
-from .formats import UploadFile
+from .. import __version__
+from ..formats import UploadFile
 
 SNIPPET_CHARS = 200
 UPLOAD_BLOCK = 1 << 20

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .config import ConfigError, Settings, load_settings
+from .. import __version__
+from ..config import ConfigError, Settings, load_settings
 
 
 def _settings(**overrides) -> Settings:
@@ -22,7 +22,7 @@ def _settings(**overrides) -> Settings:
 
 
 def _service_option(_ctx, _param, value: str | None) -> str | None:
-    from .services import UnknownService, canonical_service
+    from ..services import UnknownService, canonical_service
 
     if value is None:
         return None
@@ -52,16 +52,16 @@ def main() -> None:
 @click.option("--no-bridge", is_flag=True, help="upload from this process even if a bridge runs")
 def upload(paths, service, preset, as_json, attempts, keep_heic, force, no_bridge) -> None:
     """Upload photos and print one order id (or one error) per file."""
-    from .backoff import Backoff
-    from .discovery import running_bridge
-    from .upload_cli import upload_in_process, upload_via_bridge
+    from ..remote.backoff import Backoff
+    from ..discovery import running_bridge
+    from .upload import upload_in_process, upload_via_bridge
 
     settings = _settings(convert_heic=False if keep_heic else None)
     bridge = None if no_bridge or keep_heic else running_bridge(settings.home)
     if bridge is not None:
         mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
         if mode == "sandbox":
-            from .remote import SANDBOX_NOTICE
+            from ..remote.connect import SANDBOX_NOTICE
 
             click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
         results = upload_via_bridge(bridge, list(paths), service=service, preset=preset,
@@ -92,7 +92,7 @@ def _print_results(results: list[dict], mode: str, as_json: bool) -> None:
 @main.command()
 def serve() -> None:
     """Run the bridge on 127.0.0.1 (port 47311, or AIHD_PORT) until stopped."""
-    from .daemon import AlreadyRunning, serve as run
+    from ..daemon import AlreadyRunning, serve as run
 
     settings = _settings()
     try:
@@ -107,7 +107,7 @@ def serve() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json) -> None:
     """Is the bridge running; its mode, queue and recent failures."""
-    from .discovery import running_bridge
+    from ..discovery import running_bridge
 
     settings = _settings()
     bridge = running_bridge(settings.home)
@@ -141,8 +141,8 @@ def status(as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def inspect(paths, service, preset, as_json) -> None:
     """Show what the bridge reads from photos and which service it would pick, and why."""
-    from .inspection import inspect_file
-    from .rules import Rules
+    from ..inspection import inspect_file
+    from ..rules import Rules
 
     settings = _settings()
     rules = Rules.load(settings.home)
@@ -192,7 +192,7 @@ def stop(timeout) -> None:
     import os
     import signal
 
-    from .discovery import read_info, running_bridge
+    from ..discovery import read_info, running_bridge
 
     settings = _settings()
     info = read_info(settings.home)
@@ -222,8 +222,8 @@ def config() -> None:
 @click.option("--stdin", "from_stdin", is_flag=True, help="read the key from standard input")
 def set_key(from_stdin) -> None:
     """Store the API key in the OS keyring (or a private file where there is none)."""
-    from .discovery import BridgeError, running_bridge
-    from .keystore import store_key
+    from ..discovery import BridgeError, running_bridge
+    from ..keystore import store_key
 
     settings = _settings()
     if from_stdin or not sys.stdin.isatty():
@@ -253,8 +253,8 @@ def set_key(from_stdin) -> None:
 @config.command("delete-key")
 def delete_key() -> None:
     """Forget the stored API key (the bridge goes back to sandbox mode)."""
-    from .discovery import running_bridge
-    from .keystore import forget_key
+    from ..discovery import running_bridge
+    from ..keystore import forget_key
 
     settings = _settings()
     forget_key(settings.home)
@@ -271,7 +271,7 @@ def show_config(as_json) -> None:
     import dataclasses
     import os
 
-    from .keystore import find_key, mask
+    from ..keystore import find_key, mask
 
     settings = _settings()
     key = find_key(settings.home, os.environ)
@@ -291,7 +291,7 @@ def show_config(as_json) -> None:
 @click.argument("action", type=click.Choice(["enable", "disable", "status"]))
 def autostart(action) -> None:
     """Start the bridge at login (systemd user unit, LaunchAgent or Startup folder)."""
-    from .autostart import manager
+    from ..setup.autostart import manager
 
     settings = _settings()
     service = manager(settings.home)
@@ -331,11 +331,11 @@ def plugin() -> None:
 
 @plugin.command("install")
 @click.option("--from", "source", type=click.Path(path_type=Path, file_okay=False),
-              default=lambda: str(Path(__file__).resolve().parents[1] / "host-plugin"),
+              default=lambda: str(Path(__file__).resolve().parents[2] / "host-plugin"),
               help="the host-plugin folder of an aihd-bridge checkout")
 def plugin_install(source) -> None:
     """Copy the plugin and export presets into Lightroom's folders."""
-    from .lightroom import install
+    from ..setup.plugins import install
 
     try:
         for line in install(source, _settings().home):
@@ -347,7 +347,7 @@ def plugin_install(source) -> None:
 @plugin.command("uninstall")
 def plugin_uninstall() -> None:
     """Remove the plugin and presets this tool installed."""
-    from .lightroom import uninstall
+    from ..setup.plugins import uninstall
 
     for place in uninstall(_settings().home) or ["nothing to remove"]:
         click.echo(f"removed {place}" if place != "nothing to remove" else place)
@@ -358,8 +358,8 @@ def plugin_uninstall() -> None:
 @click.option("--max-bytes", type=int, default=50_000_000, show_default=True)
 def sandbox(port, max_bytes) -> None:
     """Run the embedded stand-in of the AI HomeDesign API on 127.0.0.1, printing what it gets."""
-    from .httpserver import BackgroundServer
-    from .sandbox import SandboxState, create_sandbox_app
+    from ..remote.background import BackgroundServer
+    from ..remote.sandbox import SandboxState, create_sandbox_app
 
     state = SandboxState(max_bytes=max_bytes)
     with BackgroundServer(create_sandbox_app(state), port=port) as server:

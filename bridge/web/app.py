@@ -9,8 +9,8 @@ import secrets
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .config import Settings
-from .runtime import Runtime
+from ..config import Settings
+from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = {"/v1/health"}
@@ -21,7 +21,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
                token: str | None = None, port: int | None = None) -> Flask:
     """Build the bridge's app. `port` is the one the server listens on (the Host check needs
     it); set `app.config["BRIDGE_PORT"]` later when the server picks a free port itself."""
-    from .http_api import v1
+    from .routes import v1
 
     app = Flask("bridge")
     app.config.update(BRIDGE_PORT=port if port is not None else settings.port,

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .config import Settings
-from .formats import FileProblem, ImageFormat, check_file, upload_name
-from .rules import Rules, RulesError
+from ..config import Settings
+from ..formats import FileProblem, ImageFormat, check_file, upload_name
+from ..rules import Rules, RulesError
 from .spool import Spool
 from .store import NewItem, Store, new_id
 

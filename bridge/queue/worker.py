@@ -12,10 +12,10 @@ import threading
 import time
 from pathlib import Path
 
-from .api import ApiClient, RemoteError
-from .backoff import Backoff
-from .config import Settings
-from .formats import FORMATS, FileProblem, prepared
+from ..remote.client import ApiClient, RemoteError
+from ..remote.backoff import Backoff
+from ..config import Settings
+from ..formats import FORMATS, FileProblem, prepared
 from .spool import Spool, fingerprint_of, sha256_of
 from .store import Store
 

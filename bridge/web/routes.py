@@ -6,13 +6,13 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import __version__
-from .inspection import inspect_file
-from .intake import BadRequest, Unavailable
+from .. import __version__
+from ..inspection import inspect_file
+from ..queue.intake import BadRequest, Unavailable
 from .openapi import openapi_document
-from .runtime import Runtime
-from .services import SERVICES
-from .store import FINAL, STATES
+from ..runtime import Runtime
+from ..services import SERVICES
+from ..queue.store import FINAL, STATES
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1")
 MAX_JSON_BYTES = 8_000_000

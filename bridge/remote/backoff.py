@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .api import RemoteError
+from .client import RemoteError
 
 
 @dataclass(frozen=True)

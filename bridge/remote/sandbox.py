@@ -18,7 +18,7 @@ from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 
-from .services import SERVICES
+from ..services import SERVICES
 
 ORDER_PREFIX = "sandbox-"
 

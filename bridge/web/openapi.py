@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import __version__
-from .store import STATES
+from .. import __version__
+from ..queue.store import STATES
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 _NULLABLE_STR = {"type": ["string", "null"]}

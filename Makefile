@@ -1,0 +1,36 @@
+# The usual jobs. `./install.sh --test` makes .venv first (and installs lua5.1 for the plugin tests).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: test test-fast plugin lint format types contracts check bench
+
+test:        ## the whole suite, as CI runs it
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast:   ## everything but the reliability suite (soak, crashes, attacks): about a minute
+	$(PY) -m pytest -m "not reliability" $(PYTEST_ARGS)
+
+plugin:      ## the Lightroom plugin under lua5.1 against a real bridge
+	$(PY) -m pytest tests/test_plugin.py $(PYTEST_ARGS)
+
+lint:        ## ruff (lint and format), shellcheck, luacheck where installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	if command -v shellcheck >/dev/null; then shellcheck install.sh .ci/run; fi
+	if command -v luacheck >/dev/null; then luacheck host-plugin; fi
+
+format:      ## rewrite the Python files in the house style
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+types:       ## mypy on the bridge
+	$(VENV)/bin/mypy
+
+contracts:   ## who may import whom (ARCHITECTURE.md's layer table), checked by import-linter
+	$(VENV)/bin/lint-imports
+
+check: lint types contracts
+
+bench:       ## benchmarks: ratios against a baseline measured in the same run (about two minutes)
+	$(PY) -m bench

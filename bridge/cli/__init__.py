@@ -1,0 +1,5 @@
+"""The `aihd-bridge` command line."""
+
+from .commands import main
+
+__all__ = ["main"]
