@@ -681,7 +681,7 @@ function FakeSdk.install(plugin_dir)
   local definition = dofile(plugin_dir .. '/MetadataDefinition.lua')
   for _, def in ipairs(definition.metadataFieldsForPhotos) do FakeSdk.fields[def.id] = def end
 end
-FakeSdk.real_require = real_require
+FakeSdk.real_require, FakeSdk.real_pcall = real_require, real_pcall
 
 -- An export provider's declarations, against the documented names.
 local SECTIONS = set_of({ 'exportLocation', 'fileNaming', 'fileSettings', 'imageSettings',
