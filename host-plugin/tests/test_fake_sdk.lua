@@ -8,6 +8,7 @@ local here = arg[0]:match('^(.*)/[^/]+$') or '.'
 package.path = here .. '/?.lua;' .. package.path
 
 local cjson = require 'cjson'
+local luatest = require 'luatest'
 local FakeSdk = require 'fake_sdk'
 FakeSdk.install(plugin_dir)
 FakeSdk.sleep_scale = 0
@@ -22,15 +23,7 @@ local LrProgressScope = import 'LrProgressScope'
 local LrView = import 'LrView'
 local catalog = import('LrApplication').activeCatalog()
 
-local passed, failed = 0, 0
-local function test(name, fn)
-  record.violations, record.task_errors = {}, {}
-  local ok, err = pcall(fn)
-  if ok then passed = passed + 1 else
-    failed = failed + 1
-    print('FAIL ' .. name .. ': ' .. tostring(err))
-  end
-end
+local test = luatest.test
 
 -- What running `fn` broke (in a task when `in_task`): the violations recorded, the errors raised.
 local function broken(fn, in_task)
@@ -239,5 +232,4 @@ test('dialogs: a message does not scroll; a modal dialog takes documented argume
   keeps(function() LrDialogs.message('t', 'a few\nlines') end)
 end)
 
-print(string.format('%d passed, %d failed', passed, failed))
-os.exit(failed == 0 and 0 or 1)
+luatest.finish()

@@ -2,7 +2,8 @@
 lua5.1 with no `import` at all. usage: lua5.1 test_logic.lua <plugin dir>   — prints "N passed, N failed" ]]
 
 local plugin_dir = arg[1]
-package.path = plugin_dir .. '/logic/?.lua;' .. package.path
+local here = arg[0]:match('^(.*)/[^/]+$') or '.'
+package.path = plugin_dir .. '/logic/?.lua;' .. here .. '/?.lua;' .. package.path
 
 local cjson = require 'cjson'
 local AihdJson = require 'AihdJson'
@@ -11,15 +12,8 @@ local AihdProgress = require 'AihdProgress'
 local AihdTagging = require 'AihdTagging'
 local AihdExportJob = require 'AihdExportJob'
 local AihdText = require 'AihdText'
-
-local passed, failed = 0, 0
-local function test(name, fn)
-  local ok, err = pcall(fn)
-  if ok then passed = passed + 1 else
-    failed = failed + 1
-    print('FAIL ' .. name .. ': ' .. tostring(err))
-  end
-end
+local luatest = require 'luatest'
+local test = luatest.test
 
 local function same(a, b, path)
   path = path or 'value'
@@ -205,5 +199,4 @@ test('export job: a silent bridge fails the photos it holds, with a reason', fun
   assert(results.p1.state == 'failed' and results.p1.error:find('stopped answering'), results.p1.error)
 end)
 
-print(string.format('%d passed, %d failed', passed, failed))
-os.exit(failed == 0 and 0 or 1)
+luatest.finish()
