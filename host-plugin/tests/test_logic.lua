@@ -172,9 +172,10 @@ test('export job: a render failure and a refused photo fail alone', function()
     bridge = bridge, total = 3, fields = {}, log = function() end, sleep = function() end,
     now = function() return 0 end, progress = { set = function() end, canceled = function() return false end },
   }
-  job:hand_over('ok', function() return true, '/tmp/ok.jpg' end)
-  job:hand_over('bad', function() return true, '/tmp/bad.jpg' end)
-  job:hand_over('norender', function() return false, 'disk full' end)
+  assert(job:hand_over('ok', function() return true, '/tmp/ok.jpg' end) == nil)
+  -- what fails at once is said at once, for Lightroom's list while the render loop runs
+  assert(job:hand_over('bad', function() return true, '/tmp/bad.jpg' end) == 'bad.jpg: is empty')
+  assert(job:hand_over('norender', function() return false, 'disk full' end):find('disk full'))
   local results, batch_id = job:finish()
   assert(batch_id == 'b1' and handed[1] == 'new' and handed[2] == 'b1')  -- one export, one batch
   assert(results.ok.order_id == 'o-1')
