@@ -63,12 +63,13 @@ install_lua() {
     if ! { $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq lua5.1 lua-socket lua-cjson >/dev/null; }; then
       say "could not install Lua: the plugin tests will be skipped"
     fi
-    $SUDO apt-get install -y -qq lua-check >/dev/null 2>&1 || say "luacheck did not install: that check is skipped"
+    $SUDO apt-get install -y -qq lua-check >/dev/null 2>&1 || say "luacheck (lua-check) did not install: that check is skipped"
   elif command -v brew >/dev/null 2>&1; then
     if ! { brew install lua@5.1 luarocks >/dev/null && luarocks --lua-version=5.1 install luasocket >/dev/null &&
            luarocks --lua-version=5.1 install lua-cjson >/dev/null; }; then
       say "could not install Lua: the plugin tests will be skipped"
     fi
+    luarocks --lua-version=5.1 install luacheck >/dev/null 2>&1 || say "luacheck did not install: that check is skipped"
   else
     say "no apt-get or brew: the plugin tests need lua5.1 with luasocket and lua-cjson and will be skipped"
   fi

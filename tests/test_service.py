@@ -295,3 +295,16 @@ def test_rate_limiting_pauses_everyone_and_never_fails_a_photo(make_jpeg, sandbo
     # while paused, the other workers sent nothing: every later request waited ~the pause
     paused = [t for t in arrivals if first_429 + 0.15 < t < first_429 + 0.35]
     assert not paused, paused
+
+
+def test_history_of_several_photos_in_one_call(make_jpeg, sandbox, start_bridge):
+    bridge = start_bridge(sandbox.url)
+    items = [{"path": str(make_jpeg()), "source_id": f"src-{n}"} for n in range(5)]
+    bridge.wait(bridge.post("/v1/uploads", json={"items": items, "preset": "auto"}).json()["batch_id"])
+    got = bridge.get("/v1/history", params=[("source_id", "src-1"), ("source_id", "src-3"),
+                                            ("source_id", "nope")]).json()["items"]
+    assert sorted(i["source_id"] for i in got) == ["src-1", "src-3"] and all(i["order_id"] for i in got)
+    one = bridge.get("/v1/history", params={"source_id": "src-4"}).json()["items"]
+    assert [i["source_id"] for i in one] == ["src-4"]
+    too_many = bridge.get("/v1/history", params=[("source_id", str(n)) for n in range(501)])
+    assert too_many.status_code == 400 and "at most 500" in too_many.json()["error"]

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Iterator
 
 SCHEMA_VERSION = 1
+# Source ids one history query matches at most: SQLite allows 999 variables in a statement on
+# older builds, and the Lightroom plugin asks for the selected photos in calls of 200.
+MAX_SOURCE_IDS = 500
+
 STATES = ("queued", "uploading", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
 MAY_BE_DUPLICATE = "may have been sent twice: the bridge stopped while this upload was under way"
@@ -342,14 +346,17 @@ class Store:
         return _item(row) | {"history": [dict(a) for a in attempts]}
 
     def history(self, *, state: str | None = None, source_path: str | None = None,
-                source_id: str | None = None, order_id: str | None = None,
+                source_ids: list[str] | None = None, order_id: str | None = None,
                 limit: int = 100) -> list[dict]:
+        """Past items, newest first; `source_ids` matches any of them."""
         clauses, args = [], []
-        for column, value in (("state", state), ("source_path", source_path),
-                              ("source_id", source_id), ("order_id", order_id)):
+        for column, value in (("state", state), ("source_path", source_path), ("order_id", order_id)):
             if value is not None:
                 clauses.append(f"{column}=?")
                 args.append(value)
+        if source_ids:
+            clauses.append(f"source_id IN ({','.join('?' * len(source_ids))})")
+            args.extend(source_ids)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._lock:
             rows = self._db.execute(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import __version__
-from ..queue.store import STATES
+from ..queue.store import MAX_SOURCE_IDS, STATES
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -92,7 +92,10 @@ def _id(name: str) -> list[dict]:
 def _query(*names: str) -> list[dict]:
     return [{"name": n, "in": "query", "required": False,
              "schema": {"type": "integer"} if n == "limit" else
-             {"enum": list(STATES)} if n == "state" else {"type": "string"}} for n in names]
+             {"enum": list(STATES)} if n == "state" else
+             # source_id may repeat: the history of several photos in one call
+             {"type": "array", "items": {"type": "string"}, "maxItems": MAX_SOURCE_IDS} if n == "source_id" else
+             {"type": "string"}} for n in names]
 
 
 def openapi_document() -> dict:

@@ -12,7 +12,7 @@ from ..queue.intake import BadRequest, Unavailable
 from .openapi import openapi_document
 from ..runtime import Runtime
 from ..services import SERVICES
-from ..queue.store import FINAL, STATES
+from ..queue.store import FINAL, MAX_SOURCE_IDS, STATES
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1")
 MAX_JSON_BYTES = 8_000_000
@@ -158,8 +158,11 @@ def history():
         limit = min(max(int(args.get("limit", 100)), 1), 1000)
     except ValueError:
         return _fail(400, "limit must be a number")
+    source_ids = args.getlist("source_id")
+    if len(source_ids) > MAX_SOURCE_IDS:
+        return _fail(400, f"at most {MAX_SOURCE_IDS} source_id values per call")
     items = _rt().store.history(state=state, source_path=args.get("source_path"),
-                                source_id=args.get("source_id"), order_id=args.get("order_id"),
+                                source_ids=source_ids or None, order_id=args.get("order_id"),
                                 limit=limit)
     return jsonify(items=[_view(i, {}) | {"batch_id": i["batch_id"], "created": i["created"],
                                           "finished_at": i["finished"]} for i in items])

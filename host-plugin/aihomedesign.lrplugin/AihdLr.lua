@@ -1,19 +1,33 @@
 --[[ The plugin's one bridge to the Lightroom SDK for the logic modules: the environment,
-HTTP through LrHttp, the bridge connection, and catalog writes that wait while it is busy. ]]
+HTTP through LrHttp, the bridge connection, the debug log, catalog writes that wait while it is
+busy, keywords made once per write, and a dialog that scrolls. ]]
 
+local LrDialogs = import 'LrDialogs'
 local LrHttp = import 'LrHttp'
 local LrFileUtils = import 'LrFileUtils'
 local LrPathUtils = import 'LrPathUtils'
 local LrPrefs = import 'LrPrefs'
 local LrTasks = import 'LrTasks'
 local LrLogger = import 'LrLogger'
+local LrView = import 'LrView'
 
-local AihdBridge = require 'AihdBridge'
+local load = require 'AihdLogic'
+local AihdBridge = load 'AihdBridge'
 
 local AihdLr = {}
 
+AihdLr.load = load
 AihdLr.log = LrLogger('AIHomeDesign')
-AihdLr.log:enable('logfile')
+
+-- Where LrLogger's 'logfile' lands: Documents/LrClassicLogs/AIHomeDesign.log.
+AihdLr.LOG_PATH = LrPathUtils.child(LrPathUtils.child(LrPathUtils.getStandardFilePath('documents'),
+                                                      'LrClassicLogs'), 'AIHomeDesign.log')
+
+-- The Plug-in Manager's "Debug log" switch: off, nothing is written.
+function AihdLr.apply_log_switch()
+  if LrPrefs.prefsForPlugin().debugLog then AihdLr.log:enable('logfile') else AihdLr.log:disable() end
+end
+AihdLr.apply_log_switch()
 
 AihdLr.env = {
   getenv = function(name) return os.getenv(name) end,
@@ -84,6 +98,37 @@ function AihdLr.write_catalog(catalog, title, fn, tries)
     LrTasks.sleep(2)
   end
   return false, last
+end
+
+-- Inside one write: keyword(path) for a path of names ("AI HomeDesign", service, order id),
+-- creating each keyword once (a second createKeyword in the same write can abort it all).
+function AihdLr.keywords(catalog)
+  local made = {}
+  return function(path)
+    local key, keyword = '', nil
+    for _, name in ipairs(path) do
+      key = key .. '\0' .. name
+      if made[key] == nil then made[key] = catalog:createKeyword(name, {}, false, keyword, true) end
+      keyword = made[key]
+    end
+    return keyword
+  end
+end
+
+-- A dialog of its own that scrolls, for lists too long for LrDialogs.message.
+function AihdLr.show_list(title, summary, lines)
+  local f = LrView.osFactory()
+  local rows = {}
+  for i, line in ipairs(lines) do rows[i] = f:static_text { title = line, selectable = true } end
+  LrDialogs.presentModalDialog {
+    title = title,
+    contents = f:column {
+      spacing = f:control_spacing(),
+      f:static_text { title = summary, width_in_chars = 60, height_in_lines = -1 },
+      f:scrolled_view { width = 620, height = 280, horizontal_scroller = false, f:column(rows) },
+    },
+    cancelVerb = '< exclude >',
+  }
 end
 
 return AihdLr

@@ -5,7 +5,7 @@ local LrDialogs = import 'LrDialogs'
 local LrTasks = import 'LrTasks'
 
 local AihdLr = require 'AihdLr'
-local AihdTagging = require 'AihdTagging'
+local AihdTagging = AihdLr.load 'AihdTagging'
 
 LrTasks.startAsyncTask(function()
   local catalog = LrApplication.activeCatalog()

@@ -4,16 +4,17 @@ Thin glue: the work is in AihdExportJob (the export), AihdTagging (what to write
 local LrApplication = import 'LrApplication'
 local LrDate = import 'LrDate'
 local LrDialogs = import 'LrDialogs'
+local LrProgressScope = import 'LrProgressScope'
 local LrTasks = import 'LrTasks'
 local LrView = import 'LrView'
 
-local AihdExportJob = require 'AihdExportJob'
 local AihdLr = require 'AihdLr'
-local AihdServices = require 'AihdServices'
-local AihdTagging = require 'AihdTagging'
+local AihdExportJob = AihdLr.load 'AihdExportJob'
+local AihdServices = AihdLr.load 'AihdServices'
+local AihdTagging = AihdLr.load 'AihdTagging'
 
 local provider = {
-  hideSections = { 'exportLocation', 'fileNaming', 'video' },
+  hideSections = { 'exportLocation', 'fileNaming' },
   allowFileFormats = { 'JPEG', 'DNG', 'ORIGINAL' },
   canExportVideo = false,
   hidePrintResolution = true,
@@ -66,7 +67,45 @@ function provider.sectionsForTopOfDialog(f, props)
   }
 end
 
-function provider.processRenderedPhotos(_functionContext, exportContext)
+-- The photos that failed after the render loop, when Lightroom's own list no longer takes them.
+local function report_failures(photos, results, reported, total)
+  local lines = {}
+  for source_id, item in pairs(results) do
+    if item.state == 'failed' and not reported[source_id] then
+      lines[#lines + 1] = photos[source_id]:getFormattedMetadata('fileName') .. ': ' .. tostring(item.error)
+    end
+  end
+  if #lines == 0 then return end
+  table.sort(lines)
+  AihdLr.show_list('AI HomeDesign', string.format('%d of %d photos were not ordered. Each one\'s Status '
+    .. 'field says why; "Order History of Selected Photos" shows them again.', #lines, total), lines)
+end
+
+-- What each photo gets in the catalog: one write, each keyword created once in it.
+local function tag_photos(props, photos, results)
+  local catalog = LrApplication.activeCatalog()
+  local writes = AihdTagging.plan(photos, results,
+    function(photo, field) return photo:getPropertyForPlugin(_PLUGIN, field) end,
+    { add_keyword = props.aihd_addKeyword, now = LrDate.timeToUserFormat(LrDate.currentTime(), '%Y-%m-%d %H:%M') })
+  local ok, err = AihdLr.write_catalog(catalog, 'AI HomeDesign order ids', function()
+    local keyword = AihdLr.keywords(catalog)
+    for _, write in ipairs(writes) do
+      for field, value in pairs(write.fields) do
+        write.photo:setPropertyForPlugin(_PLUGIN, field, value)
+      end
+      if write.keyword then write.photo:addKeyword(keyword(write.keyword)) end
+    end
+  end)
+  if not ok then
+    AihdLr.log:error('could not tag the photos: ' .. tostring(err))
+    LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the '
+      .. 'plugin write the order ids (' .. tostring(err) .. '). "Order History of Selected Photos" '
+      .. 'in the Library menu shows them from the bridge.', 'warning')
+  end
+end
+
+function provider.processRenderedPhotos(functionContext, exportContext)
+  AihdLr.apply_log_switch()
   local props = exportContext.propertyTable
   local total = exportContext.exportSession:countRenditions()
   local scope = exportContext:configureProgress {
@@ -82,64 +121,45 @@ function provider.processRenderedPhotos(_functionContext, exportContext)
   end
   AihdLr.log:info(string.format('export of %d photos, service %s', total, tostring(props.aihd_service)))
 
-  local job = AihdExportJob.new {
-    bridge = bridge,
-    total = total,
-    fields = AihdServices.request_fields(props.aihd_service),
-    progress = {
+  local function progress_of(s)
+    return {
       set = function(portion, caption)
-        scope:setPortionComplete(portion)
-        scope:setCaption(caption)
+        s:setPortionComplete(portion)
+        s:setCaption(caption)
       end,
-      canceled = function() return scope:isCanceled() end,
-    },
-    sleep = LrTasks.sleep,
-    now = os.time,
+      canceled = function() return s:isCanceled() end,
+    }
+  end
+  local job = AihdExportJob.new {
+    bridge = bridge, total = total, fields = AihdServices.request_fields(props.aihd_service),
+    progress = progress_of(scope), sleep = LrTasks.sleep, now = os.time,
     log = function(text) AihdLr.log:info(text) end,
   }
-  local renditions, photos = {}, {}
+  -- The render loop: failures known now go to Lightroom's own list, inside the loop.
+  local photos, reported, canceled = {}, {}, false
   for _, rendition in exportContext:renditions { stopIfCanceled = true } do
     local source_id = tostring(rendition.photo.localIdentifier)
-    renditions[source_id], photos[source_id] = rendition, rendition.photo
-    job:hand_over(source_id, function() return rendition:waitForRender() end)
-  end
-  local results = job:finish()
-
-  local ordered, failed = 0, 0
-  for source_id, item in pairs(results) do
-    if item.state == 'done' then
-      ordered = ordered + 1
-    elseif renditions[source_id] then
-      failed = failed + 1
-      renditions[source_id]:uploadFailed(item.state == 'cancelled' and 'Cancelled' or tostring(item.error))
+    photos[source_id] = rendition.photo
+    local failure = job:hand_over(source_id, function() return rendition:waitForRender() end)
+    if failure then
+      rendition:uploadFailed(failure)
+      reported[source_id] = true
     end
+    canceled = scope:isCanceled()
   end
 
-  local catalog = LrApplication.activeCatalog()
-  local writes = AihdTagging.plan(photos, results,
-    function(photo, field) return photo:getPropertyForPlugin(_PLUGIN, field) end,
-    { add_keyword = props.aihd_addKeyword, now = LrDate.timeToUserFormat(LrDate.currentTime(), '%Y-%m-%d %H:%M') })
-  local ok, err = AihdLr.write_catalog(catalog, 'AI HomeDesign order ids', function()
-    for _, write in ipairs(writes) do
-      for field, value in pairs(write.fields) do
-        write.photo:setPropertyForPlugin(_PLUGIN, field, value)
-      end
-      if write.keyword then
-        local keyword
-        for _, name in ipairs(write.keyword) do
-          keyword = catalog:createKeyword(name, {}, false, keyword, true)
-        end
-        write.photo:addKeyword(keyword)
-      end
-    end
-  end)
-  if not ok then
-    AihdLr.log:error('could not tag the photos: ' .. tostring(err))
-    LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the '
-      .. 'plugin write the order ids (' .. tostring(err) .. '). "Order History of Selected Photos" '
-      .. 'in the Library menu shows them from the bridge.', 'warning')
-  end
-  LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not', ordered, failed))
+  -- The wait: the loop's progress ended with the loop, so it has one of its own.
+  local waiting = LrProgressScope { title = 'AI HomeDesign: waiting for the uploads', functionContext = functionContext }
+  if canceled then job:cancel_in_bridge() end
+  local results = job:finish(progress_of(waiting))
+  waiting:done()
+
+  local count = { done = 0, failed = 0, cancelled = 0 }
+  for _, item in pairs(results) do count[item.state] = (count[item.state] or 0) + 1 end
+  tag_photos(props, photos, results)
+  report_failures(photos, results, reported, total)
+  LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not ordered, %d cancelled',
+                                    count.done, count.failed, count.cancelled))
 end
 
 return provider

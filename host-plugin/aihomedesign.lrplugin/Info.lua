@@ -11,7 +11,7 @@ return {
     file = 'ExportServiceProvider.lua',
   },
   LrMetadataProvider = 'MetadataDefinition.lua',
-  LrMetadataTagsetFactory = 'Tagset.lua',
+  LrMetadataTagsetFactory = { 'Tagset.lua' },
   LrPluginInfoProvider = 'PluginInfoProvider.lua',
   LrLibraryMenuItems = {
     { title = LOC '$$$/AIHD/ShowHistory=AI HomeDesign: Order History of Selected Photos...',

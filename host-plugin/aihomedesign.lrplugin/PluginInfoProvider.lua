@@ -1,4 +1,5 @@
---[[ The Plug-in Manager section: is the bridge running, in which mode, where its data is. ]]
+--[[ The Plug-in Manager section: is the bridge running, in which mode, where its data is;
+and the Debug log switch. ]]
 
 local LrPrefs = import 'LrPrefs'
 local LrTasks = import 'LrTasks'
@@ -22,7 +23,13 @@ end
 
 function info.startDialog(props)
   props.aihd_status = 'Looking for the bridge...'
+  props.aihd_logPath = AihdLr.LOG_PATH
   LrTasks.startAsyncTask(function() refresh(props) end)
+end
+
+-- The switch takes effect when the Plug-in Manager closes (and at each export).
+function info.endDialog()
+  AihdLr.apply_log_switch()
 end
 
 function info.sectionsForTopOfDialog(f, props)
@@ -45,6 +52,11 @@ function info.sectionsForTopOfDialog(f, props)
         -- For a bridge started with its own AIHD_HOME: where its bridge.json is.
         f:edit_field { value = bind { key = 'dataDir', bind_to_object = LrPrefs.prefsForPlugin() },
                        width_in_chars = 40, immediate = false },
+      },
+      f:row {
+        f:checkbox { title = 'Debug log', value = bind { key = 'debugLog', bind_to_object = LrPrefs.prefsForPlugin() },
+                     width = LrView.share 'aihd_info_label' },
+        f:static_text { title = 'writes ' .. AihdLr.LOG_PATH, fill_horizontal = 1, selectable = true },
       },
       f:row {
         f:push_button { title = 'Check again', action = function()

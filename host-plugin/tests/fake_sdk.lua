@@ -1,28 +1,291 @@
---[[ A fake Lightroom SDK, enough to run the plugin's real files under plain lua5.1.
-`import 'LrX'` returns fakes from the registry below; HTTP is real (luasocket). Everything the
-plugin does to Lightroom is recorded in `FakeSdk.record` for the test to check. ]]
+--[[ A strict fake of the Lightroom Classic SDK, to run the plugin's real files under plain lua5.1.
+
+`import 'LrX'` answers fakes; HTTP is real (luasocket). Everything the plugin does to Lightroom is
+recorded in `FakeSdk.record`. The fake is stricter than convenient on purpose: it enforces the
+rules Lightroom enforces (or is reported to), and breaking one is a *violation*: it raises, like
+Lightroom, and it is also recorded, so that a plugin that swallows the error still fails its test.
+
+The rules (each has a test in test_fake_sdk.lua):
+  names      only namespaces, functions, methods and fields that the API reference lists
+             (sdk_api.lua, generated from Adobe's reference); `require` loads only files at the
+             plug-in's root, as Lightroom's does
+  tasks      LrTasks.startAsyncTask runs its function later, not inline; what may wait (HTTP,
+             sleep, catalog writes, rendering) runs only inside a task, and never across a plain
+             pcall or inside a catalog write ("Yielding is not allowed within a C or metamethod
+             call"); LrTasks.pcall may
+  catalog    writes only inside a task, never nested; each keyword created once per write; a
+             failed write changes nothing; only fields declared in MetadataDefinition, with their
+             type; searchable strings under 512 bytes and valid UTF-8
+  export     the configureProgress scope and the renditions end with the renditions loop; every
+             LrProgressScope of one's own is done by the end; hideSections and allowFileFormats
+             use documented names only
+  LrDate     counts seconds from 2001-01-01, not 1970
+  files      LrFileUtils.exists answers 'file', 'directory' or false
+  LrView     only the SDK's controls, each with its documented properties
+  LrHttp     headers as a list of { field, value }; a POST without Content-Type goes as
+             text/plain, and 'skip' sends none (the API reference's words)
+  dialogs    LrDialogs.message does not scroll: no more than MESSAGE_LINES lines ]]
 
 local http = require 'socket.http'
 local ltn12 = require 'ltn12'
 local socket = require 'socket'
+local SDK = require 'sdk_api'
 
-local FakeSdk = { record = { dialogs = {}, bezels = {}, captions = {}, portions = {}, failures = {},
-                             log = {}, write_attempts = 0 } }
+local real_pcall, real_xpcall, real_require = pcall, xpcall, require
+
+local FakeSdk = {
+  record = { dialogs = {}, modals = {}, bezels = {}, captions = {}, portions = {}, failures = {},
+             log = {}, write_attempts = 0, writes = 0, scopes = {}, violations = {}, task_errors = {},
+             requests = {} },
+  prefs = {}, sleep_scale = 1, confirm_answer = 'ok', modal_answer = 'ok',
+  home = os.getenv('HOME') or '/tmp',
+}
 local record = FakeSdk.record
 
-_PLUGIN = { id = 'com.aihomedesign.bridge.lightroom' }
-WIN_ENV, MAC_ENV = false, false
+FakeSdk.MESSAGE_LINES = 20
+FakeSdk.SEARCHABLE_LIMIT = 512
+local EPOCH_2001 = 978307200  -- seconds from 1970-01-01 to 2001-01-01, UTC
 
-function LOC(text)
-  return (text:gsub('^%$%$%$[^=]*=', ''))
+local function pack(...) return { n = select('#', ...), ... } end
+
+-- A broken rule: recorded, then raised where the plugin called.
+local function violation(message, level)
+  record.violations[#record.violations + 1] = message
+  error('[Lightroom rule] ' .. message, (level or 1) + 1)
+end
+FakeSdk.violation = violation
+
+local function set_of(list)
+  local set = {}
+  for _, v in ipairs(list or {}) do set[v] = true end
+  return set
 end
 
--- LrHttp -----------------------------------------------------------------------------------
-local function request(method, url, body, headers, timeout)
+-- Strict objects: a member the SDK lists but the fake lacks is the fake's gap; a member the SDK
+-- does not list is the plugin's mistake.
+local function strict(class, methods)
+  local sdk = SDK.classes[class] or { methods = {}, fields = {} }
+  local known = set_of(sdk.methods)
+  for _, f in ipairs(sdk.fields) do known[f] = true end
+  return {
+    __index = function(_, key)
+      local method = methods[key]
+      if method ~= nil then return method end
+      if type(key) == 'string' and key:sub(1, 1) == '_' then return nil end  -- the fake's own state
+      if known[key] then error('the fake SDK lacks ' .. class .. '.' .. tostring(key) .. ': add it to fake_sdk.lua', 2) end
+      violation(class .. ' has no member "' .. tostring(key) .. '"', 2)
+    end,
+  }
+end
+
+local function check_named_args(name, args)
+  local allowed = set_of(SDK.named_args[name])
+  for key in pairs(args or {}) do
+    if not allowed[key] then violation(name .. ' takes no argument "' .. tostring(key) .. '"', 3) end
+  end
+end
+
+-- Tasks ------------------------------------------------------------------------------------------
+local queue = {}                                        -- tasks not finished, in start order
+local task_of = setmetatable({}, { __mode = 'k' })      -- coroutine -> its task
+local boundary = setmetatable({}, { __mode = 'k' })     -- coroutine -> plain pcalls / writes open
+
+local function current_task()
+  local co = coroutine.running()
+  return co and task_of[co], co
+end
+
+local function inside_boundary(co, fn, ...)
+  if co then boundary[co] = (boundary[co] or 0) + 1 end
+  local results = pack(real_pcall(fn, ...))
+  if co then boundary[co] = boundary[co] - 1 end
+  return results
+end
+
+-- Plain pcall is a C call in Lightroom: a yield inside it fails.
+function pcall(fn, ...)  -- luacheck: ignore 121
+  local results = inside_boundary(coroutine.running(), fn, ...)
+  return unpack(results, 1, results.n)
+end
+
+function xpcall(fn, handler)  -- luacheck: ignore 121
+  local co = coroutine.running()
+  if co then boundary[co] = (boundary[co] or 0) + 1 end
+  local results = pack(real_xpcall(fn, handler))
+  if co then boundary[co] = boundary[co] - 1 end
+  return unpack(results, 1, results.n)
+end
+
+-- Give way to other tasks until `wake` (seconds, socket clock); `what` names the caller.
+local function wait(what, seconds)
+  local task, co = current_task()
+  if not task then violation(what .. ' must be called from within a task (LrTasks.startAsyncTask)', 3) end
+  if (boundary[co] or 0) > 0 then
+    violation('Yielding is not allowed within a C or metamethod call (' .. what
+              .. ' inside a plain pcall or a catalog write; LrTasks.pcall allows it)', 3)
+  end
+  task.wake = socket.gettime() + (seconds or 0) * FakeSdk.sleep_scale
+  return coroutine.yield()
+end
+
+local function start_task(fn, name)
+  local co = coroutine.create(fn)
+  task_of[co] = { co = co, wake = 0, name = name or 'task' }
+  queue[#queue + 1] = task_of[co]
+end
+
+-- Runs every task until none is left (or `deadline` seconds pass).
+function FakeSdk.run_tasks(deadline)
+  local stop = socket.gettime() + (deadline or 600)
+  while #queue > 0 do
+    if socket.gettime() > stop then error('the fake SDK gave up: tasks still running after the deadline') end
+    local now, soonest = socket.gettime(), math.huge
+    for _, task in ipairs({ unpack(queue) }) do
+      if task.wake <= now then
+        local ok, err = coroutine.resume(task.co)
+        if not ok then
+          record.task_errors[#record.task_errors + 1] = task.name .. ': ' .. tostring(err)
+        end
+        if coroutine.status(task.co) == 'dead' then
+          for i, t in ipairs(queue) do if t == task then table.remove(queue, i) break end end
+        end
+      end
+      soonest = math.min(soonest, task.wake)
+    end
+    if #queue > 0 and soonest > socket.gettime() then socket.sleep(soonest - socket.gettime()) end
+  end
+end
+
+local LrTasks = {
+  startAsyncTask = function(fn, name) start_task(fn, name) end,
+  canYield = function()
+    local task, co = current_task()
+    return task ~= nil and (boundary[co] or 0) == 0
+  end,
+  sleep = function(seconds) wait('LrTasks.sleep', seconds) end,
+  yield = function() wait('LrTasks.yield', 0) end,
+}
+
+-- Like pcall, but a yield inside passes through to the task (a coroutine of its own).
+function LrTasks.pcall(fn, ...)
+  local task, outer = current_task()
+  if not task then return pcall(fn, ...) end
+  local co = coroutine.create(fn)
+  task_of[co] = task
+  local results = pack(coroutine.resume(co, ...))
+  while coroutine.status(co) ~= 'dead' do
+    if (boundary[outer] or 0) > 0 then
+      violation('Yielding is not allowed within a C or metamethod call (LrTasks.pcall inside a plain pcall)', 2)
+    end
+    results = pack(coroutine.resume(co, coroutine.yield(unpack(results, 2, results.n))))
+  end
+  if not results[1] then return false, results[2] end
+  return true, unpack(results, 2, results.n)
+end
+
+-- Function contexts ------------------------------------------------------------------------------
+local Context = {}
+local context_methods = {}
+function context_methods:addCleanupHandler(fn) self._cleanup[#self._cleanup + 1] = fn end
+function context_methods:addFailureHandler(fn) self._failure[#self._failure + 1] = fn end
+function context_methods:addOperationTitleForError(title) self._title = title end
+local context_meta = strict('LrFunctionContext', context_methods)
+
+function Context.new()
+  return setmetatable({ _cleanup = {}, _failure = {} }, context_meta)
+end
+
+local function call_with_context(_, fn, ...)
+  local context = Context.new()
+  local results = pack(LrTasks.pcall(fn, context, ...))
+  if not results[1] then for _, handler in ipairs(context._failure) do handler(false, results[2]) end end
+  for i = #context._cleanup, 1, -1 do context._cleanup[i](results[1], results[2]) end
+  if not results[1] then error(results[2], 0) end
+  return unpack(results, 2, results.n)
+end
+FakeSdk.call_with_context = call_with_context
+
+local LrFunctionContext = {
+  callWithContext = call_with_context,
+  postAsyncTaskWithContext = function(name, fn) start_task(function() call_with_context(name, fn) end, name) end,
+}
+
+-- Progress scopes --------------------------------------------------------------------------------
+local scope_methods = {}
+local function scope_alive(scope, what)
+  if scope._ended_by then violation(what .. ' on a progress scope that ' .. scope._ended_by, 3) end
+end
+function scope_methods:setPortionComplete(done, total)
+  scope_alive(self, 'setPortionComplete')
+  local portion = total and done / total or done
+  self._portions[#self._portions + 1] = portion
+  record.portions[#record.portions + 1] = portion
+end
+function scope_methods:setCaption(text)
+  scope_alive(self, 'setCaption')
+  self._captions[#self._captions + 1] = text
+  record.captions[#record.captions + 1] = text
+end
+function scope_methods:isCanceled()
+  scope_alive(self, 'isCanceled')
+  self._polls = self._polls + 1
+  if self._cancel_after_polls and self._polls >= self._cancel_after_polls then self._canceled = true end
+  return self._canceled
+end
+function scope_methods:cancel() self._canceled = true end
+function scope_methods:isDone() return self._ended_by ~= nil end
+function scope_methods:done()
+  if not self._ended_by then self._ended_by = 'is done' end
+end
+function scope_methods:attachToFunctionContext(context)
+  self._attached = true
+  context:addCleanupHandler(function() self:done() end)
+end
+local scope_meta = strict('LrProgressScope', scope_methods)
+
+local function new_scope(params, own)
+  local scope = setmetatable({ _title = params.title, _captions = {}, _portions = {}, _polls = 0,
+                               _canceled = false, _own = own }, scope_meta)
+  record.scopes[#record.scopes + 1] = scope
+  return scope
+end
+
+-- The scopes of one's own that still show in Lightroom's activity area.
+function FakeSdk.open_scopes()
+  local open = {}
+  for _, scope in ipairs(record.scopes) do
+    if scope._own and not scope._ended_by then open[#open + 1] = scope._title or '?' end
+  end
+  return open
+end
+
+local function LrProgressScope(params)
+  check_named_args('LrProgressScopeConstructor', params)
+  local scope = new_scope(params, true)
+  scope._cancel_after_polls = FakeSdk.cancel_wait_after
+  if params.functionContext then scope:attachToFunctionContext(params.functionContext) end
+  return scope
+end
+
+-- HTTP -------------------------------------------------------------------------------------------
+local function request(what, method, url, body, headers, timeout)
+  if headers ~= nil and (type(headers) ~= 'table' or (next(headers) ~= nil and headers[1] == nil)) then
+    violation(what .. ': headers are a list of { field = ..., value = ... }', 3)
+  end
   local fields = {}
-  for _, h in ipairs(headers or {}) do fields[h.field:lower()] = h.value end
-  if body then fields['content-length'] = tostring(#body) end
-  if method == 'POST' and not fields['content-type'] then fields['content-type'] = 'text/plain' end
+  for _, h in ipairs(headers or {}) do
+    if type(h) ~= 'table' or type(h.field) ~= 'string' then
+      violation(what .. ': each header is { field = ..., value = ... }', 3)
+    end
+    fields[h.field:lower()] = tostring(h.value)
+  end
+  if body then
+    if fields['content-type'] == nil then fields['content-type'] = 'text/plain'
+    elseif fields['content-type'] == 'skip' then fields['content-type'] = nil end
+    fields['content-length'] = tostring(#body)
+  end
+  wait(what)
+  record.requests[#record.requests + 1] = { method = method, url = url }
   local chunks = {}
   http.TIMEOUT = timeout or 30
   local ok, code, response_headers = http.request {
@@ -38,212 +301,464 @@ local function request(method, url, body, headers, timeout)
 end
 
 local LrHttp = {
-  get = function(url, headers, timeout) return request('GET', url, nil, headers, timeout) end,
+  get = function(url, headers, timeout) return request('LrHttp.get', 'GET', url, nil, headers, timeout) end,
   post = function(url, body, headers, method, timeout)
-    return request(method or 'POST', url, body, headers, timeout)
+    return request('LrHttp.post', method or 'POST', url, body, headers, timeout)
   end,
 }
 
--- Files, paths, prefs, logging, dates --------------------------------------------------------
+-- Files, paths, prefs, logging, dates ------------------------------------------------------------
+local function kind_of(path)
+  local fh = io.open(path, 'rb')
+  if not fh then return false end
+  local _, err = fh:read(1)
+  fh:close()
+  if err and err:find('directory') then return 'directory' end
+  return 'file'
+end
+
 local LrFileUtils = {
-  exists = function(path)
-    local fh = io.open(path, 'rb')
-    if not fh then return false end
-    fh:close()
-    return 'file'
-  end,
+  exists = kind_of,
   readFile = function(path)
+    if kind_of(path) ~= 'file' then return nil end
     local fh = assert(io.open(path, 'rb'))
     local text = fh:read('*a')
     fh:close()
     return text
   end,
+  createAllDirectories = function(path) return os.execute('mkdir -p "' .. path .. '"') == 0 end,
 }
 
 local LrPathUtils = {
   getStandardFilePath = function(which)
-    assert(which == 'home', 'fake LrPathUtils knows only home')
-    return os.getenv('HOME')
+    local paths = { home = FakeSdk.home, documents = FakeSdk.home .. '/Documents', temp = os.getenv('TMPDIR') or '/tmp' }
+    return paths[which] or error('the fake LrPathUtils knows no standard path ' .. tostring(which))
   end,
   child = function(a, b) return a .. '/' .. b end,
+  parent = function(path) return (path:match('^(.*)/[^/]+$')) end,
+  leafName = function(path) return (path:match('[^/]+$')) end,
 }
 
-FakeSdk.prefs = {}
 local LrPrefs = { prefsForPlugin = function() return FakeSdk.prefs end }
 
-local function logger(name)
-  local function write(level)
-    return function(_, text) record.log[#record.log + 1] = level .. ' ' .. tostring(text) end
-  end
-  return { enable = function() end, info = write('info'), warn = write('warn'),
-           error = write('error'), trace = write('trace') }
+-- Where LrLogger's 'logfile' writes: Documents/LrClassicLogs/<name>.log (Lightroom Classic 8+).
+function FakeSdk.log_path(name)
+  return FakeSdk.home .. '/Documents/LrClassicLogs/' .. name .. '.log'
 end
 
+local logger_methods = {}
+function logger_methods:enable(action)
+  if action ~= 'logfile' and action ~= 'print' and type(action) ~= 'table' and type(action) ~= 'function' then
+    violation('LrLogger:enable takes "logfile", "print", a table or a function', 2)
+  end
+  self._action = action
+end
+function logger_methods:disable() self._action = nil end
+local function log_level(level)
+  return function(self, ...)
+    local text = table.concat({ ... }, ' ')
+    record.log[#record.log + 1] = level .. ' ' .. text
+    if self._action == 'logfile' then
+      os.execute('mkdir -p "' .. FakeSdk.home .. '/Documents/LrClassicLogs"')
+      local fh = assert(io.open(FakeSdk.log_path(self._name), 'ab'))
+      fh:write(level:upper(), ' ', text, '\n')
+      fh:close()
+    end
+  end
+end
+for _, level in ipairs({ 'trace', 'debug', 'info', 'warn', 'error', 'fatal' }) do
+  logger_methods[level] = log_level(level)
+  logger_methods[level .. 'f'] = function(self, fmt, ...) return logger_methods[level](self, string.format(fmt, ...)) end
+end
+local logger_meta = strict('LrLogger', logger_methods)
+local function LrLogger(name) return setmetatable({ _name = name }, logger_meta) end
+
 local LrDate = {
-  currentTime = function() return os.time() end,
-  timeToUserFormat = function(t, fmt) return os.date(fmt, t) end,
-}
-
--- Tasks, dialogs, views ------------------------------------------------------------------------
-FakeSdk.sleep_scale = 1
-local LrTasks = {
-  startAsyncTask = function(fn) fn() end,
-  pcall = pcall,
-  sleep = function(seconds) socket.sleep(seconds * FakeSdk.sleep_scale) end,
-}
-
-FakeSdk.confirm_answer = 'ok'
-local LrDialogs = {
-  message = function(title, text, kind)
-    record.dialogs[#record.dialogs + 1] = { title = title, text = text, kind = kind }
+  currentTime = function() return socket.gettime() - EPOCH_2001 end,
+  timeToUserFormat = function(t, format, gmt)
+    if type(t) ~= 'number' or t > socket.gettime() - EPOCH_2001 + 20 * 365 * 86400 then
+      violation('LrDate counts seconds from 2001-01-01, not 1970: ' .. tostring(t)
+                .. ' is decades ahead (an os.time() value?)', 2)
+    end
+    return os.date((gmt and '!' or '') .. format, math.floor(t + EPOCH_2001))
   end,
-  showBezel = function(text) record.bezels[#record.bezels + 1] = text end,
-  confirm = function(question) record.dialogs[#record.dialogs + 1] = { title = question }
-    return FakeSdk.confirm_answer end,
+  timeFromPosixDate = function(t) return t - EPOCH_2001 end,
+  timeToPosixDate = function(t) return t + EPOCH_2001 end,
 }
 
-local factory = setmetatable({}, { __index = function(_, kind)
-  return function(_, props) props._kind = kind return props end
-end })
+-- Dialogs and views ------------------------------------------------------------------------------
+local views = setmetatable({}, { __mode = 'k' })  -- what the factory made, and its kind
+
+local function check_children(kind, props)
+  for i, child in ipairs(props) do
+    if not views[child] then violation('LrView ' .. kind .. ': child ' .. i .. ' is not a view', 4) end
+  end
+end
+
+local factory = {}
+for name in pairs(SDK.controls) do
+  local allowed = set_of(SDK.controls[name])
+  factory[name] = function(_, props)
+    for key in pairs(props) do
+      if type(key) ~= 'number' and not allowed[key] then
+        violation('LrView ' .. name .. ' has no property "' .. tostring(key) .. '"', 2)
+      end
+    end
+    check_children(name, props)
+    views[props] = name
+    return props
+  end
+end
+for _, name in ipairs(SDK.factory) do factory[name] = function() return 8 end end
+local factory_meta = {
+  __index = function(_, name) violation('LrView has no control "' .. tostring(name) .. '"', 2) end,
+}
+
 local LrView = {
-  osFactory = function() return factory end,
+  osFactory = function() return setmetatable({}, { __index = function(t, name)
+    return factory[name] or factory_meta.__index(t, name) end }) end,
   bind = function(key) return { bind = key } end,
   share = function(key) return { share = key } end,
 }
 
--- The catalog ----------------------------------------------------------------------------------
-local Catalog = { photos = {}, busy = 0, writing = false, keywords = {}, selected = {} }
-FakeSdk.catalog = Catalog
+-- The text a person would read in a view: every title, in order.
+function FakeSdk.text_of(view)
+  local lines = {}
+  local function walk(node)
+    if type(node) ~= 'table' then return end
+    if type(node.title) == 'string' then lines[#lines + 1] = node.title end
+    for _, child in ipairs(node) do walk(child) end
+  end
+  walk(view)
+  return table.concat(lines, '\n')
+end
 
-local function in_write(what)
-  if not Catalog.writing then
-    error(what .. ' must be called inside a catalog write (withWriteAccessDo)', 3)
+function FakeSdk.contains(view, kind)
+  if views[view] == kind then return true end
+  for _, child in ipairs(view) do
+    if FakeSdk.contains(child, kind) then return true end
+  end
+  return false
+end
+
+-- A dialog's sections: tables of views with a title and a synopsis.
+function FakeSdk.check_sections(sections)
+  local allowed = set_of({ 'title', 'synopsis', 'bind_to_object', 'spacing', 'margin' })
+  for _, section in ipairs(sections) do
+    for key in pairs(section) do
+      if type(key) ~= 'number' and not allowed[key] then violation('a dialog section has no key "' .. key .. '"', 2) end
+    end
+    check_children('section', section)
   end
 end
 
-function Catalog:withWriteAccessDo(name, fn, params)
+local LrDialogs = {
+  message = function(message, info, style)
+    local _, lines = tostring(info or ''):gsub('\n', '')
+    if lines + 1 > FakeSdk.MESSAGE_LINES then
+      violation('LrDialogs.message does not scroll: ' .. (lines + 1) .. ' lines cannot all be read', 2)
+    end
+    record.dialogs[#record.dialogs + 1] = { title = message, text = info, kind = style }
+  end,
+  showBezel = function(text) record.bezels[#record.bezels + 1] = text end,
+  confirm = function(question)
+    record.dialogs[#record.dialogs + 1] = { title = question }
+    return FakeSdk.confirm_answer
+  end,
+  presentModalDialog = function(args)
+    check_named_args('LrDialogs.presentModalDialog', args)
+    if not views[args.contents] then violation('presentModalDialog: contents must be a view', 2) end
+    wait('LrDialogs.presentModalDialog')
+    record.modals[#record.modals + 1] = { title = args.title, text = FakeSdk.text_of(args.contents),
+                                          scrolls = FakeSdk.contains(args.contents, 'scrolled_view') }
+    return FakeSdk.modal_answer
+  end,
+}
+
+-- The catalog ------------------------------------------------------------------------------------
+-- The catalog's state, which the test sets up and reads: photos, selected, busy (writes to refuse).
+local state = { photos = {}, busy = 0, keywords = {}, selected = {}, tx = nil }
+FakeSdk.catalog = state
+local Catalog = {}
+FakeSdk.fields = {}  -- id -> definition, from the plugin's MetadataDefinition.lua
+
+local function in_write(what, full)
+  local tx = state.tx
+  if not tx then violation(what .. ' must be called inside a catalog write (withWriteAccessDo)', 3) end
+  if full and tx.private then violation(what .. ' needs withWriteAccessDo, not withPrivateWriteAccessDo', 3) end
+  return tx
+end
+
+local function valid_utf8(s)
+  local i, n = 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    local len = c < 0x80 and 1 or (c >= 0xC2 and c < 0xE0) and 2 or (c >= 0xE0 and c < 0xF0) and 3
+                or (c >= 0xF0 and c < 0xF5) and 4 or nil
+    if not len or i + len - 1 > n then return false end
+    for j = i + 1, i + len - 1 do
+      local b = s:byte(j)
+      if b < 0x80 or b > 0xBF then return false end
+    end
+    i = i + len
+  end
+  return true
+end
+FakeSdk.valid_utf8 = valid_utf8
+
+local function check_value(field, value)
+  local def = FakeSdk.fields[field]
+  if not def then violation('no field "' .. tostring(field) .. '" is declared in the metadata definition', 3) end
+  if value == nil then return end
+  local kind = def.dataType or 'string'
+  if kind == 'string' or kind == 'url' then
+    if type(value) ~= 'string' then violation('field ' .. field .. ' takes a string, not a ' .. type(value), 3) end
+    if not valid_utf8(value) then violation('field ' .. field .. ': not valid UTF-8 (a character cut in two?)', 3) end
+    if def.searchable and #value >= FakeSdk.SEARCHABLE_LIMIT then
+      violation('Searchable strings must be less than 512 bytes (field ' .. field .. ', ' .. #value .. ' bytes)', 3)
+    end
+  elseif kind == 'enum' then
+    local ok = false
+    for _, v in ipairs(def.values or {}) do if v.value == value then ok = true end end
+    if not ok then violation('field ' .. field .. ': ' .. tostring(value) .. ' is not one of its values', 3) end
+  end
+end
+
+local function run_write(kind, name, fn, params)
   record.write_attempts = record.write_attempts + 1
-  if self.busy > 0 then
-    self.busy = self.busy - 1
+  if state.tx then
+    violation("LrCatalog:" .. kind .. ": could not execute action '" .. tostring(name)
+              .. "': it is nested inside another write", 3)
+  end
+  wait('LrCatalog:' .. kind)
+  if state.busy > 0 then
+    state.busy = state.busy - 1
     if params and params.timeout then
       if params.callback then params.callback() end
       return 'aborted'
     end
-    error("LrCatalog:withWriteAccessDo: could not execute action '" .. name .. "'. It was blocked by "
-          .. 'another write access call, and no timeout parameters were provided.')
+    error("LrCatalog:withWriteAccessDo: could not execute action '" .. tostring(name) .. "'. It was blocked by "
+          .. 'another write access call, and no timeout parameters were provided.', 2)
   end
-  self.writing = true
-  local ok, err = pcall(fn)
-  self.writing = false
-  if not ok then error(err, 0) end
-  record.writes = (record.writes or 0) + 1
+  local tx = { private = kind == 'withPrivateWriteAccessDo', props = {}, keywords = {}, created = {} }
+  state.tx = tx
+  local results = inside_boundary(coroutine.running(), fn)
+  state.tx = nil
+  if not results[1] then error(results[2], 0) end  -- a failed write changes nothing
+  for _, change in ipairs(tx.props) do change.photo._props[change.field] = change.value end
+  for path, keyword in pairs(tx.created) do state.keywords[path] = keyword end
+  for _, add in ipairs(tx.keywords) do
+    local list = add.photo._keywords
+    list[#list + 1] = add.keyword._path
+  end
+  record.writes = record.writes + 1
   return 'executed'
 end
 
-function Catalog:withPrivateWriteAccessDo(fn, params)
-  return self:withWriteAccessDo('private', fn, params)
+local catalog_methods = {}
+function catalog_methods:withWriteAccessDo(name, fn, params) return run_write('withWriteAccessDo', name, fn, params) end
+function catalog_methods:withPrivateWriteAccessDo(fn, params)
+  return run_write('withPrivateWriteAccessDo', 'private', fn, params)
+end
+function catalog_methods:getTargetPhotos() return state.selected end
+function catalog_methods:batchGetPropertyForPlugin(photos, fields)
+  local out = {}
+  for _, photo in ipairs(photos) do
+    out[photo] = {}
+    for _, field in ipairs(fields) do out[photo][field] = photo:getPropertyForPlugin(_PLUGIN, field) end
+  end
+  return out
 end
 
-function Catalog:getTargetPhotos()
-  return self.selected
-end
+local keyword_meta = strict('LrKeyword', {
+  getName = function(self) return self._name end,
+  getParent = function(self) return self._parent end,
+})
 
-function Catalog:createKeyword(name, _synonyms, _include, parent, return_existing)
-  in_write('createKeyword')
-  local path = (parent and (parent.path .. ' > ') or '') .. name
-  if self.keywords[path] then return return_existing and self.keywords[path] or false end
-  self.keywords[path] = { name = name, path = path }
-  return self.keywords[path]
+function catalog_methods:createKeyword(name, _synonyms, _include, parent, return_existing)
+  local tx = in_write('createKeyword', true)
+  local path = (parent and (parent._path .. ' > ') or '') .. name
+  if tx.asked and tx.asked[path] then
+    violation('createKeyword "' .. path .. '" twice in one write: Lightroom\'s assertion aborts the whole write', 2)
+  end
+  tx.asked = tx.asked or {}
+  tx.asked[path] = true
+  local existing = state.keywords[path]
+  if existing then return return_existing and existing or false end
+  tx.created[path] = setmetatable({ _name = name, _path = path, _parent = parent }, keyword_meta)
+  return tx.created[path]
 end
+setmetatable(Catalog, strict('LrCatalog', catalog_methods))
 
-local Photo = {}
-Photo.__index = Photo
+local photo_methods = {}
+local photo_meta = strict('LrPhoto', photo_methods)
 
 function FakeSdk.photo(id, path)
-  local photo = setmetatable({ localIdentifier = id, path = path, props = {}, keywords = {} }, Photo)
-  Catalog.photos[#Catalog.photos + 1] = photo
+  local photo = setmetatable({ localIdentifier = id, _path = path, _props = {}, _keywords = {} }, photo_meta)
+  state.photos[#state.photos + 1] = photo
   return photo
 end
 
-function Photo:getPropertyForPlugin(plugin, field)
-  assert(plugin == _PLUGIN, 'wrong plugin handle')
-  return self.props[field]
+local function plugin_handle(plugin)
+  if plugin ~= _PLUGIN then violation('the first argument must be _PLUGIN', 3) end
 end
 
-function Photo:setPropertyForPlugin(plugin, field, value)
-  assert(plugin == _PLUGIN, 'wrong plugin handle')
-  in_write('setPropertyForPlugin')
-  self.props[field] = value
+function photo_methods:getPropertyForPlugin(plugin, field)
+  plugin_handle(plugin)
+  check_value(field, nil)
+  return self._props[field]
 end
 
-function Photo:addKeyword(keyword)
-  in_write('addKeyword')
-  assert(type(keyword) == 'table', 'addKeyword needs a keyword')
-  self.keywords[#self.keywords + 1] = keyword.path
+function photo_methods:setPropertyForPlugin(plugin, field, value)
+  plugin_handle(plugin)
+  local tx = in_write('setPropertyForPlugin')
+  check_value(field, value)
+  tx.props[#tx.props + 1] = { photo = self, field = field, value = value }
 end
 
-function Photo:getFormattedMetadata(key)
-  assert(key == 'fileName')
-  return (self.path:match('[^/]+$'))
+function photo_methods:addKeyword(keyword)
+  local tx = in_write('addKeyword', true)
+  if getmetatable(keyword) ~= keyword_meta then violation('addKeyword needs an LrKeyword', 2) end
+  tx.keywords[#tx.keywords + 1] = { photo = self, keyword = keyword }
+end
+
+function photo_methods:getFormattedMetadata(key)
+  if key ~= 'fileName' then error('the fake LrPhoto knows only fileName, not ' .. tostring(key)) end
+  return (self._path:match('[^/]+$'))
 end
 
 local LrApplication = { activeCatalog = function() return Catalog end }
 
+-- import and require ------------------------------------------------------------------------------
 local registry = {
   LrHttp = LrHttp, LrFileUtils = LrFileUtils, LrPathUtils = LrPathUtils, LrPrefs = LrPrefs,
-  LrLogger = logger, LrTasks = LrTasks, LrDialogs = LrDialogs, LrView = LrView,
-  LrApplication = LrApplication, LrDate = LrDate,
-  LrFunctionContext = { callWithContext = function(_, fn, ...) return fn({ addCleanupHandler = function() end }, ...) end },
+  LrLogger = LrLogger, LrTasks = LrTasks, LrDialogs = LrDialogs, LrView = LrView,
+  LrApplication = LrApplication, LrDate = LrDate, LrFunctionContext = LrFunctionContext,
+  LrProgressScope = LrProgressScope,
 }
 
-function import(name)
-  return registry[name] or error('the fake SDK has no ' .. name)
+local constructors = set_of(SDK.constructors)
+
+function import(name)  -- luacheck: ignore 121
+  local listed = set_of(SDK.namespaces[name])
+  if not SDK.namespaces[name] and not constructors[name] then
+    violation('import: Lightroom has no namespace "' .. tostring(name) .. '"', 2)
+  end
+  local impl = registry[name] or error('the fake SDK does not offer ' .. name .. ' yet: add it to fake_sdk.lua', 2)
+  if type(impl) == 'function' then return impl end
+  return setmetatable({}, {
+    __index = function(_, key)
+      if impl[key] ~= nil then return impl[key] end
+      if listed[key] then error('the fake SDK lacks ' .. name .. '.' .. key .. ': add it to fake_sdk.lua', 2) end
+      violation(name .. ' has no function "' .. tostring(key) .. '"', 2)
+    end,
+    __newindex = function() violation(name .. ' is read-only', 2) end,
+  })
+end
+
+-- Lightroom's require loads a file from the plug-in's root, once.
+local function plugin_require(plugin_dir)
+  local loaded = {}
+  return function(name)
+    if loaded[name] ~= nil then return loaded[name] end
+    if type(name) ~= 'string' or name:find('[./\\]') then
+      violation("require '" .. tostring(name) .. "': Lightroom loads only files at the plug-in's root", 2)
+    end
+    local chunk = assert(loadfile(plugin_dir .. '/' .. name .. '.lua'))
+    local value = chunk(name)
+    loaded[name] = value == nil and true or value
+    return loaded[name]
+  end
+end
+
+-- The globals Lightroom gives a plug-in, for the plug-in at `plugin_dir`.
+function FakeSdk.install(plugin_dir)
+  _PLUGIN = setmetatable({ id = 'com.aihomedesign.bridge.lightroom', path = plugin_dir, enabled = true },
+                         strict('LrPlugin', {}))
+  WIN_ENV, MAC_ENV = false, false
+  LOC = function(text) return (text:gsub('^%$%$%$[^=]*=', '')) end
+  require = plugin_require(plugin_dir)  -- luacheck: ignore 121
+  local definition = dofile(plugin_dir .. '/MetadataDefinition.lua')
+  for _, def in ipairs(definition.metadataFieldsForPhotos) do FakeSdk.fields[def.id] = def end
+end
+FakeSdk.real_require, FakeSdk.real_pcall = real_require, real_pcall
+
+-- An export provider's declarations, against the documented names.
+local SECTIONS = set_of({ 'exportLocation', 'fileNaming', 'fileSettings', 'imageSettings',
+                          'outputSharpening', 'metadata', 'watermarking' })
+local FORMATS = set_of({ 'JPEG', 'PSD', 'TIFF', 'DNG', 'ORIGINAL' })
+function FakeSdk.check_provider(provider)
+  if provider.hideSections and provider.showSections then violation('use hideSections or showSections, not both') end
+  for _, section in ipairs(provider.hideSections or provider.showSections or {}) do
+    if not SECTIONS[section] then violation('no export dialog section is named "' .. section .. '"') end
+  end
+  for _, format in ipairs(provider.allowFileFormats or {}) do
+    if not FORMATS[format] then violation('no file format is named "' .. format .. '"') end
+  end
 end
 
 -- The export context -----------------------------------------------------------------------------
-local Scope = {}
-Scope.__index = Scope
-function Scope:setPortionComplete(p) record.portions[#record.portions + 1] = p end
-function Scope:setCaption(text) record.captions[#record.captions + 1] = text end
-function Scope:isCanceled() return self.canceled end
+local rendition_methods = {}
+local rendition_meta = strict('LrExportRendition', rendition_methods)
 
--- renders: list of { photo, source, fail } ; cancel_after: renders before the user cancels
-function FakeSdk.export_context(props, renders, render_dir, cancel_after)
-  local scope = setmetatable({ canceled = false }, Scope)
-  local rendered, made = 0, {}
-  local context = { propertyTable = props, scope = scope, made = made,
-                    exportSession = { countRenditions = function() return #renders end } }
-  function context:configureProgress(params)
-    record.progress_title = params.title
-    return scope
-  end
-  function context:renditions(params)
-    local i = 0
-    return function()
-      if params and params.stopIfCanceled and scope.canceled then return nil end
-      i = i + 1
-      local spec = renders[i]
-      if not spec then return nil end
-      local rendition = { photo = spec.photo }
-      function rendition:waitForRender()
-        rendered = rendered + 1
-        if cancel_after and rendered >= cancel_after then scope.canceled = true end
-        if spec.fail then return false, 'Render failed: ' .. spec.fail end
-        local out = render_dir .. '/' .. i .. '-' .. spec.source:match('[^/]+$')
-        local src, dst = assert(io.open(spec.source, 'rb')), assert(io.open(out, 'wb'))
-        dst:write(src:read('*a'))
-        src:close()
-        dst:close()
-        made[#made + 1] = out
-        return true, out
-      end
-      function rendition:uploadFailed(message)
-        record.failures[tostring(spec.photo.localIdentifier)] = message
-      end
-      return i, rendition
+local function loop_alive(context, what)
+  if context._loop_ended then violation(what .. ' after the renditions loop: Lightroom no longer shows it', 3) end
+end
+
+function rendition_methods:waitForRender()
+  loop_alive(self._context, 'waitForRender')
+  wait('LrExportRendition:waitForRender')
+  local context, spec = self._context, self._spec
+  context._rendered = context._rendered + 1
+  if context._cancel_after and context._rendered >= context._cancel_after then context._scope._canceled = true end
+  if spec.fail then return false, 'Render failed: ' .. spec.fail end
+  local out = context._render_dir .. '/' .. self._index .. '-' .. spec.source:match('[^/]+$')
+  local src, dst = assert(io.open(spec.source, 'rb')), assert(io.open(out, 'wb'))
+  dst:write(src:read('*a'))
+  src:close()
+  dst:close()
+  context._made[#context._made + 1] = out
+  return true, out
+end
+
+function rendition_methods:uploadFailed(message)
+  loop_alive(self._context, 'uploadFailed')
+  record.failures[tostring(self.photo.localIdentifier)] = message
+end
+
+local export_methods = {}
+local export_meta = strict('LrExportContext', export_methods)
+
+function export_methods:configureProgress(params)
+  check_named_args('LrExportContext:configureProgress', params)
+  record.progress_title = params.title
+  return self._scope
+end
+
+function export_methods:renditions(params)
+  check_named_args('LrExportContext:renditions', params)
+  local i = 0
+  return function()
+    if params and params.stopIfCanceled and self._scope._canceled then i = #self._renders end
+    i = i + 1
+    local spec = self._renders[i]
+    if not spec then
+      self._loop_ended = true
+      self._scope._ended_by = 'belongs to the renditions loop, which has ended'
+      return nil
     end
+    return i, setmetatable({ photo = spec.photo, _spec = spec, _index = i, _context = self }, rendition_meta)
   end
-  return context
+end
+
+-- renders: list of { photo, source, fail }; cancel_after: renders before the user cancels.
+function FakeSdk.export_context(props, renders, render_dir, cancel_after)
+  local session = setmetatable({}, strict('LrExportSession', {
+    countRenditions = function() return #renders end,
+  }))
+  return setmetatable({ propertyTable = props, exportSession = session, _renders = renders,
+                        _render_dir = render_dir, _cancel_after = cancel_after, _rendered = 0, _made = {},
+                        _scope = new_scope({}, false), _loop_ended = false }, export_meta)
 end
 
 return FakeSdk

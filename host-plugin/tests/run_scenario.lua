@@ -1,9 +1,10 @@
---[[ Runs the real plugin files against the fake SDK, as one scenario, and writes what happened.
-usage: lua5.1 run_scenario.lua <plugin dir> <scenario.json> <outcome.json> ]]
+--[[ Runs the real plugin files against the strict fake SDK, as one scenario, and writes what
+happened. Exits 1 when the plugin broke a rule of the SDK (outcome.violations says which) or a
+task failed. usage: lua5.1 run_scenario.lua <plugin dir> <scenario.json> <outcome.json> ]]
 
 local plugin_dir, scenario_path, outcome_path = arg[1], arg[2], arg[3]
 local here = arg[0]:match('^(.*)/[^/]+$') or '.'
-package.path = plugin_dir .. '/?.lua;' .. here .. '/?.lua;' .. package.path
+package.path = here .. '/?.lua;' .. package.path
 
 local cjson = require 'cjson'
 local FakeSdk = require 'fake_sdk'
@@ -19,56 +20,100 @@ local scenario = cjson.decode(read(scenario_path))
 FakeSdk.sleep_scale = scenario.sleep_scale or 1
 FakeSdk.catalog.busy = scenario.busy_writes or 0
 FakeSdk.confirm_answer = scenario.confirm or 'ok'
+FakeSdk.cancel_wait_after = scenario.cancel_wait_after  -- polls of the wait before the user cancels
 for k, v in pairs(scenario.prefs or {}) do FakeSdk.prefs[k] = v end
+FakeSdk.install(plugin_dir)
 
 local renders = {}
 for i, spec in ipairs(scenario.photos or {}) do
   local photo = FakeSdk.photo(spec.id or (1000 + i), spec.path)
-  for k, v in pairs(spec.props or {}) do photo.props[k] = v end
+  for k, v in pairs(spec.props or {}) do photo._props[k] = v end
+  for _, path in ipairs(spec.keywords or {}) do photo._keywords[#photo._keywords + 1] = path end
   renders[#renders + 1] = { photo = photo, source = spec.path, fail = spec.render_fail }
 end
 FakeSdk.catalog.selected = FakeSdk.catalog.photos
 
 local outcome = { record = FakeSdk.record }
 local action = scenario.action or 'export'
+local f = import('LrView').osFactory()
 
 local function run_file(name)  -- Library menu items are scripts run for their effect
   dofile(plugin_dir .. '/' .. name)
 end
 
-if action == 'export' or action == 'dialog' then
-  local provider = require 'ExportServiceProvider'
-  local props = { aihd_service = scenario.service or 'auto', aihd_addKeyword = scenario.add_keyword ~= false }
-  provider.startDialog(props)
-  local sections = provider.sectionsForTopOfDialog(import('LrView').osFactory(), props)
-  outcome.dialog = { sections = #sections, status = props.aihd_status,
-                     cant_export = props.LR_cantExportBecause or cjson.null }
-  if action == 'export' then
-    local context = FakeSdk.export_context(props, renders, scenario.render_dir, scenario.cancel_after)
-    provider.processRenderedPhotos({}, context)
-    for _, path in ipairs(context.made) do os.remove(path) end  -- Lightroom's temp renders go
-  end
-elseif action == 'info' then
-  local info = require 'PluginInfoProvider'
-  local props = {}
-  info.startDialog(props)
-  info.sectionsForTopOfDialog(import('LrView').osFactory(), props)
-  outcome.info = props
-elseif action == 'history' then
-  run_file('ShowHistory.lua')
-elseif action == 'clear' then
-  run_file('ClearFields.lua')
-elseif action == 'load_all' then
-  for _, name in ipairs({ 'Info', 'MetadataDefinition', 'Tagset' }) do
-    outcome[name] = dofile(plugin_dir .. '/' .. name .. '.lua')
-  end
+-- Lightroom's restricted loader for Info.lua: only string, LOC, WIN_ENV, MAC_ENV, _VERSION.
+local function load_info()
+  local chunk = assert(loadfile(plugin_dir .. '/Info.lua'))
+  setfenv(chunk, { string = string, LOC = LOC, WIN_ENV = WIN_ENV, MAC_ENV = MAC_ENV, _VERSION = _VERSION })
+  return chunk()
 end
 
+local ok, err = pcall(function()
+  if action == 'export' or action == 'dialog' then
+    local provider = require 'ExportServiceProvider'
+    FakeSdk.check_provider(provider)
+    local props = { aihd_service = scenario.service or 'auto', aihd_addKeyword = scenario.add_keyword ~= false }
+    provider.startDialog(props)
+    local sections = provider.sectionsForTopOfDialog(f, props)
+    FakeSdk.check_sections(sections)
+    outcome.dialog_at_start = props.aihd_status  -- startAsyncTask runs later, not inline
+    FakeSdk.run_tasks()
+    outcome.dialog = { sections = #sections, status = props.aihd_status,
+                       cant_export = props.LR_cantExportBecause or cjson.null }
+    if action == 'export' then
+      local context = FakeSdk.export_context(props, renders, scenario.render_dir, scenario.cancel_after)
+      import('LrTasks').startAsyncTask(function()
+        FakeSdk.call_with_context('export', provider.processRenderedPhotos, context)
+      end, 'processRenderedPhotos')
+      FakeSdk.run_tasks()
+      for _, path in ipairs(context._made) do os.remove(path) end  -- Lightroom's temp renders go
+    end
+  elseif action == 'info' then
+    local info = require 'PluginInfoProvider'
+    local props = {}
+    info.startDialog(props)
+    FakeSdk.check_sections(info.sectionsForTopOfDialog(f, props))
+    FakeSdk.run_tasks()
+    for k, v in pairs(scenario.set_prefs or {}) do FakeSdk.prefs[k] = v end  -- the person ticks a box
+    info.endDialog(props)
+    outcome.info = props
+  elseif action == 'history' then
+    run_file('ShowHistory.lua')
+    FakeSdk.run_tasks()
+  elseif action == 'clear' then
+    run_file('ClearFields.lua')
+    FakeSdk.run_tasks()
+  elseif action == 'load_all' then
+    outcome.Info = load_info()
+    for _, name in ipairs({ 'MetadataDefinition', 'Tagset' }) do
+      outcome[name] = dofile(plugin_dir .. '/' .. name .. '.lua')
+    end
+  end
+end)
+if not ok then outcome.error = tostring(err) end
+
+outcome.open_scopes = FakeSdk.open_scopes()
+outcome.scopes = {}
+for i, scope in ipairs(FakeSdk.record.scopes) do
+  outcome.scopes[i] = { title = scope._title or cjson.null, own = scope._own, captions = scope._captions,
+                        polls = scope._polls }
+end
+FakeSdk.record.scopes = nil
+outcome.log_path = FakeSdk.log_path('AIHomeDesign')
 outcome.photos = {}
 for _, photo in ipairs(FakeSdk.catalog.photos) do
-  outcome.photos[#outcome.photos + 1] = { id = photo.localIdentifier, path = photo.path,
-                                          props = photo.props, keywords = photo.keywords }
+  outcome.photos[#outcome.photos + 1] = { id = photo.localIdentifier, path = photo._path,
+                                          props = photo._props, keywords = photo._keywords }
 end
 local fh = assert(io.open(outcome_path, 'wb'))
 fh:write(cjson.encode(outcome))
 fh:close()
+
+local broken = #FakeSdk.record.violations + #FakeSdk.record.task_errors + #outcome.open_scopes
+if outcome.error or broken > 0 then
+  io.stderr:write('the scenario broke the rules of the SDK:\n', tostring(outcome.error or ''), '\n')
+  for _, list in ipairs({ FakeSdk.record.violations, FakeSdk.record.task_errors, outcome.open_scopes }) do
+    for _, text in ipairs(list) do io.stderr:write('  ', text, '\n') end
+  end
+  os.exit(1)
+end

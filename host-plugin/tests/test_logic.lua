@@ -1,8 +1,9 @@
---[[ Unit tests of the plugin's logic modules (no Lightroom, no network), under plain lua5.1.
-usage: lua5.1 test_logic.lua <plugin dir>   — prints "N passed, N failed" ]]
+--[[ Unit tests of the plugin's logic modules (logic/: no Lightroom, no network), under plain
+lua5.1 with no `import` at all. usage: lua5.1 test_logic.lua <plugin dir>   — prints "N passed, N failed" ]]
 
 local plugin_dir = arg[1]
-package.path = plugin_dir .. '/?.lua;' .. package.path
+local here = arg[0]:match('^(.*)/[^/]+$') or '.'
+package.path = plugin_dir .. '/logic/?.lua;' .. here .. '/?.lua;' .. package.path
 
 local cjson = require 'cjson'
 local AihdJson = require 'AihdJson'
@@ -10,15 +11,9 @@ local AihdBridge = require 'AihdBridge'
 local AihdProgress = require 'AihdProgress'
 local AihdTagging = require 'AihdTagging'
 local AihdExportJob = require 'AihdExportJob'
-
-local passed, failed = 0, 0
-local function test(name, fn)
-  local ok, err = pcall(fn)
-  if ok then passed = passed + 1 else
-    failed = failed + 1
-    print('FAIL ' .. name .. ': ' .. tostring(err))
-  end
-end
+local AihdText = require 'AihdText'
+local luatest = require 'luatest'
+local test = luatest.test
 
 local function same(a, b, path)
   path = path or 'value'
@@ -49,8 +44,59 @@ test('json round trip agrees with lua-cjson', function()
   end
 end)
 
+test('json writes large numbers exactly, as lua-cjson reads them', function()
+  local values = { 2^31, 2^31 + 1, 2^32, 2^53 - 1, -(2^53 - 1), 123456789012345, 1e15 + 7, 0.1, 1 / 3, -2.5e-300 }
+  for _, n in ipairs(values) do
+    local text = AihdJson.encode({ n = n })
+    assert(cjson.decode(text).n == n, text)
+  end
+  assert(AihdJson.encode({ 2^53 - 1 }) == '[9007199254740991]', AihdJson.encode({ 2^53 - 1 }))
+  assert(AihdJson.encode({ 2^31 }) == '[2147483648]')
+  assert(cjson.decode(AihdJson.encode({ x = 0 / 0 })).x == cjson.null)
+end)
+
+test('json: empty tables are objects unless marked, and the input is left alone', function()
+  assert(AihdJson.encode({}) == '{}' and AihdJson.encode(AihdJson.array({})) == '[]')
+  local value = { items = AihdJson.array({ { id = 2^40 } }) }
+  same(cjson.decode(AihdJson.encode(value)), { items = { { id = 2^40 } } })
+  assert(type(value.items[1].id) == 'number')
+  assert(not pcall(AihdJson.encode, { f = print }))
+end)
+
+test('text: cut on a UTF-8 boundary, under 512 bytes', function()
+  local e_acute = '\195\169'
+  assert(AihdText.cut('a' .. e_acute, 2) == 'a')
+  assert(AihdText.bound(string.rep(e_acute, 300)):sub(-3) == '\226\128\166')
+  for n = 505, 520 do
+    local s = string.rep('x', n % 3) .. string.rep('\226\130\172', 200)  -- euro signs
+    local b = AihdText.bound(s)
+    assert(#b <= 511 and not b:find('[\128-\191]\226\128\166$') or b:sub(-6, -4) == '\226\130\172', n)
+    assert(b:gsub('\226\130\172', ''):gsub('\226\128\166', ''):gsub('x', '') == '', 'cut inside a character')
+  end
+  assert(AihdText.bound('short') == 'short')
+end)
+
+test('tagging: every value fits a searchable field, and the newest earlier orders stay', function()
+  local history = {}
+  for i = 1, 40 do history[i] = string.format('old-%02d (Day to dusk, 2026-01-01 10:00)', i) end
+  local photo = { orderId = 'prev', service = 'service-day-to-dusk', uploadedAt = '2026-02-02 10:00',
+                  orderHistory = table.concat(history, '; ') }
+  local writes = AihdTagging.plan({ ['1'] = photo, ['2'] = {} }, {
+    ['1'] = { state = 'done', order_id = 'new', service_name = 'service-item-removal' },
+    ['2'] = { state = 'failed', error = string.rep('\195\169', 400) },
+  }, function(p, f) return p[f] end, { now = 'N' })
+  local h = writes[1].fields.orderHistory
+  assert(#h <= 511 and h:find('^prev %(Day to dusk, 2026%-02%-02 10:00%); old%-01 '), h)
+  assert(h:sub(-3) == '\226\128\166')
+  assert(#writes[2].fields.status <= 511)
+  local again = AihdTagging.plan({ ['1'] = { orderId = 'new', service = 's', orderHistory = h } },
+    { ['1'] = { state = 'done', order_id = 'newer', service_name = 's' } }, function(p, f) return p[f] end, { now = 'N' })
+  assert(#again[1].fields.orderHistory <= 511 and select(2, again[1].fields.orderHistory:gsub('\226\128\166', '')) == 1)
+end)
+
 test('json rejects broken text with a message, never an error', function()
-  for _, text in ipairs({ '', '{', '[1,', '{"a" 1}', '"open', 'nul', '{"a":1}x', string.rep('[', 500) }) do
+  -- (dkjson lets a missing colon pass: '{"a" 1}' reads as {a = 1})
+  for _, text in ipairs({ '', '{', '[1,', '"open', 'nul', '{"a":1}x', string.rep('[', 500), '{"a":}' }) do
     local value, message = AihdJson.decode(text)
     assert(value == nil and type(message) == 'string', text)
   end
@@ -80,7 +126,7 @@ test('progress: rendering is the first half, uploading the second', function()
   p, caption = AihdProgress.describe(4, 4, batch, 1000)
   assert(math.abs(p - (0.5 + 0.5 * 250 / 400)) < 1e-9, p)
   assert(caption:find('slow down: next try in 60 s'), caption)
-  p, caption = AihdProgress.describe(4, 4, batch, 2000)
+  caption = select(2, AihdProgress.describe(4, 4, batch, 2000))
   assert(caption == 'Sending to AI HomeDesign: 2 of 4 done', caption)
 end)
 
@@ -126,9 +172,10 @@ test('export job: a render failure and a refused photo fail alone', function()
     bridge = bridge, total = 3, fields = {}, log = function() end, sleep = function() end,
     now = function() return 0 end, progress = { set = function() end, canceled = function() return false end },
   }
-  job:hand_over('ok', function() return true, '/tmp/ok.jpg' end)
-  job:hand_over('bad', function() return true, '/tmp/bad.jpg' end)
-  job:hand_over('norender', function() return false, 'disk full' end)
+  assert(job:hand_over('ok', function() return true, '/tmp/ok.jpg' end) == nil)
+  -- what fails at once is said at once, for Lightroom's list while the render loop runs
+  assert(job:hand_over('bad', function() return true, '/tmp/bad.jpg' end) == 'bad.jpg: is empty')
+  assert(job:hand_over('norender', function() return false, 'disk full' end):find('disk full'))
   local results, batch_id = job:finish()
   assert(batch_id == 'b1' and handed[1] == 'new' and handed[2] == 'b1')  -- one export, one batch
   assert(results.ok.order_id == 'o-1')
@@ -153,5 +200,4 @@ test('export job: a silent bridge fails the photos it holds, with a reason', fun
   assert(results.p1.state == 'failed' and results.p1.error:find('stopped answering'), results.p1.error)
 end)
 
-print(string.format('%d passed, %d failed', passed, failed))
-os.exit(failed == 0 and 0 or 1)
+luatest.finish()

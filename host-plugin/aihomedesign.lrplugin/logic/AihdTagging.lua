@@ -1,12 +1,16 @@
 --[[ The tagging plan: what to write on each source photo once the bridge has answered.
-Results are matched to photos by source_id (the photo's local identifier), never by position. ]]
+Results are matched to photos by source_id (the photo's local identifier), never by position.
+Every value fits a searchable field (AihdText.bound); the earlier orders keep the newest that
+fit, and the bridge keeps them all ("Order History of Selected Photos" shows them). ]]
 
-local AihdServices = require 'AihdServices'
+local need = ...  -- Lightroom: AihdLogic's loader; plain Lua: require passes the module name
+if type(need) ~= 'function' then need = require end
+local AihdServices = need 'AihdServices'
+local AihdText = need 'AihdText'
 
 local AihdTagging = {}
 
 AihdTagging.FIELDS = { 'orderId', 'service', 'status', 'uploadedAt', 'orderHistory' }
-local MAX_HISTORY = 2000  -- characters: the field stays readable in the Metadata panel
 
 -- photos: { [source_id] = photo }; results: { [source_id] = item from the bridge };
 -- current(photo, field) -> the value stored now; options.add_keyword; options.now (text).
@@ -20,12 +24,11 @@ function AihdTagging.plan(photos, results, current, options)
       local fields = write.fields
       if item.state == 'done' and item.order_id then
         local previous = current(photo, 'orderId')
-        local history = current(photo, 'orderHistory') or ''
         if previous and previous ~= '' and previous ~= item.order_id then
-          local entry = string.format('%s (%s, %s)', previous,
-            AihdServices.title(current(photo, 'service')), current(photo, 'uploadedAt') or '?')
-          history = history == '' and entry or (entry .. '; ' .. history)
-          fields.orderHistory = history:sub(1, MAX_HISTORY)
+          local entries, more = AihdText.split(current(photo, 'orderHistory'))
+          table.insert(entries, 1, string.format('%s (%s, %s)', previous,
+            AihdServices.title(current(photo, 'service')), current(photo, 'uploadedAt') or '?'))
+          fields.orderHistory = AihdText.join_fitting(entries, nil, more)
         end
         fields.orderId = item.order_id
         fields.service = item.service_name
@@ -39,6 +42,7 @@ function AihdTagging.plan(photos, results, current, options)
       else
         fields.status = 'Failed: ' .. tostring(item.error or item.state)
       end
+      for name, value in pairs(fields) do fields[name] = AihdText.bound(value) end
       writes[#writes + 1] = write
     end
   end

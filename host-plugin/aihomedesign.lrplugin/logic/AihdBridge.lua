@@ -3,7 +3,9 @@ No Lightroom imports: the caller passes an `env` with
   getenv(name), read_file(path), home (the user's home folder), windows (boolean), mac (boolean)
 and an `http` with request(method, url, body, headers) -> status, body, error_code. ]]
 
-local AihdJson = require 'AihdJson'
+local need = ...  -- Lightroom: AihdLogic's loader; plain Lua: require passes the module name
+if type(need) ~= 'function' then need = require end
+local AihdJson = need 'AihdJson'
 
 local AihdBridge = {}
 
@@ -79,10 +81,15 @@ function AihdBridge:cancel(batch_id)
   return self:call('POST', '/v1/batches/' .. batch_id .. '/cancel', {})
 end
 
-function AihdBridge:history_for(source_id)
-  return self:call('GET', '/v1/history?limit=50&source_id=' .. tostring(source_id):gsub('[^%w%-_.]', function(c)
-    return string.format('%%%02X', c:byte())
-  end))
+local function escape(text)
+  return (tostring(text):gsub('[^%w%-_.]', function(c) return string.format('%%%02X', c:byte()) end))
+end
+
+-- The bridge's record of the photos with these source ids, in one call (newest first).
+function AihdBridge:history_for(source_ids)
+  local query = {}
+  for i, id in ipairs(source_ids) do query[i] = 'source_id=' .. escape(id) end
+  return self:call('GET', '/v1/history?limit=1000&' .. table.concat(query, '&'))
 end
 
 return AihdBridge

@@ -1,17 +1,20 @@
 --[[ One export, start to end, with every Lightroom call passed in (so it runs under plain Lua).
 The glue's own `for ... in exportContext:renditions()` loop calls job:hand_over for each photo;
-job:finish() then follows the batch until every photo is done or failed, and cancels the rest
-in the bridge when the user cancels. Results come back keyed by source_id.
+job:finish(progress) then follows the batch until every photo is done or failed, and cancels
+the rest in the bridge when the user cancels. Results come back keyed by source_id.
 
 deps:
   bridge        an AihdBridge client
   total         number of photos
   fields        what to order (AihdServices.request_fields)
-  progress      { set(portion, caption), canceled() -> bool }
+  progress      { set(portion, caption), canceled() -> bool }: the render loop's; finish() may
+                be given another, since Lightroom ends the loop's progress with the loop
   sleep(s), now() -> seconds, log(text)
   poll_interval (s, default 1), patience (s the bridge may stay silent, default 120) ]]
 
-local AihdProgress = require 'AihdProgress'
+local need = ...  -- Lightroom: AihdLogic's loader; plain Lua: require passes the module name
+if type(need) ~= 'function' then need = require end
+local AihdProgress = need 'AihdProgress'
 
 local AihdExportJob = {}
 AihdExportJob.__index = AihdExportJob
@@ -48,6 +51,7 @@ function AihdExportJob:cancel_in_bridge()
 end
 
 -- One photo: wait for Lightroom's render (wait() -> ok, path_or_message), hand it over.
+-- Returns why it failed when it failed at once (Lightroom shows it while the loop runs).
 function AihdExportJob:hand_over(source_id, wait)
   local deps = self.deps
   local ok, path = wait()
@@ -76,11 +80,15 @@ function AihdExportJob:hand_over(source_id, wait)
   end
   self:refresh()
   self:show()
+  local result = self.results[source_id]
+  return result and result.error
 end
 
 -- Follow the batch until every photo handed over has ended; returns results, batch id.
-function AihdExportJob:finish()
+-- `progress` (optional) takes over from deps.progress for the wait.
+function AihdExportJob:finish(progress)
   local deps = self.deps
+  deps.progress = progress or deps.progress
   local poll_interval, patience = deps.poll_interval or 1, deps.patience or 120
   if deps.progress.canceled() then self:cancel_in_bridge() end
   local silent_since

@@ -1,0 +1,235 @@
+--[[ The strict fake SDK's rules, each shown both ways: broken, the fake raises (and records it);
+kept, it does not. A fake without a rule fails its test here.
+usage: lua5.1 test_fake_sdk.lua <plugin dir> [echo url]   — prints "N passed, N failed"
+The echo url (optional) answers a POST with the request's headers, as JSON. ]]
+
+local plugin_dir, echo_url = arg[1], arg[2]
+local here = arg[0]:match('^(.*)/[^/]+$') or '.'
+package.path = here .. '/?.lua;' .. package.path
+
+local cjson = require 'cjson'
+local luatest = require 'luatest'
+local FakeSdk = require 'fake_sdk'
+FakeSdk.install(plugin_dir)
+FakeSdk.sleep_scale = 0
+local record = FakeSdk.record
+
+local LrTasks = import 'LrTasks'
+local LrHttp = import 'LrHttp'
+local LrDate = import 'LrDate'
+local LrDialogs = import 'LrDialogs'
+local LrFileUtils = import 'LrFileUtils'
+local LrProgressScope = import 'LrProgressScope'
+local LrView = import 'LrView'
+local catalog = import('LrApplication').activeCatalog()
+
+local test = luatest.test
+
+-- What running `fn` broke (in a task when `in_task`): the violations recorded, the errors raised.
+local function broken(fn, in_task)
+  record.violations, record.task_errors = {}, {}
+  local err
+  if in_task then
+    LrTasks.startAsyncTask(fn, 'test')
+    FakeSdk.run_tasks(30)
+    err = record.task_errors[1]
+  else
+    local ok, e = pcall(fn)
+    err = not ok and tostring(e) or nil
+  end
+  return table.concat(record.violations, '\n'), err
+end
+
+local function raises(phrase, fn, in_task)
+  local violations, err = broken(fn, in_task)
+  assert(violations:find(phrase, 1, true), 'no violation "' .. phrase .. '" (got: ' .. violations .. ')')
+  assert(err and err:find('[Lightroom rule]', 1, true), 'the violation was not raised: ' .. tostring(err))
+end
+
+local function keeps(fn, in_task)
+  local violations, err = broken(fn, in_task)
+  assert(violations == '' and err == nil, 'unexpected: ' .. violations .. ' ' .. tostring(err))
+end
+
+local photo = FakeSdk.photo(1, '/photos/a.jpg')
+
+test('names: only what the API reference lists', function()
+  raises('has no namespace "LrMagic"', function() import 'LrMagic' end)
+  raises('LrHttp has no function "fetch"', function() return LrHttp.fetch end)
+  raises('LrPhoto has no member "path"', function() return photo.path end)
+  raises("loads only files at the plug-in's root", function() require 'logic.AihdJson' end)
+  raises("loads only files at the plug-in's root", function() require 'logic/AihdJson' end)
+  keeps(function() assert(LrHttp.get and photo.localIdentifier == 1 and require 'AihdLogic') end)
+end)
+
+test('tasks: startAsyncTask runs later, not inline', function()
+  local ran = false
+  LrTasks.startAsyncTask(function() ran = true end)
+  assert(not ran, 'ran inline')
+  FakeSdk.run_tasks(5)
+  assert(ran)
+end)
+
+test('tasks: what waits runs only in a task', function()
+  raises('must be called from within a task', function() LrTasks.sleep(0) end)
+  raises('must be called from within a task', function() LrHttp.get('http://127.0.0.1:9/') end)
+  keeps(function() LrTasks.sleep(0) end, true)
+end)
+
+test('tasks: Lua 5.1 itself refuses a yield across pcall, as Lightroom does', function()
+  local ok, err = coroutine.wrap(function() return FakeSdk.real_pcall(coroutine.yield) end)()
+  assert(ok == false and err:find('yield across'), tostring(err))
+end)
+
+test('tasks: no yield across a plain pcall; LrTasks.pcall allows it', function()
+  raises('Yielding is not allowed within a C or metamethod call', function()
+    local ok, err = pcall(function() LrTasks.sleep(0) end)
+    assert(not ok)
+    error(err, 0)
+  end, true)
+  keeps(function()
+    local ok, err = LrTasks.pcall(function() LrTasks.sleep(0) return 'slept' end)
+    assert(ok and err == 'slept')
+  end, true)
+end)
+
+test('catalog: writes only in a task, never nested, never yielding', function()
+  raises('must be called from within a task', function() catalog:withWriteAccessDo('x', function() end) end)
+  raises('nested inside another write', function()
+    catalog:withWriteAccessDo('outer', function()
+      catalog:withPrivateWriteAccessDo(function() end)
+    end, { timeout = 1 })
+  end, true)
+  raises('Yielding is not allowed', function()
+    catalog:withWriteAccessDo('x', function() LrTasks.sleep(0) end, { timeout = 1 })
+  end, true)
+  raises('inside a catalog write', function() photo:setPropertyForPlugin(_PLUGIN, 'status', 'x') end)
+  keeps(function()
+    catalog:withWriteAccessDo('x', function() photo:setPropertyForPlugin(_PLUGIN, 'status', 'x') end, { timeout = 1 })
+  end, true)
+  assert(photo._props.status == 'x')
+end)
+
+test('catalog: a keyword created once per write; a failed write changes nothing', function()
+  raises('twice in one write', function()
+    catalog:withWriteAccessDo('k', function()
+      photo:setPropertyForPlugin(_PLUGIN, 'orderId', 'lost')
+      local top = catalog:createKeyword('AI HomeDesign', {}, false, nil, true)
+      photo:addKeyword(catalog:createKeyword('AI HomeDesign', {}, false, nil, true) or top)
+    end, { timeout = 1 })
+  end, true)
+  assert(photo._props.orderId == nil and #photo._keywords == 0, 'the failed write changed the photo')
+  keeps(function()
+    catalog:withWriteAccessDo('k', function()
+      local top = catalog:createKeyword('AI HomeDesign', {}, false, nil, true)
+      photo:addKeyword(catalog:createKeyword('Day to dusk', {}, false, top, true))
+    end, { timeout = 1 })
+  end, true)
+  assert(photo._keywords[1] == 'AI HomeDesign > Day to dusk')
+end)
+
+test('fields: declared, of their type, searchable strings under 512 bytes of UTF-8', function()
+  local function set(field, value)
+    return function()
+      catalog:withWriteAccessDo('f', function() photo:setPropertyForPlugin(_PLUGIN, field, value) end, { timeout = 1 })
+    end
+  end
+  raises('no field "colour" is declared', set('colour', 'red'), true)
+  raises('takes a string, not a number', set('orderId', 12), true)
+  raises('Searchable strings must be less than 512 bytes', set('status', string.rep('x', 512)), true)
+  raises('not valid UTF-8', set('status', string.rep('\195\169', 10):sub(1, 19)), true)
+  keeps(set('status', string.rep('\195\169', 255)), true)  -- 510 bytes
+end)
+
+test('export: the configureProgress scope and the renditions end with the loop', function()
+  local function export()
+    local context = FakeSdk.export_context({}, { { photo = photo, source = '/nowhere' } }, '/tmp')
+    local scope = context:configureProgress { title = 't' }
+    local last
+    for _, rendition in context:renditions { stopIfCanceled = true } do last = rendition end
+    return scope, last
+  end
+  raises('belongs to the renditions loop, which has ended', function()
+    local scope = export()
+    scope:setCaption('waiting')
+  end, true)
+  raises('uploadFailed after the renditions loop', function()
+    local _, rendition = export()
+    rendition:uploadFailed('late')
+  end, true)
+  raises('takes no argument "titel"', function() FakeSdk.export_context({}, {}, '/tmp'):configureProgress { titel = 'x' } end)
+  keeps(function()
+    local scope = LrProgressScope { title = 'wait' }
+    scope:setCaption('waiting')
+    scope:done()
+  end, true)
+end)
+
+test('export: a progress scope of one\'s own is done by the end', function()
+  local before = #FakeSdk.open_scopes()
+  LrProgressScope { title = 'forgotten' }
+  assert(#FakeSdk.open_scopes() == before + 1)
+  FakeSdk.call_with_context('x', function(context) LrProgressScope { title = 'attached', functionContext = context } end)
+  assert(#FakeSdk.open_scopes() == before + 1, 'a scope attached to a function context ends with it')
+end)
+
+test('export: documented section and format names only', function()
+  raises('no export dialog section is named "video"', function()
+    FakeSdk.check_provider { hideSections = { 'exportLocation', 'video' } }
+  end)
+  raises('not both', function() FakeSdk.check_provider { hideSections = {}, showSections = {} } end)
+  raises('no file format is named "PNG"', function() FakeSdk.check_provider { allowFileFormats = { 'PNG' } } end)
+  keeps(function() FakeSdk.check_provider { hideSections = { 'exportLocation', 'fileNaming' }, allowFileFormats = { 'JPEG' } } end)
+end)
+
+test('LrDate counts from 2001, not 1970', function()
+  assert(math.abs(LrDate.currentTime() - (os.time() - 978307200)) < 5)
+  raises('not 1970', function() LrDate.timeToUserFormat(os.time(), '%Y') end)
+  keeps(function() assert(LrDate.timeToUserFormat(LrDate.currentTime(), '%Y') == os.date('%Y')) end)
+end)
+
+test('LrFileUtils.exists answers directory for a folder', function()
+  local file = os.tmpname()
+  assert(LrFileUtils.exists(here) == 'directory')
+  assert(LrFileUtils.exists(file) == 'file')
+  assert(LrFileUtils.exists(file .. '-none') == false)
+  os.remove(file)
+end)
+
+test('LrView: only the SDK\'s controls and their properties', function()
+  local f = LrView.osFactory()
+  raises('LrView has no control "text_area"', function() return f:text_area {} end)
+  raises('static_text has no property "text"', function() return f:static_text { text = 'x' } end)
+  raises('edit_field has no property "multiline"', function() return f:edit_field { multiline = true } end)
+  raises('child 1 is not a view', function() return f:row { 'plain text' } end)
+  keeps(function()
+    return f:row { f:static_text { title = 'x', width_in_chars = 10 }, f:scrolled_view { width = 100, f:column {} } }
+  end)
+end)
+
+test('LrHttp: headers as a list of { field, value }', function()
+  raises('headers are a list of', function() LrHttp.get('http://127.0.0.1:9/', { Accept = 'x' }) end, true)
+end)
+
+test('LrHttp.post: text/plain without a Content-Type, none with skip, as asked otherwise', function()
+  if not echo_url then return end
+  local function sent(headers)
+    local body
+    keeps(function() body = LrHttp.post(echo_url, '{}', headers) end, true)
+    return cjson.decode(body)['content-type']
+  end
+  assert(sent({}) == 'text/plain', tostring(sent({})))
+  assert(sent({ { field = 'Content-Type', value = 'skip' } }) == nil)
+  assert(sent({ { field = 'Content-Type', value = 'application/json' } }) == 'application/json')
+end)
+
+test('dialogs: a message does not scroll; a modal dialog takes documented arguments', function()
+  raises('does not scroll', function() LrDialogs.message('t', string.rep('line\n', 30)) end)
+  local f = LrView.osFactory()
+  raises('takes no argument "buttons"', function()
+    LrDialogs.presentModalDialog { title = 't', contents = f:column {}, buttons = {} }
+  end, true)
+  keeps(function() LrDialogs.message('t', 'a few\nlines') end)
+end)
+
+luatest.finish()
