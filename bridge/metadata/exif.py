@@ -65,14 +65,14 @@ class Tags:
                 out[field] = value
         for field, group, number in (("orientation", IFD0, 0x0112), ("iso", EXIF, 0x8827),
                                      ("width", EXIF, 0xA002), ("height", EXIF, 0xA003)):
-            value = number_of(self.get(group, number))
-            if value is not None:
-                out[field] = int(value)
+            count = number_of(self.get(group, number))
+            if count is not None:
+                out[field] = int(count)
         for field, number in (("exposure_time", 0x829A), ("f_number", 0x829D),
                               ("focal_length", 0x920A), ("focal_length_35mm", 0xA405)):
-            value = number_of(self.get(EXIF, number))
-            if value is not None:
-                out[field] = value
+            measure = number_of(self.get(EXIF, number))
+            if measure is not None:
+                out[field] = measure
         lat, lon = self._gps(2, 1, "S"), self._gps(4, 3, "W")
         if lat is not None and lon is not None:
             out["gps_latitude"], out["gps_longitude"] = lat, lon

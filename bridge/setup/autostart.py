@@ -76,8 +76,9 @@ class Systemd:
                     "sessions start at login. Without a desktop session, run 'aihd-bridge serve' "
                     "from your shell profile instead.")
         done = _run("systemctl", "--user", "enable", "--now", UNIT)
-        if done.returncode != 0:
-            return f"wrote {self.unit_path}, but systemctl said: {done.stderr.strip()}"
+        if done is None or done.returncode != 0:
+            said = done.stderr.strip() if done else "it is gone"
+            return f"wrote {self.unit_path}, but systemctl said: {said}"
         return f"enabled {self.unit_path} (systemd user service, restarts on failure)"
 
     def _write_desktop_entry(self) -> None:
