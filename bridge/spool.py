@@ -26,8 +26,6 @@ _READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBL
                | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
 _CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
-# Where a hard link is refused, the file is copied instead.
-_NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 
 
 class NotOwnCopy(OSError):
@@ -57,10 +55,8 @@ class Spool:
         """Hard-link `src` as `dest` if it is the very file that was opened; False if not."""
         try:
             os.link(src, dest)
-        except OSError as exc:
-            if exc.errno in _NO_LINK:
-                return False
-            raise
+        except OSError:  # refused (another file system...) or the path moved: copy instead
+            return False
         linked = os.lstat(dest)
         if stat.S_ISREG(linked.st_mode) and \
                 (linked.st_dev, linked.st_ino) == (opened.st_dev, opened.st_ino):
