@@ -9,14 +9,14 @@ import secrets
 import signal
 import sys
 
-from waitress.server import create_server
-
 from . import __version__
 from .config import Settings
 from .discovery import remove_info, running_bridge, write_info
+from .web.listener import create_listener
 from .logs import setup_logging, teardown_logging
+from .privacy import make_private
 from .runtime import Runtime
-from .web.app import create_app
+from .web.app import create_app, header_guard
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds uploads under way may take to finish on SIGTERM
@@ -32,14 +32,17 @@ def serve(settings: Settings, echo=print) -> None:
     if other is not None:
         raise AlreadyRunning(f"a bridge is already running at {other.url} (pid "
                              f"{other.info.get('pid')})")
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The data dir holds clients' photos, history and the token: private whatever created it
+    # first, and all this process writes is created private (it serves until it exits).
+    os.umask(0o077)
+    make_private(settings.home)
     runtime = Runtime(settings)
     handler = setup_logging(settings.home, lambda: [settings.api_key, runtime.settings.api_key])
     token = secrets.token_urlsafe(32)
     app = create_app(settings, runtime=runtime, token=token)
     try:
-        server = create_server(app, host="127.0.0.1", port=settings.port, threads=8,
-                               clear_untrusted_proxy_headers=True, ident="aihd-bridge")
+        server = create_listener(app, settings.port, app.config["MAX_CONTENT_LENGTH"],
+                                 header_guard(app))
     except OSError as exc:
         runtime.stop(0)
         teardown_logging(handler)

@@ -144,40 +144,66 @@ def _ifd0_make(fh: BinaryIO, endian: str, offset: int) -> tuple[str, bool]:
     return make, is_dng
 
 
+# Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer (the
+# handle is then refused as no regular file); no controlling terminal from a tty.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
+
+
 def check_file(path: Path, max_bytes: int) -> tuple[ImageFormat, int]:
     """Everything that can be known without sending: exists, readable, size, format, whole.
 
     Returns the format and the size, or raises FileProblem with the reason.
     """
+    with open_photo(path, max_bytes) as (_, fmt, st):
+        return fmt, st.st_size
+
+
+@contextlib.contextmanager
+def open_photo(path: Path, max_bytes: int) -> Iterator[tuple[BinaryIO, ImageFormat, os.stat_result]]:
+    """Open `path` once and check the file from that handle: regular, size, format, whole.
+
+    Yields the open handle, the format and the handle's stat, so that what is kept afterwards
+    is the very file that was checked, even if the path is swapped meanwhile (a symlink
+    repointed, a FIFO put in its place). Raises FileProblem with the reason.
+    """
     try:
-        st = path.stat()
+        _refuse_kind(path, path.stat())  # a device or FIFO by name is refused unopened
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise FileProblem(path, "file not found") from None
     except OSError as exc:
-        raise FileProblem(path, f"cannot be read ({exc.strerror})") from None
+        raise FileProblem(path, f"cannot be read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            st = os.fstat(fd)
+            _refuse_kind(path, st)  # what counts is what was opened, not what the path named
+            fmt = _check_open(path, fh, st.st_size, max_bytes)
+        except OSError as exc:
+            raise FileProblem(path, f"cannot be read ({exc.strerror or exc})") from None
+        yield fh, fmt, st
+
+
+def _refuse_kind(path: Path, st: os.stat_result) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise FileProblem(path, "is a folder, not a photo")
     if not stat.S_ISREG(st.st_mode):
         raise FileProblem(path, "is not a regular file")
-    if st.st_size == 0:
+
+
+def _check_open(path: Path, fh: BinaryIO, size: int, max_bytes: int) -> ImageFormat:
+    if size == 0:
         raise FileProblem(path, "is empty")
-    if st.st_size > max_bytes:
+    if size > max_bytes:
+        raise FileProblem(path, f"is {_mb(size)}, over the API's limit of {_mb(max_bytes)}")
+    fmt = detect(fh)
+    if fmt is None:
         raise FileProblem(
-            path, f"is {_mb(st.st_size)}, over the API's limit of {_mb(max_bytes)}"
-        )
-    try:
-        with path.open("rb") as fh:
-            fmt = detect(fh)
-            if fmt is None:
-                raise FileProblem(
-                    path, "is not a photo format the API takes (JPEG, PNG, WEBP, HEIC or RAW)"
-                )
-            problem = _integrity_problem(fh, fmt, st.st_size)
-    except OSError as exc:
-        raise FileProblem(path, f"cannot be read ({exc.strerror or exc})") from None
+            path, "is not a photo format the API takes (JPEG, PNG, WEBP, HEIC or RAW)")
+    problem = _integrity_problem(fh, fmt, size)
     if problem:
         raise FileProblem(path, problem)
-    return fmt, st.st_size
+    return fmt
 
 
 def _mb(n: int) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..config import Settings
-from ..formats import FileProblem, ImageFormat, check_file, upload_name
+from ..formats import FileProblem, ImageFormat, check_file, open_photo, upload_name
 from ..rules import Rules, RulesError
 from .spool import Spool
 from .store import NewItem, Store, new_id
@@ -79,19 +79,22 @@ class Intake:
             item.error = f"{path_text}: the path must be absolute"
             return item
         try:
-            fmt, size = check_file(path, self.settings.max_upload_bytes)
-            self._choose(item, raw, path, fmt)
-            spooled = self.spool.take(path, item.id)
+            # Checked and kept through one handle: the path may be repointed in between.
+            with open_photo(path, self.settings.max_upload_bytes) as (fh, fmt, st):
+                spooled = self.spool.take(path, fh, item.id)
         except FileProblem as exc:
             item.error = str(exc)
-            return item
-        except RulesError as exc:
-            item.error = f"{path_text}: {exc}"
             return item
         except OSError as exc:
             item.error = f"{path_text}: could not be copied into the spool ({_why(exc)})"
             return item
-        item.spool_path, item.size, item.format = str(spooled), size, fmt.name
+        try:
+            self._choose(item, raw, spooled, fmt)  # metadata from the copy that will be sent
+        except RulesError as exc:
+            self.spool.remove(spooled)
+            item.error = f"{path_text}: {exc}"
+            return item
+        item.spool_path, item.size, item.format = str(spooled), st.st_size, fmt.name
         item.filename = upload_name(path, fmt)
         return item
 

@@ -7,6 +7,7 @@ Retries network errors, 429 and 5xx with backoff (Retry-After first); fails at o
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -15,8 +16,8 @@ from pathlib import Path
 from ..remote.client import ApiClient, RemoteError
 from ..remote.backoff import Backoff
 from ..config import Settings
-from ..formats import FORMATS, FileProblem, prepared
-from .spool import Spool, fingerprint_of, sha256_of
+from ..formats import FORMATS, FileProblem, detect, prepared
+from .spool import NotOwnCopy, Spool, fingerprint_of, open_copy, sha256_of
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,7 @@ class WorkerPool:
         try:
             fingerprint = fingerprint_of(spooled)
         except OSError as exc:
-            self.store.mark_failed(item_id, f"{name}: the bridge's copy of the file is gone "
-                                            f"({exc.strerror or exc})")
+            self.store.mark_failed(item_id, f"{name}: {_copy_problem(exc)}")
             return
         key = (fingerprint, service)
         with self._lock:
@@ -207,15 +207,21 @@ class WorkerPool:
 
     @staticmethod
     def _changed_since_intake(item: dict, spooled: Path) -> str | None:
-        """A hard-linked spool copy changes with its source if the host rewrites the file in
-        place: send nothing that is not what was handed over."""
+        """Send nothing that is not what was handed over: a hard-linked spool copy changes with
+        its source if the host rewrites the file in place, and an entry in the spool that is
+        no longer the bridge's own photo (a link, a pipe, other bytes) is never read through."""
         try:
-            size = spooled.stat().st_size
+            with open_copy(spooled) as fh:
+                size = os.fstat(fh.fileno()).st_size
+                fmt = detect(fh)
         except OSError as exc:
-            return f"the bridge's copy of the file is gone ({exc.strerror or exc})"
+            return _copy_problem(exc)
         if item["size"] is not None and size != item["size"]:
             return (f"the file changed after it was handed over ({item['size']:,} bytes, now "
                     f"{size:,}); export it again")
+        if fmt is None or fmt.name != item["format"]:
+            return (f"the bridge's copy is no longer a {item['format']} photo; nothing was sent, "
+                    "export it again")
         return None
 
     def _failed(self, item: dict, error: str, exc: RemoteError) -> None:
@@ -242,3 +248,9 @@ class WorkerPool:
                 error += f" (gave up after {item['attempts']} attempts)"
             log.warning("item %s failed: %s", item_id, error)
             self.store.mark_failed(item_id, error)
+
+
+def _copy_problem(exc: OSError) -> str:
+    if isinstance(exc, NotOwnCopy):
+        return f"the bridge's copy of the file was replaced ({exc.strerror}); nothing was sent"
+    return f"the bridge's copy of the file is gone ({exc.strerror or exc})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from typing import Callable
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -15,6 +16,7 @@ from ..runtime import Runtime
 log = logging.getLogger(__name__)
 OPEN_PATHS = {"/v1/health"}
 BODY_TYPES = ("application/json", "multipart/form-data")
+REQUEST_OVERHEAD = 10_000_000  # bytes around the photo in a request: see max_request_bytes
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None,
@@ -25,32 +27,22 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     app = Flask("bridge")
     app.config.update(BRIDGE_PORT=port if port is not None else settings.port,
-                      BRIDGE_TOKEN=token or secrets.token_urlsafe(32))
+                      BRIDGE_TOKEN=token or secrets.token_urlsafe(32),
+                      MAX_CONTENT_LENGTH=max_request_bytes(settings))
     app.json.sort_keys = False  # answers keep the order they were built in: easier to read
     app.extensions["runtime"] = runtime or Runtime(settings)
     app.register_blueprint(v1)
+    refused_by_headers = header_guard(app)
 
     @app.before_request
     def guard():
-        port = app.config["BRIDGE_PORT"]
-        own = {f"127.0.0.1:{port}", f"localhost:{port}"}
-        # DNS rebinding: a web page's hostname that resolves to 127.0.0.1 still shows here.
-        if request.host not in own:
-            return _error(403, "refused: requests must be addressed to 127.0.0.1 or localhost")
-        origin = request.headers.get("Origin")
-        if origin is not None and origin not in {f"http://{h}" for h in own}:
-            return _error(403, "refused: cross-site requests are not allowed")
-        if request.method == "OPTIONS":
-            return _error(403, "refused: cross-site requests are not allowed")
-        if request.path in OPEN_PATHS:
-            return None
-        supplied = request.headers.get("Authorization", "")
-        expected = "Bearer " + app.config["BRIDGE_TOKEN"]
-        if not hmac.compare_digest(supplied.encode(), expected.encode()):
-            return _error(401, "missing or wrong token: read it from bridge.json in the "
-                               "bridge's data dir")
-        if request.method == "POST" and request.content_length and \
-                request.mimetype not in BODY_TYPES:
+        refused = refused_by_headers(request.host, request.headers.get("Origin"),
+                                     request.headers.get("Authorization", ""), request.method,
+                                     request.path)
+        if refused:
+            return _error(*refused)
+        if request.path not in OPEN_PATHS and request.method == "POST" and \
+                request.content_length and request.mimetype not in BODY_TYPES:
             return _error(415, "send application/json or multipart/form-data")
         return None
 
@@ -72,6 +64,37 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         return _error(500, f"internal error ({type(exc).__name__}); see the bridge's log")
 
     return app
+
+
+def max_request_bytes(settings: Settings) -> int:
+    """The largest request body taken: one photo at the API's limit plus the multipart
+    headers and form fields around it (a JSON batch of 10,000 paths fits as well). Anything
+    larger is refused from its headers, before a byte of it is buffered."""
+    return settings.max_upload_bytes + REQUEST_OVERHEAD
+
+
+def header_guard(app: Flask) -> Callable[[str, str | None, str, str, str], tuple[int, str] | None]:
+    """The guard on what headers alone tell: Host (DNS rebinding), Origin (cross-site), the
+    token. Flask applies it to every request; the server applies it as soon as the headers
+    are in, so a stranger's body is never buffered. Returns (status, message) to refuse."""
+    def refused(host: str, origin: str | None, authorization: str, method: str, path: str):
+        port = app.config["BRIDGE_PORT"]
+        own = {f"127.0.0.1:{port}", f"localhost:{port}"}
+        # DNS rebinding: a web page's hostname that resolves to 127.0.0.1 still shows here.
+        if host not in own:
+            return 403, "refused: requests must be addressed to 127.0.0.1 or localhost"
+        if origin is not None and origin not in {f"http://{h}" for h in own}:
+            return 403, "refused: cross-site requests are not allowed"
+        if method == "OPTIONS":
+            return 403, "refused: cross-site requests are not allowed"
+        if path in OPEN_PATHS:
+            return None
+        expected = "Bearer " + app.config["BRIDGE_TOKEN"]
+        if not hmac.compare_digest(authorization.encode(), expected.encode()):
+            return 401, "missing or wrong token: read it from bridge.json in the bridge's data dir"
+        return None
+
+    return refused
 
 
 def _error(status: int, message: str):

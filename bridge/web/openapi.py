@@ -70,7 +70,8 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 def _errors(*codes: int) -> dict:
     text = {400: "bad request", 401: "missing or wrong token", 403: "refused (Host or Origin)",
-            404: "not found", 415: "unsupported body type",
+            404: "not found", 413: "body larger than one photo at max_upload_bytes + 10 MB",
+            415: "unsupported body type",
             503: "cannot take work now (disk full, database locked): try again"}
     return {str(c): _json(_ERROR, text[c]) for c in (401, 403, *codes)}
 
@@ -121,7 +122,7 @@ def openapi_document() -> dict:
                 "Hand files over; each is spooled before the answer", _json({
                     "type": "object", "required": ["batch_id", "items"],
                     "properties": {"batch_id": {"type": "string"}, "items": {"type": "array"}}},
-                    "accepted"), 400, 415, 503, status="202",
+                    "accepted"), 400, 413, 415, 503, status="202",
                 body={"application/json": {"schema": _UPLOAD_REQUEST_JSON},
                       "multipart/form-data": {"schema": _UPLOAD_REQUEST_MULTIPART}})},
             "/v1/uploads/{item_id}": {"get": _op("One item, with its attempts", _json(_ITEM),
