@@ -13,11 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import intake, memory, metadata, startup, upload
+from . import export_scale, intake, memory, metadata, startup, upload
 from .common import ROOT, make_files
 
 SUITES = {"upload": None, "memory": memory.measure, "metadata": metadata.measure,
-          "startup": startup.measure, "intake": intake.measure}
+          "startup": startup.measure, "intake": intake.measure,
+          "export-scale": export_scale.measure}
 
 
 def machine() -> str:

@@ -104,6 +104,11 @@ class Bridge:
             raise RuntimeError(f"benchmark batch did not complete: {batch['counts']}")
         return elapsed
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the bridge process has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def memory(self, field: str) -> int:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):

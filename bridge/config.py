@@ -37,6 +37,7 @@ class Settings:
     max_attempts: int = 8
     retry_base: float = 2.0  # seconds before the second try; doubles each time
     rate_limit_wait: float = 60.0  # after a 429 without Retry-After (10 orders / 10 minutes)
+    probe_max_wait: float = 120.0  # longest wait between tries while the API is out of reach
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
 
@@ -63,6 +64,7 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "max_attempts": int,
     "retry_base": (int, float),
     "rate_limit_wait": (int, float),
+    "probe_max_wait": (int, float),
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
 }

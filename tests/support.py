@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from bridge.clock import Clock
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "samples"
 CANARY_KEY = "canary-KEY-7f3a9c1e-do-not-leak"
@@ -129,3 +131,25 @@ class RunningBridge:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+class ManualClock(Clock):
+    """A clock that moves only when told: `advance` is time passing, `jump_wall` a laptop's
+    sleep (Linux and macOS stop the monotonic clock meanwhile; the wall clock moves on)."""
+
+    def __init__(self, wall: float = 1_800_000_000.0):
+        super().__init__()
+        self._mono, self._wall = 1000.0, wall
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def wall(self) -> float:
+        return self._wall
+
+    def advance(self, seconds: float) -> None:
+        self._mono += seconds
+        self._wall += seconds
+
+    def jump_wall(self, seconds: float) -> None:
+        self._wall += seconds

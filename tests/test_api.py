@@ -77,10 +77,11 @@ def test_contract_errors_of_the_sandbox(sandbox, photo):
 def test_dropped_connection_and_timeout_are_retryable(client, photo, sandbox):
     sandbox.state.faults = FaultPlan(script=[Fault(drop=True), Fault(delay=1.5)])
     err = _fail(client, photo)
-    assert err.status is None and err.retryable and "dropped" in str(err)
+    assert err.status is None and err.retryable and "dropped" in str(err) and err.outage
     client.read_timeout = 0.3
     err = _fail(client, photo)
     assert err.status is None and err.retryable and "in time" in str(err)
+    assert not err.outage  # the photo went out; the API's silence may be about it
 
 
 def test_refused_connection(photo):
@@ -89,6 +90,22 @@ def test_refused_connection(photo):
         port = s.getsockname()[1]
     err = _fail(ApiClient(f"http://127.0.0.1:{port}/v1/order/image", CANARY_KEY), photo)
     assert err.status is None and err.retryable and "Connection refused" in str(err)
+    assert err.outage
+
+
+@pytest.mark.parametrize("status,outage", [(502, True), (503, True), (504, True), (500, False),
+                                           (429, False), (400, False)])
+def test_which_answers_say_the_api_is_down(client, photo, sandbox, status, outage):
+    sandbox.state.faults = FaultPlan(script=[Fault(status=status)])
+    assert _fail(client, photo).outage is outage
+
+
+def test_the_sandbox_can_be_out_of_reach_for_a_while(client, photo, sandbox):
+    sandbox.state.unreachable_for(60)
+    err = _fail(client, photo)
+    assert err.status is None and err.outage and sandbox.state.received == []
+    sandbox.state.unreachable_for(0)
+    assert client.upload(photo, "service-day-to-dusk").startswith("sandbox-")
 
 
 def _one_shot_server(response: bytes) -> str:

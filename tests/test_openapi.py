@@ -46,6 +46,8 @@ def test_answers_use_documented_statuses(app, tmp_path):
              ("get", "/v1/services", None, auth), ("get", "/v1/presets", None, auth),
              ("get", "/v1/openapi.json", None, auth),
              ("get", "/v1/batches/nope", None, auth), ("get", "/v1/uploads/nope", None, auth),
+             ("get", "/v1/batches/nope?since=x", None, auth), ("get", "/v1/changes", None, auth),
+             ("get", "/v1/changes?client=lightroom:a&since=3", None, auth),
              ("post", "/v1/batches/nope/retry", {}, auth), ("post", "/v1/uploads/nope/cancel", {}, auth),
              ("post", "/v1/uploads", {"items": []}, auth),
              ("post", "/v1/uploads", {"items": [{"path": str(tmp_path / "x.jpg")}]}, auth),

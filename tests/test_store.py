@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from bridge.queue.store import MAY_BE_DUPLICATE, NewItem, Store
+from bridge.queue.store import MAY_BE_DUPLICATE, MIGRATIONS, SCHEMA_VERSION, NewItem, OtherClient, Store
 
 
 @pytest.fixture
@@ -116,3 +116,91 @@ def test_non_utf8_names_are_stored_readably(fresh_store):
     item = fresh_store.batch(batch_id)["items"][0]
     assert item["source_path"] == "/photos/caf\\xed\\xb3\\xa9.jpg"  # escaped, not lost
     assert item["last_error"].startswith(item["source_path"])
+
+
+def test_a_poll_with_an_unchanged_cursor_finds_nothing(fresh_store):
+    batch_id = fresh_store.add_batch([_good(0), _good(1), _good(2)])
+    first = fresh_store.batch(batch_id)
+    assert len(first["items"]) == 3 and first["cursor"] > 0
+    unchanged = fresh_store.batch(batch_id, since=first["cursor"])
+    assert unchanged["items"] == [] and unchanged["cursor"] == first["cursor"]
+    assert unchanged["summary"]["counts"]["queued"] == 3 and unchanged["summary"]["total"] == 3
+    claimed = fresh_store.claim_next()
+    after_claim = fresh_store.batch(batch_id, since=first["cursor"])
+    assert [i["id"] for i in after_claim["items"]] == [claimed["id"]]
+    assert after_claim["items"][0]["state"] == "uploading" and after_claim["cursor"] > first["cursor"]
+    fresh_store.mark_done(claimed["id"], "order-1", fingerprint="f", sha256=None)
+    done = fresh_store.batch(batch_id, since=after_claim["cursor"])
+    assert [(i["id"], i["order_id"]) for i in done["items"]] == [(claimed["id"], "order-1")]
+    assert done["summary"]["counts"] == {"queued": 2, "uploading": 0, "done": 1, "failed": 0,
+                                              "cancelled": 0, "waiting": 0}
+    assert done["summary"]["bytes_done"] == 100 and done["summary"]["bytes_total"] == 300
+    # What a client cannot see (the idle-time hash) is no change.
+    fresh_store.record_hash(claimed["id"], "0" * 64)
+    assert fresh_store.batch(batch_id, since=done["cursor"])["items"] == []
+
+
+def test_changes_are_scoped_by_client_and_paged(fresh_store):
+    ours = fresh_store.add_batch([_good(n) for n in range(5)], client="lightroom:catalog-a")
+    theirs = fresh_store.add_batch([_good(n) for n in range(5)], client="lightroom:catalog-b")
+    seen, cursor, more = [], 0, True
+    while more:  # pages of two, in the order things changed
+        items, cursor, more = fresh_store.changes("lightroom:catalog-a", cursor, limit=2)
+        seen += items
+    assert [i["source_id"] for i in seen] == [f"src-{n}" for n in range(5)]
+    assert {i["batch_id"] for i in seen} == {ours}
+    assert fresh_store.changes("lightroom:catalog-a", cursor, limit=2) == ([], cursor, False)
+    # The other catalog's photos, with the very same source ids, change: nothing for us.
+    fresh_store.cancel(batch_id=theirs)
+    assert fresh_store.changes("lightroom:catalog-a", cursor, limit=100)[0] == []
+    cancelled, _, _ = fresh_store.changes("lightroom:catalog-b", 0, limit=100)
+    assert {i["state"] for i in cancelled} == {"cancelled"} and len(cancelled) == 5
+
+
+def test_items_join_a_batch_only_for_its_own_client(fresh_store):
+    batch_id = fresh_store.add_batch([_good(0)], client="lightroom:a")
+    fresh_store.add_batch([_good(1), _good(2)], batch_id=batch_id)  # the batch's client
+    fresh_store.add_batch([_good(3)], client="lightroom:a", batch_id=batch_id)
+    assert {i["client"] for i in fresh_store.batch(batch_id)["items"]} == {"lightroom:a"}
+    with pytest.raises(OtherClient):
+        fresh_store.add_batch([_good(4)], client="lightroom:b", batch_id=batch_id)
+    assert len(fresh_store.batch(batch_id)["items"]) == 4
+
+
+def test_every_wait_ends_after_a_sleep(fresh_store):
+    batch_id = fresh_store.add_batch([_good(0), _good(1)])
+    for _ in range(2):
+        item = fresh_store.claim_next()
+        fresh_store.mark_retry(item["id"], "HTTP 500", when=10**12)
+    cursor = fresh_store.batch(batch_id)["cursor"]
+    assert fresh_store.claim_next() is None
+    assert fresh_store.due_now() == 2
+    assert len(fresh_store.batch(batch_id, since=cursor)["items"]) == 2  # a change clients see
+    assert fresh_store.claim_next() is not None
+
+
+def test_a_version_1_database_upgrades_in_place(tmp_path):
+    path = tmp_path / "bridge.sqlite3"
+    with sqlite3.connect(path) as db:  # what aihd-bridge wrote before the change counter
+        db.executescript(MIGRATIONS[1])
+        db.execute("PRAGMA user_version=1")
+        for n, (batch, client) in enumerate([("b_1", "lightroom"), ("b_2", "cli")]):
+            db.execute("INSERT INTO batches(id, created, client) VALUES (?,?,?)", (batch, n, client))
+            for pos in range(2):
+                db.execute("""INSERT INTO items(id, batch_id, position, source_id, state, created,
+                              order_id) VALUES (?,?,?,?,?,?,?)""",
+                           (f"i_{batch}_{pos}", batch, pos, f"src-{pos}", "done", n, f"o-{n}{pos}"))
+    store = Store(path)
+    try:
+        assert store.history(limit=10)[0]["client"] in ("lightroom", "cli")
+        items, cursor, more = store.changes("lightroom", 0, limit=10)
+        assert [i["order_id"] for i in items] == ["o-00", "o-01"] and not more
+        assert store.changes("lightroom", cursor, limit=10)[0] == []
+        new = store.add_batch([_good(9)], client="lightroom")  # numbers go on after the old ones
+        assert store.changes("lightroom", cursor, limit=10)[0][0]["batch_id"] == new
+        assert store.batch("b_2")["cursor"] > 0
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -128,10 +129,28 @@ def status(as_json) -> None:
                    f"version {report['version']}")
         click.echo(f"queue: {q['queued']} queued ({q['waiting']} waiting to retry), "
                    f"{q['uploading']} uploading, {q['done']} done, {q['failed']} failed")
+        click.echo(_remote_line(report.get("remote")))
         for item in report["recent_failures"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")
     sys.exit(0 if report["running"] else 1)
+
+
+def _remote_line(remote: Any) -> str:
+    """The remote API's state in words: the photos are safe in the bridge meanwhile."""
+    if remote is None:  # a bridge of an older version
+        return "remote API: state unknown"
+    def hhmm(epoch: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(epoch))
+
+    if remote["state"] == "ok":
+        return f"remote API: ok since {hhmm(remote['since'])}"
+    what = {"unreachable": "out of reach", "rate_limited": "rate limiting uploads"}
+    line = (f"remote API: {what.get(remote['state'], remote['state'])} since "
+            f"{hhmm(remote['since'])}, next try {hhmm(remote['next_try'])}; the photos wait "
+            f"safely in the bridge")
+    line += f" (last error: {remote['last_error']})" if remote["last_error"] else ""
+    return click.style(line, fg="yellow")
 
 
 @main.command()

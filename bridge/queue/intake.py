@@ -13,7 +13,7 @@ from ..config import Settings
 from ..formats import FileProblem, ImageFormat, check_file, open_photo, upload_name
 from ..rules import Rules, RulesError
 from .spool import Spool
-from .store import NewItem, Store, new_id
+from .store import NewItem, OtherClient, Store, new_id
 
 MAX_ITEMS = 10_000
 
@@ -50,6 +50,9 @@ class Intake:
         except KeyError:
             self._unspool(items)
             raise BadRequest(f"no batch {batch_id!r} to add to") from None
+        except OtherClient:
+            self._unspool(items)
+            raise BadRequest(f"batch {batch_id!r} belongs to another client") from None
         return batch_id, items
 
     def _record(self, items: list[NewItem], **kw) -> str:

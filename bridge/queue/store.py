@@ -2,6 +2,10 @@
 
 Every state change is one short transaction, so a crash at any moment leaves each item
 in a state that `recover()` can resume from. The API key is never stored here.
+
+Every change a client can see (state, order id, error, wait) gives the item the next number
+of one counter (`change_seq`), in the order the changes were committed: "what changed since
+cursor N" is an index range, and costs nothing when nothing changed.
 """
 
 from __future__ import annotations
@@ -9,23 +13,23 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-SCHEMA_VERSION = 1
+from ..clock import Clock
+
+SCHEMA_VERSION = 2
 # Source ids one history query matches at most: SQLite allows 999 variables in a statement on
 # older builds, and the Lightroom plugin asks for the selected photos in calls of 200.
 MAX_SOURCE_IDS = 500
-
 STATES = ("queued", "uploading", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
 MAY_BE_DUPLICATE = "may have been sent twice: the bridge stopped while this upload was under way"
 
-_SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE batches (
     id TEXT PRIMARY KEY,
     created REAL NOT NULL,
@@ -71,11 +75,27 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_item ON attempts(item_id);
 """
 
+# Version 2: the change counter, and each item's client (a copy of its batch's) so that a
+# client's changes are one index range. Existing items are numbered in the order they came.
+_SCHEMA_2 = """
+ALTER TABLE items ADD COLUMN client TEXT;
+ALTER TABLE items ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE items SET client = (SELECT client FROM batches WHERE batches.id = items.batch_id),
+                 change_seq = rowid;
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO counters(name, value) VALUES ('change', (SELECT COALESCE(MAX(change_seq), 0) FROM items));
+CREATE INDEX items_client_changes ON items(client, change_seq);
+CREATE INDEX items_batch_changes ON items(batch_id, change_seq);
+CREATE INDEX items_batch_state ON items(batch_id, state);
+"""
+
+MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2}
+
 ITEM_FIELDS = ("id", "batch_id", "position", "source_path", "source_id", "filename", "sha256",
                "fingerprint",
                "size", "format", "service_name", "service_reason", "state", "attempts",
                "next_attempt_at", "last_error", "order_id", "notes", "created", "started",
-               "finished")
+               "finished", "client", "change_seq")
 
 
 @dataclass
@@ -106,9 +126,14 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
+class OtherClient(ValueError):
+    """Items may join a batch only for the client that made it."""
+
+
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, clock: Clock | None = None):
         self.path = path
+        self._now = (clock or Clock()).wall
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
@@ -140,19 +165,27 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path} was written by a newer aihd-bridge "
                                    f"(schema {version}); please upgrade")
-            if version == 0:
-                for statement in _SCHEMA.split(";"):
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step].split(";"):
                     if statement.strip():
                         db.execute(statement)
+            if version < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, n: int = 1) -> int:
+        """Take n numbers of the change counter (inside a write transaction); the first."""
+        db.execute("UPDATE counters SET value = value + ? WHERE name='change'", (n,))
+        return db.execute("SELECT value FROM counters WHERE name='change'").fetchone()[0] - n + 1
 
     # -- intake ---------------------------------------------------------------------------
 
     def add_batch(self, items: list[NewItem], client: str | None = None,
                   batch_id: str | None = None) -> str:
         """Record a batch, or add to an existing one (a host handing photos over as they
-        render); good items are queued, bad ones failed at once with their error."""
-        now = time.time()
+        render); good items are queued, bad ones failed at once with their error. Items take
+        their batch's client; joining another client's batch raises OtherClient."""
+        now = self._now()
         with self._tx() as db:
             if batch_id is None:
                 batch_id = new_id("b")
@@ -160,10 +193,15 @@ class Store:
                            (batch_id, now, client))
                 first = 0
             else:
-                if db.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone() is None:
+                row = db.execute("SELECT client FROM batches WHERE id=?", (batch_id,)).fetchone()
+                if row is None:
                     raise KeyError(batch_id)
+                if client is not None and client != row["client"]:
+                    raise OtherClient(batch_id)
+                client = row["client"]
                 first = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM items "
                                    "WHERE batch_id=?", (batch_id,)).fetchone()[0]
+            seq = self._bump(db, len(items))
             for position, item in enumerate(items, start=first):
                 item.id = item.id or new_id("i")
                 for name in ("source_path", "source_id", "filename", "error"):
@@ -171,27 +209,31 @@ class Store:
                 db.execute(
                     """INSERT INTO items(id, batch_id, position, source_path, source_id,
                        spool_path, filename, size, format, service_name, service_reason, state,
-                       force, last_error, created, finished) VALUES
-                       (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                       force, last_error, created, finished, client, change_seq) VALUES
+                       (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                     (item.id, batch_id, position, item.source_path, item.source_id,
                      item.spool_path, item.filename, item.size, item.format, item.service_name,
                      item.service_reason, "failed" if item.error else "queued", int(item.force),
-                     item.error, now, now if item.error else None))
+                     item.error, now, now if item.error else None, client,
+                     seq + position - first))
         return batch_id
 
     # -- the worker side ------------------------------------------------------------------
 
-    def claim_next(self, now: float | None = None) -> dict | None:
-        """Take the oldest due item and mark it uploading; None when nothing is due."""
-        now = time.time() if now is None else now
+    def claim_next(self, *, smallest: bool = False) -> dict | None:
+        """Take the oldest due item (or the smallest: a probe while the API is out of reach
+        wastes the least on a dead line) and mark it uploading; None when nothing is due."""
+        now = self._now()
+        order = "next_attempt_at, size" if smallest else "next_attempt_at, created, position"
         with self._tx() as db:
             row = db.execute(
-                """SELECT * FROM items WHERE state='queued' AND next_attempt_at <= ?
-                   ORDER BY next_attempt_at, created, position LIMIT 1""", (now,)).fetchone()
+                f"""SELECT * FROM items WHERE state='queued' AND next_attempt_at <= ?
+                    ORDER BY {order} LIMIT 1""", (now,)).fetchone()
             if row is None:
                 return None
             db.execute("""UPDATE items SET state='uploading', attempts=attempts+1,
-                          started=COALESCE(started, ?) WHERE id=?""", (now, row["id"]))
+                          started=COALESCE(started, ?), change_seq=? WHERE id=?""",
+                       (now, self._bump(db), row["id"]))
             db.execute("INSERT INTO attempts(item_id, started) VALUES (?,?)", (row["id"], now))
             item = dict(row)
             item["attempts"] += 1
@@ -226,43 +268,46 @@ class Store:
 
     def mark_done(self, item_id: str, order_id: str, *, fingerprint: str, sha256: str | None,
                   outcome: str = "order") -> None:
-        now = time.time()
+        now = self._now()
         with self._tx() as db:
             db.execute("""UPDATE items SET state='done', order_id=?, last_error=NULL,
-                          next_attempt_at=0, finished=?, fingerprint=?, sha256=? WHERE id=?""",
-                       (order_id, now, fingerprint, sha256, item_id))
+                          next_attempt_at=0, finished=?, fingerprint=?, sha256=?, change_seq=?
+                          WHERE id=?""",
+                       (order_id, now, fingerprint, sha256, self._bump(db), item_id))
             self._end_attempt(db, item_id, now, outcome, order_id)
 
     def mark_retry(self, item_id: str, error: str, when: float, counted: bool = True) -> None:
         """Back to the queue until `when`; an uncounted try (rate limiting) does not bring
         the item closer to giving up, though its history keeps it."""
-        now = time.time()
+        now = self._now()
         with self._tx() as db:
             db.execute("""UPDATE items SET state='queued', last_error=?, next_attempt_at=?,
-                          attempts=attempts - ? WHERE id=? AND state='uploading'""",
-                       (error, when, 0 if counted else 1, item_id))
+                          attempts=attempts - ?, change_seq=? WHERE id=? AND state='uploading'""",
+                       (error, when, 0 if counted else 1, self._bump(db), item_id))
             self._end_attempt(db, item_id, now, "retry", error)
 
     def defer(self, item_id: str, when: float) -> None:
         """Put a claimed item back untried (its twin is under way): no attempt is counted."""
         with self._tx() as db:
-            db.execute("""UPDATE items SET state='queued', attempts=attempts-1, next_attempt_at=?
-                          WHERE id=? AND state='uploading'""", (when, item_id))
+            db.execute("""UPDATE items SET state='queued', attempts=attempts-1, next_attempt_at=?,
+                          change_seq=? WHERE id=? AND state='uploading'""",
+                       (when, self._bump(db), item_id))
             db.execute("""DELETE FROM attempts WHERE id = (SELECT MAX(id) FROM attempts
                           WHERE item_id=?) AND finished IS NULL""", (item_id,))
 
     def mark_failed(self, item_id: str, error: str) -> None:
-        now = time.time()
+        now = self._now()
         with self._tx() as db:
-            db.execute("""UPDATE items SET state='failed', last_error=?, finished=?
-                          WHERE id=?""", (error, now, item_id))
+            db.execute("""UPDATE items SET state='failed', last_error=?, finished=?, change_seq=?
+                          WHERE id=?""", (error, now, self._bump(db), item_id))
             self._end_attempt(db, item_id, now, "failed", error)
 
     def mark_cancelled_in_flight(self, item_id: str) -> None:
-        now = time.time()
+        now = self._now()
         with self._tx() as db:
             db.execute("""UPDATE items SET state='cancelled', last_error='cancelled',
-                          finished=? WHERE id=? AND state='uploading'""", (now, item_id))
+                          finished=?, change_seq=? WHERE id=? AND state='uploading'""",
+                       (now, self._bump(db), item_id))
             self._end_attempt(db, item_id, now, "cancelled", None)
 
     @staticmethod
@@ -279,10 +324,11 @@ class Store:
                 notes = json.loads(row["notes"])
                 if MAY_BE_DUPLICATE not in notes:
                     notes.append(MAY_BE_DUPLICATE)
-                db.execute("""UPDATE items SET state='queued', next_attempt_at=0, notes=?
-                              WHERE id=?""", (json.dumps(notes), row["id"]))
+                db.execute("""UPDATE items SET state='queued', next_attempt_at=0, notes=?,
+                              change_seq=? WHERE id=?""",
+                           (json.dumps(notes), self._bump(db), row["id"]))
                 db.execute("""UPDATE attempts SET finished=?, outcome='interrupted'
-                              WHERE item_id=? AND finished IS NULL""", (time.time(), row["id"]))
+                              WHERE item_id=? AND finished IS NULL""", (self._now(), row["id"]))
             return len(rows)
 
     # -- user actions ---------------------------------------------------------------------
@@ -292,12 +338,14 @@ class Store:
         """Cancel what has not started. Returns the ids now cancelled, and those under way
         (they finish: an order the remote made is never dropped)."""
         where, arg = ("batch_id=?", batch_id) if batch_id else ("id=?", item_id)
-        now = time.time()
+        now = self._now()
         with self._tx() as db:
             ids = [r[0] for r in db.execute(
                 f"SELECT id FROM items WHERE {where} AND state='queued'", (arg,))]
+            seq = self._bump(db, len(ids))
             db.executemany("""UPDATE items SET state='cancelled', last_error='cancelled',
-                              finished=? WHERE id=?""", [(now, i) for i in ids])
+                              finished=?, change_seq=? WHERE id=?""",
+                           [(now, seq + n, i) for n, i in enumerate(ids)])
             under_way = [r[0] for r in db.execute(
                 f"SELECT id FROM items WHERE {where} AND state='uploading'", (arg,))]
             return ids, under_way
@@ -309,9 +357,21 @@ class Store:
             ids = [r[0] for r in db.execute(
                 f"""SELECT id FROM items WHERE {where} AND state IN ('failed','cancelled')
                     AND order_id IS NULL AND spool_path IS NOT NULL""", (arg,))]
+            seq = self._bump(db, len(ids))
             db.executemany("""UPDATE items SET state='queued', attempts=0, next_attempt_at=0,
-                              finished=NULL WHERE id=?""", [(i,) for i in ids])
+                              finished=NULL, change_seq=? WHERE id=?""",
+                           [(seq + n, i) for n, i in enumerate(ids)])
             return ids
+
+    def due_now(self) -> int:
+        """End every item's wait (the machine slept, or its clock was set): how many."""
+        with self._tx() as db:
+            ids = [r[0] for r in db.execute(
+                "SELECT id FROM items WHERE state='queued' AND next_attempt_at > 0")]
+            seq = self._bump(db, len(ids))
+            db.executemany("UPDATE items SET next_attempt_at=0, change_seq=? WHERE id=?",
+                           [(seq + n, i) for n, i in enumerate(ids)])
+            return len(ids)
 
     def stale_spool(self, before: float) -> list[tuple[str, str]]:
         """Spool copies of failed or cancelled items that ended before `before`."""
@@ -326,14 +386,44 @@ class Store:
 
     # -- the read side --------------------------------------------------------------------
 
-    def batch(self, batch_id: str) -> dict | None:
+    def batch(self, batch_id: str, since: int | None = None) -> dict | None:
+        """A batch: its items in order (with `since`, only those changed after that cursor),
+        a cursor for the next look, and totals over all its items (`summary`)."""
+        now = self._now()
         with self._lock:
             row = self._db.execute("SELECT * FROM batches WHERE id=?", (batch_id,)).fetchone()
             if row is None:
                 return None
             items = self._db.execute(
-                "SELECT * FROM items WHERE batch_id=? ORDER BY position", (batch_id,)).fetchall()
-        return {"id": row["id"], "created": row["created"], "items": [_item(r) for r in items]}
+                "SELECT * FROM items WHERE batch_id=? AND change_seq > ? ORDER BY position",
+                (batch_id, since or 0)).fetchall()
+            by_state = self._db.execute(
+                """SELECT state, COUNT(*), COALESCE(SUM(size), 0),
+                   SUM(state='queued' AND next_attempt_at > ?) FROM items WHERE batch_id=?
+                   GROUP BY state""", (now, batch_id)).fetchall()
+            uploading = self._db.execute(
+                "SELECT id, size FROM items WHERE batch_id=? AND state='uploading'",
+                (batch_id,)).fetchall()
+        counts = {s: 0 for s in STATES} | {r[0]: r[1] for r in by_state}
+        summary = {"counts": counts | {"waiting": sum(r[3] for r in by_state)},
+                   "total": sum(counts.values()), "bytes_total": sum(r[2] for r in by_state),
+                   "bytes_done": sum(r[2] for r in by_state if r[0] == "done"),
+                   "uploading": {r[0]: r[1] or 0 for r in uploading}}
+        return {"id": row["id"], "created": row["created"], "client": row["client"],
+                "cursor": max([since or 0, *(r["change_seq"] for r in items)]),
+                "items": [_item(r, now) for r in items], "summary": summary}
+
+    def changes(self, client: str, since: int, limit: int) -> tuple[list[dict], int, bool]:
+        """A client's items changed after cursor `since`, in the order they changed: (up to
+        `limit` items, the cursor after them, whether more wait)."""
+        now = self._now()
+        with self._lock:
+            rows = self._db.execute(
+                """SELECT * FROM items WHERE client=? AND change_seq > ? ORDER BY change_seq
+                   LIMIT ?""", (client, since, limit + 1)).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [_item(r, now) for r in rows], (rows[-1]["change_seq"] if rows else since), more
 
     def item(self, item_id: str) -> dict | None:
         with self._lock:
@@ -343,14 +433,15 @@ class Store:
             attempts = self._db.execute(
                 "SELECT started, finished, outcome, detail FROM attempts WHERE item_id=? ORDER BY id",
                 (item_id,)).fetchall()
-        return _item(row) | {"history": [dict(a) for a in attempts]}
+        return _item(row, self._now()) | {"history": [dict(a) for a in attempts]}
 
     def history(self, *, state: str | None = None, source_path: str | None = None,
                 source_ids: list[str] | None = None, order_id: str | None = None,
-                limit: int = 100) -> list[dict]:
+                client: str | None = None, limit: int = 100) -> list[dict]:
         """Past items, newest first; `source_ids` matches any of them."""
         clauses, args = [], []
-        for column, value in (("state", state), ("source_path", source_path), ("order_id", order_id)):
+        for column, value in (("state", state), ("source_path", source_path),
+                              ("order_id", order_id), ("client", client)):
             if value is not None:
                 clauses.append(f"{column}=?")
                 args.append(value)
@@ -362,10 +453,11 @@ class Store:
             rows = self._db.execute(
                 f"SELECT * FROM items {where} ORDER BY created DESC, position DESC LIMIT ?",
                 (*args, limit)).fetchall()
-        return [_item(r) for r in rows]
+        now = self._now()
+        return [_item(r, now) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        now = time.time()
+        now = self._now()
         with self._lock:
             rows = self._db.execute(
                 """SELECT CASE WHEN state='queued' AND next_attempt_at > ? THEN 'waiting'
@@ -380,9 +472,9 @@ class Store:
                 "SELECT spool_path FROM items WHERE spool_path IS NOT NULL")}
 
 
-def _item(row: sqlite3.Row) -> dict:
+def _item(row: sqlite3.Row, now: float) -> dict:
     item = {k: row[k] for k in ITEM_FIELDS}
     item["notes"] = json.loads(item["notes"])
-    waiting = row["state"] == "queued" and row["next_attempt_at"] > time.time()
+    waiting = row["state"] == "queued" and row["next_attempt_at"] > now
     item["waiting_until"] = row["next_attempt_at"] if waiting else None
     return item

@@ -1,7 +1,9 @@
 """Upload workers: take due items from the store, send them, record the outcome.
 
-Retries network errors, 429 and 5xx with backoff (Retry-After first); fails at once on other
-4xx; never sends a file again for a service it already has an order id for (unless forced).
+Retries 5xx on a photo with backoff (Retry-After first); fails at once on other 4xx; never
+sends a file again for a service it already has an order id for (unless forced). When the API
+is out of reach or rate limiting, the whole pool waits on `RemoteHealth` and no photo is
+charged an attempt: one upload at a time probes, and all resume when it gets through.
 """
 
 from __future__ import annotations
@@ -11,25 +13,31 @@ import os
 import sqlite3
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
-from ..remote.client import ApiClient, RemoteError
-from ..remote.backoff import Backoff
+from ..clock import Clock
 from ..config import Settings
 from ..formats import FORMATS, FileProblem, detect, prepared
+from ..remote.backoff import Backoff
+from ..remote.client import ApiClient, RemoteError
+from ..remote.health import RemoteHealth
 from .spool import NotOwnCopy, Spool, fingerprint_of, open_copy, sha256_of
 from .store import Store
 
 log = logging.getLogger(__name__)
-IDLE_POLL = 1.0  # seconds: also bounds the wait for retries that come due
+IDLE_POLL = 1.0  # seconds: also bounds every wait, so a sleep of the machine is seen soon
 
 
 class WorkerPool:
     def __init__(self, store: Store, spool: Spool, client: ApiClient, settings: Settings,
-                 backoff: Backoff | None = None):
+                 backoff: Backoff | None = None, clock: Clock | None = None):
         self.store, self.spool, self.client, self.settings = store, spool, client, settings
         self.backoff = backoff or Backoff(base=settings.retry_base,
-                                          rate_limit_wait=settings.rate_limit_wait)
+                                          rate_limit_wait=settings.rate_limit_wait,
+                                          probe_cap=settings.probe_max_wait)
+        self.clock = clock or Clock()
+        self.health = RemoteHealth(self.backoff, self.clock)
         self.progress: dict[str, int] = {}  # item id -> bytes sent of the upload under way
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -37,7 +45,6 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._inflight_keys: set[tuple[str, str]] = set()
         self._cancelled: set[str] = set()
-        self._paused_until = 0.0  # after a 429 every worker waits, not only the one refused
 
     def start(self, count: int | None = None) -> None:
         for n in range(count or self.settings.workers):
@@ -71,18 +78,19 @@ class WorkerPool:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            pause = self._paused_until - time.time()
+            if self.health.clock_jumped():  # the machine slept: every wait ends now
+                self._quietly(self.store.due_now)
+                self.wake()
+            pause, probe = self.health.turn()
             if pause > 0:
-                with self._cond:
-                    self._cond.wait(min(pause, IDLE_POLL))
+                self._idle(pause)
                 continue
-            item = self._quietly(self.store.claim_next)
+            item = self._quietly(partial(self.store.claim_next, smallest=probe))
             if item is None:
+                if probe:
+                    self.health.release()
                 due = self._quietly(self.store.next_due)
-                wait = IDLE_POLL if due is None else min(IDLE_POLL, max(0.01, due - time.time()))
-                with self._cond:
-                    if not self._stopping.is_set():
-                        self._cond.wait(wait)
+                self._idle(IDLE_POLL if due is None else max(0.01, due - self.clock.wall()))
                 continue
             try:
                 self._process(item)
@@ -94,9 +102,17 @@ class WorkerPool:
                 except Exception:  # the database itself fails: the item stays for recovery
                     log.exception("could not record the failure of item %s", item["id"])
             finally:
+                if probe:
+                    self.health.release()
                 self.progress.pop(item["id"], None)
-                if not self.progress:
+                if not self.progress or probe:
                     self.wake()  # the hasher waits for a moment without uploads
+                    # (and after a probe, the others look at what it found)
+
+    def _idle(self, seconds: float) -> None:
+        with self._cond:
+            if not self._stopping.is_set():
+                self._cond.wait(min(seconds, IDLE_POLL))
 
     def _hash_when_idle(self) -> None:
         """Hash the spool copies of done items, then delete them. This waits while uploads
@@ -135,7 +151,7 @@ class WorkerPool:
         key = (fingerprint, service)
         with self._lock:
             if key in self._inflight_keys:  # the same file for the same service is under way
-                self.store.defer(item_id, time.time() + 1)
+                self.store.defer(item_id, self.clock.wall() + 1)
                 return
             self._inflight_keys.add(key)
         try:
@@ -189,6 +205,8 @@ class WorkerPool:
         except RemoteError as exc:
             self._failed(item, f"{name}: {exc}", exc)
             return
+        if self.health.answered(item_id):
+            self.wake()  # the pause is over: every worker resumes at once
         # Logged before it is stored: should the database refuse the write (disk full), the
         # order id is still on record.
         log.info("item %s done: order %s", item_id, order_id)
@@ -230,24 +248,28 @@ class WorkerPool:
             cancelled = item_id in self._cancelled
         if cancelled:
             self.store.mark_cancelled_in_flight(item_id)
-        elif exc.status == 429:
-            # Rate limiting is the API pacing us (10 orders per 10 minutes), not the photo
-            # failing: wait as asked, all workers together, and never give up over it.
-            when = time.time() + self.backoff.delay(item["attempts"], exc)
-            self._paused_until = max(self._paused_until, when)
-            log.info("item %s: %s; the API asked to slow down until %s", item_id, error,
+            return
+        if not exc.retryable:  # a refusal of this photo: the API itself is there
+            if self.health.answered(item_id):
+                self.wake()
+        elif not self.health.failed(item_id, exc):
+            # The API is out of reach, down or pacing us (10 orders per 10 minutes): nothing
+            # about this photo. It waits with the whole pool and is charged no attempt.
+            when = self.health.next_try_wall()
+            log.info("item %s: %s; waiting with the others until %s", item_id, error,
                      time.strftime("%H:%M:%S", time.localtime(when)))
             self.store.mark_retry(item_id, error, when, counted=False)
-        elif exc.retryable and item["attempts"] < self.settings.max_attempts:
+            return
+        elif item["attempts"] < self.settings.max_attempts:
             delay = self.backoff.delay(item["attempts"], exc)
             log.info("item %s: %s; retrying in %.0f s", item_id, error, delay)
-            self.store.mark_retry(item_id, error, time.time() + delay)
+            self.store.mark_retry(item_id, error, self.clock.wall() + delay)
             self.wake()
+            return
         else:
-            if exc.retryable:
-                error += f" (gave up after {item['attempts']} attempts)"
-            log.warning("item %s failed: %s", item_id, error)
-            self.store.mark_failed(item_id, error)
+            error += f" (gave up after {item['attempts']} attempts)"
+        log.warning("item %s failed: %s", item_id, error)
+        self.store.mark_failed(item_id, error)
 
 
 def _copy_problem(exc: OSError) -> str:

@@ -17,6 +17,7 @@ from ..formats import UploadFile
 
 SNIPPET_CHARS = 200
 UPLOAD_BLOCK = 1 << 20
+GATEWAY_DOWN = (502, 503, 504)  # what proxies and load balancers say when the API is down
 
 
 class RemoteError(Exception):
@@ -24,16 +25,19 @@ class RemoteError(Exception):
 
     `status` is the HTTP status, or None for a network failure described by `cause`;
     `message` is the remote's own words where it gave any; `retryable` says whether
-    trying again later may help; `retry_after` is the remote's wish, in seconds.
+    trying again later may help; `retry_after` is the remote's wish, in seconds; `outage`
+    says the API could not be reached or is down (nothing about this photo).
     """
 
     def __init__(self, *, status: int | None, message: str, retryable: bool,
-                 cause: str | None = None, retry_after: float | None = None):
+                 cause: str | None = None, retry_after: float | None = None,
+                 outage: bool = False):
         self.status = status
         self.message = message
         self.retryable = retryable
         self.cause = cause
         self.retry_after = retry_after
+        self.outage = outage
         super().__init__(self.describe())
 
     def describe(self) -> str:
@@ -116,8 +120,11 @@ class ApiClient:
                 )
                 content = resp.content
             except requests.RequestException as exc:
+                # Refused, reset, DNS, TLS, no connection in time: the API is out of reach.
+                # A read timeout is not: the photo went out and the API kept silent about it.
                 raise RemoteError(status=None, cause=_network_cause(exc),
-                                  message=_network_detail(exc), retryable=True) from None
+                                  message=_network_detail(exc), retryable=True,
+                                  outage=not isinstance(exc, requests.ReadTimeout)) from None
         return self._order_id(resp.status_code, resp.headers, content)
 
     def _order_id(self, status: int, headers, content: bytes) -> str:
@@ -136,7 +143,8 @@ class ApiClient:
             message = content.decode("utf-8", "replace")
         retryable = status == 429 or status >= 500 or status == 408
         raise RemoteError(status=status, message=self._scrub(_short(message)), retryable=retryable,
-                          retry_after=parse_retry_after(headers.get("Retry-After")))
+                          retry_after=parse_retry_after(headers.get("Retry-After")),
+                          outage=status in GATEWAY_DOWN)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self.api_key, "***") if self.api_key else text

@@ -1,7 +1,8 @@
 """An embedded stand-in for the AI HomeDesign API, for trying things without a key and for tests.
 
 Faithful to the documented contract, plain about the undocumented parts, and able to
-inject faults (statuses with Retry-After, delays, dropped connections) on request.
+inject faults (statuses with Retry-After, delays, dropped connections, a spell of being out
+of reach) on request.
 Control endpoints live under /_sandbox/ and exist only here.
 """
 
@@ -78,7 +79,15 @@ class SandboxState:
         # Called with each order once it is made, before the answer leaves (tests use it to
         # crash the client at that very moment).
         self.on_order: Callable[[dict], None] | None = None
+        self._away_until = 0.0  # monotonic: until then every connection is cut unanswered
         self._lock = threading.Lock()
+
+    def unreachable_for(self, seconds: float) -> None:
+        """Be out of reach for that long (0: back now), as when the network is away."""
+        self._away_until = time.monotonic() + seconds if seconds > 0 else 0.0
+
+    def unreachable(self) -> bool:
+        return time.monotonic() < self._away_until
 
     def record(self, entry: dict) -> None:
         with self._lock:
@@ -122,6 +131,8 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
 
     @app.post("/v1/order/image")
     def order_image():
+        if state.unreachable():  # nothing gets through: not even recorded
+            return _dropped_response()
         entry: dict = {"time": time.time()}
         fault = state.faults.next()
         if fault:
@@ -178,7 +189,9 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
 
     @app.post("/_sandbox/faults")
     def set_faults():
-        state.faults = FaultPlan.from_dict(request.get_json(force=True) or {})
+        data = request.get_json(force=True) or {}
+        state.faults = FaultPlan.from_dict(data)
+        state.unreachable_for(float(data.get("unreachable_for", 0)))
         return jsonify(asdict(state.faults))
 
     return app

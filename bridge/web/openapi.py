@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import __version__
 from ..queue.store import MAX_SOURCE_IDS, STATES
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 _NULLABLE_STR = {"type": ["string", "null"]}
 
-_ITEM = {
+_ITEM: dict[str, Any] = {
     "type": "object",
     "required": ["id", "state", "order_id", "error", "attempts"],
     "properties": {
@@ -22,15 +24,47 @@ _ITEM = {
     },
 }
 
+_CURSOR = {"type": "integer", "minimum": 0,
+           "description": "opaque: pass it back as `since` to get only what changed after it"}
+
+_REMOTE = {
+    "type": "object", "required": ["state", "since", "next_try", "last_error"],
+    "description": "whether the remote API can be reached; while it cannot, or rate limits, "
+                   "every upload waits (no photo is charged an attempt) and one at a time "
+                   "tries again",
+    "properties": {
+        "state": {"enum": ["ok", "unreachable", "rate_limited"]},
+        "since": {"type": "number", "description": "when this state began (epoch s)"},
+        "next_try": {"type": ["number", "null"], "description": "epoch s; null when ok"},
+        "last_error": {**_NULLABLE_STR, "description": "why, when not ok"},
+    },
+}
+
 _BATCH = {
     "type": "object",
-    "required": ["id", "finished", "counts", "total", "items"],
+    "required": ["id", "cursor", "finished", "counts", "total", "items"],
     "properties": {
-        "id": {"type": "string"}, "created": {"type": "number"}, "finished": {"type": "boolean"},
-        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "id": {"type": "string"}, "created": {"type": "number"}, "cursor": _CURSOR,
+        "finished": {"type": "boolean"},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"},
+                   "description": "items per state over the whole batch, and `waiting`"},
         "total": {"type": "integer"}, "bytes_total": {"type": "integer"},
-        "bytes_sent": {"type": "integer"}, "items": {"type": "array", "items": _ITEM},
+        "bytes_sent": {"type": "integer"}, "remote": _REMOTE,
+        "items": {"type": "array", "items": _ITEM,
+                  "description": "every item, or with `since` those changed after it"},
     },
+}
+
+_LISTED = {**_ITEM, "properties": {
+    **_ITEM["properties"], "batch_id": {"type": "string"}, "created": {"type": "number"},
+    "finished_at": {"type": ["number", "null"]}}}
+
+_CHANGES = {
+    "type": "object", "required": ["cursor", "more", "items"],
+    "properties": {"cursor": _CURSOR, "more": {"type": "boolean",
+                                              "description": "ask again at once with the new cursor"},
+                   "items": {"type": "array", "items": _LISTED,
+                             "description": "in the order they changed"}},
 }
 
 _UPLOAD_REQUEST_JSON = {
@@ -47,7 +81,10 @@ _UPLOAD_REQUEST_JSON = {
             }}},
         "service_name": {"type": "string", "description": "default for every item"},
         "preset": {"type": "string", "description": "default for every item"},
-        "client": {"type": "string"},
+        "client": {"type": "string", "description":
+                   "who hands the photos over; a Lightroom catalog sends `lightroom:<catalog "
+                   "id>` and asks GET /v1/changes?client= for its own items. Items take their "
+                   "batch's client: joining another client's batch is refused"},
         "batch_id": {"type": "string", "description": "add to this batch instead of a new one"},
     },
 }
@@ -90,13 +127,13 @@ def _id(name: str) -> list[dict]:
     return [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
-def _query(*names: str) -> list[dict]:
-    return [{"name": n, "in": "query", "required": False,
-             "schema": {"type": "integer"} if n == "limit" else
+def _query(*names: str, required: tuple[str, ...] = ()) -> list[dict]:
+    return [{"name": n, "in": "query", "required": n in required,
+             "schema": {"type": "integer"} if n == "limit" else _CURSOR if n == "since" else
              {"enum": list(STATES)} if n == "state" else
              # source_id may repeat: the history of several photos in one call
-             {"type": "array", "items": {"type": "string"}, "maxItems": MAX_SOURCE_IDS} if n == "source_id" else
-             {"type": "string"}} for n in names]
+             {"type": "array", "items": {"type": "string"}, "maxItems": MAX_SOURCE_IDS}
+             if n == "source_id" else {"type": "string"}} for n in names]
 
 
 def openapi_document() -> dict:
@@ -107,7 +144,7 @@ def openapi_document() -> dict:
                        "version": {"type": "string"},
                        "queue": {"type": "object", "additionalProperties": {"type": "integer"}},
                        "uploading_now": {"type": "integer"},
-                       "rules_problem": _NULLABLE_STR}}))
+                       "rules_problem": _NULLABLE_STR, "remote": _REMOTE}}))
     health["responses"] = {"200": health["responses"]["200"], "403": _json(_ERROR, "refused")}
     health["security"] = []
     return {
@@ -131,15 +168,21 @@ def openapi_document() -> dict:
                                                          404, params=_id("item_id"))},
             "/v1/uploads/{item_id}/retry": {"post": _op("Queue a failed item again", action,
                                                         404, params=_id("item_id"))},
-            "/v1/batches/{batch_id}": {"get": _op("Every item's state", _json(_BATCH), 404,
-                                                  params=_id("batch_id"))},
+            "/v1/batches/{batch_id}": {"get": _op(
+                "Every item's state, or with `since` the items changed after that cursor",
+                _json(_BATCH), 400, 404, params=_id("batch_id") + _query("since"))},
             "/v1/batches/{batch_id}/cancel": {"post": _op("Cancel the items not yet sent",
                                                           action, 404, params=_id("batch_id"))},
             "/v1/batches/{batch_id}/retry": {"post": _op("Queue failed items again", action,
                                                          404, params=_id("batch_id"))},
             "/v1/history": {"get": _op("Past uploads, newest first", _json({
-                "type": "object", "properties": {"items": {"type": "array", "items": _ITEM}}}),
-                400, params=_query("state", "source_path", "source_id", "order_id", "limit"))},
+                "type": "object", "properties": {"items": {"type": "array", "items": _LISTED}}}),
+                400, params=_query("state", "source_path", "source_id", "order_id", "client",
+                                   "limit"))},
+            "/v1/changes": {"get": _op(
+                "One client's items changed since a cursor (catch-up); nothing when nothing "
+                "changed", _json(_CHANGES), 400,
+                params=_query("client", "since", "limit", required=("client",)))},
             "/v1/services": {"get": _op("The API's services", _json({"type": "object"}))},
             "/v1/presets": {"get": _op("Presets and auto rules", _json({"type": "object"}))},
             "/v1/inspect": {"post": _op(

@@ -12,7 +12,7 @@ from ..queue.intake import BadRequest, Unavailable
 from .openapi import openapi_document
 from ..runtime import Runtime
 from ..services import SERVICES
-from ..queue.store import FINAL, MAX_SOURCE_IDS, STATES
+from ..queue.store import MAX_SOURCE_IDS, STATES
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1")
 MAX_JSON_BYTES = 8_000_000
@@ -51,7 +51,8 @@ def unavailable(exc: Unavailable):
 def health():
     rt = _rt()
     return jsonify(status="ok", version=__version__, mode=rt.mode, queue=rt.store.counts(),
-                   uploading_now=rt.pool.busy, rules_problem=rt.rules.problem)
+                   uploading_now=rt.pool.busy, rules_problem=rt.rules.problem,
+                   remote=rt.pool.health.snapshot())
 
 
 @v1.post("/uploads")
@@ -91,19 +92,52 @@ def _view(item: dict, progress: dict) -> dict:
     }
 
 
+def _cursor(name: str) -> int | None:
+    text = request.args.get(name)
+    if text is None:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise BadRequest(f"{name} must be a cursor the bridge gave (a whole number)")
+    return int(text)
+
+
 @v1.get("/batches/<batch_id>")
 def get_batch(batch_id: str):
+    """Every item, or with ?since=<cursor> only those changed since; totals over all of
+    them either way, so a poll that finds nothing new costs next to nothing."""
     rt = _rt()
-    batch = rt.store.batch(batch_id)
+    batch = rt.store.batch(batch_id, since=_cursor("since"))
     if batch is None:
         return _fail(404, f"no batch {batch_id}")
-    items = [_view(i, rt.pool.progress) for i in batch["items"]]
-    counts = {s: sum(i["state"] == s for i in items) for s in STATES}
-    counts["waiting"] = sum(i["waiting_until"] is not None for i in items)
-    return jsonify(id=batch["id"], created=batch["created"],
-                   finished=all(i["state"] in FINAL for i in items), counts=counts,
-                   total=len(items), bytes_total=sum(i["size"] or 0 for i in items),
-                   bytes_sent=sum(i["bytes_sent"] for i in items), items=items)
+    summary, progress = batch["summary"], rt.pool.progress
+    counts = summary["counts"]
+    in_flight = sum(min(progress.get(i, 0), size) for i, size in summary["uploading"].items())
+    return jsonify(id=batch["id"], created=batch["created"], cursor=batch["cursor"],
+                   finished=counts["queued"] + counts["uploading"] == 0, counts=counts,
+                   total=summary["total"], bytes_total=summary["bytes_total"],
+                   bytes_sent=summary["bytes_done"] + in_flight,
+                   remote=rt.pool.health.snapshot(),
+                   items=[_view(i, progress) for i in batch["items"]])
+
+
+@v1.get("/changes")
+def changes():
+    """What changed for one client (a Lightroom catalog) since its cursor: catch-up."""
+    client = request.args.get("client")
+    if not client:
+        raise BadRequest("client is required: the name the client hands photos over with")
+    try:
+        limit = min(max(int(request.args.get("limit", 500)), 1), 1000)
+    except ValueError:
+        raise BadRequest("limit must be a number") from None
+    items, cursor, more = _rt().store.changes(client, _cursor("since") or 0, limit)
+    return jsonify(cursor=cursor, more=more, items=[_listed(i) for i in items])
+
+
+def _listed(item: dict) -> dict:
+    """An item seen outside its batch (history, changes)."""
+    return _view(item, {}) | {"batch_id": item["batch_id"], "created": item["created"],
+                              "finished_at": item["finished"]}
 
 
 @v1.post("/batches/<batch_id>/cancel")
@@ -163,9 +197,8 @@ def history():
         return _fail(400, f"at most {MAX_SOURCE_IDS} source_id values per call")
     items = _rt().store.history(state=state, source_path=args.get("source_path"),
                                 source_ids=source_ids or None, order_id=args.get("order_id"),
-                                limit=limit)
-    return jsonify(items=[_view(i, {}) | {"batch_id": i["batch_id"], "created": i["created"],
-                                          "finished_at": i["finished"]} for i in items])
+                                client=args.get("client"), limit=limit)
+    return jsonify(items=[_listed(i) for i in items])
 
 
 @v1.get("/services")
