@@ -95,12 +95,13 @@ local chooser = dt.new_widget('combobox') {
     dt.preferences.write(MODULE, 'preset', 'string', presets[self.selected].name)
   end,
 }
-local remembered, selected = dt.preferences.read(MODULE, 'preset', 'string'), 1
+local remembered = dt.preferences.read(MODULE, 'preset', 'string')
+local selected = {}
 for i, p in ipairs(presets) do
   chooser[i] = p.title
-  if p.name == remembered then selected = i end
+  selected[p.name] = i
 end
-chooser.selected = selected
+chooser.selected = selected[remembered] or selected.auto or 1
 
 local widget = dt.new_widget('box') {
   orientation = 'vertical',

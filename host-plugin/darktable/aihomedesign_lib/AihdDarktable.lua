@@ -187,6 +187,8 @@ function M.outcomes(entries, results, services)
                           notes_line = M.notes_line(title, r.order_id) }
     else
       local why = r and (r.error or 'not ordered') or 'the bridge did not report on it'
+      -- The bridge names the exported temporary file; the image's own name says more.
+      if why:sub(1, #e.path + 2) == e.path .. ': ' then why = why:sub(#e.path + 3) end
       failed[#failed + 1] = { entry = e, error = e.name .. ': ' .. why }
     end
   end
