@@ -119,7 +119,8 @@ def test_a_second_order_adds_a_tag_and_a_notes_line(darktable, make_jpeg, sandbo
     assert first["images"][0]["tags"] == [f"AI HomeDesign|Day to dusk|{orders['service-day-to-dusk']}"]
     image = second["images"][0]  # each run is a fresh fake darktable: the notes come from the spec
     assert image["tags"] == [f"AI HomeDesign|Item removal|{orders['service-item-removal']}"]
-    assert image["notes"] == f"shot from the garden\nAI HomeDesign: Item removal, order {orders['service-item-removal']}"
+    line = f"AI HomeDesign: Item removal, order {orders['service-item-removal']}"
+    assert image["notes"] == "shot from the garden\n" + line
 
 
 def test_bridge_down_is_said_plainly_once(darktable, make_jpeg, tmp_path):
@@ -152,7 +153,8 @@ def test_logic_module(lua54):
 @pytest.mark.parametrize("arg", ["plain", "with space", "it's", 'say "hi"', "$HOME `id` \\ ; & | *",
                                  "Größe ü 写真", ""])
 def test_posix_quoting_survives_the_shell(lua54, arg, tmp_path):
-    snippet = (f"package.path = [[{DT / 'aihomedesign_lib'}/?.lua;{ROOT / 'host-plugin/aihomedesign.lrplugin'}/?.lua;]] "
+    lib, json_lib = DT / "aihomedesign_lib", ROOT / "host-plugin" / "aihomedesign.lrplugin"
+    snippet = (f"package.path = [[{lib}/?.lua;{json_lib}/?.lua;]] "
                "local A = require 'AihdDarktable' io.write(A.command_line({'printf', '%s', arg[1]}, "
                f"[[{tmp_path}/err]], false))")
     line = subprocess.run([lua54, "-e", snippet.replace("arg[1]", "os.getenv('ARG')")],
@@ -166,4 +168,5 @@ def test_plugin_files_parse(lua54):
     files = sorted(DT.rglob("*.lua"))
     assert len(files) >= 5
     for f in files:
-        subprocess.run([luac, "-p", str(f)] if luac else [lua54, "-e", f"assert(loadfile([[{f}]]))"], check=True)
+        subprocess.run([luac, "-p", str(f)] if luac else [lua54, "-e", f"assert(loadfile([[{f}]]))"],
+                       check=True)

@@ -194,17 +194,17 @@ def presets(as_json) -> None:
     from ..services import SERVICES
 
     rules = Rules.load(_settings().home)
-    report = {"services": [{"name": n, "title": t} for n, t in SERVICES.items()],
-              "presets": [{"name": p.name, "title": p.title, "service": p.service}
-                          for p in rules.presets.values()],
-              "problem": rules.problem}
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps({
+            "services": [{"name": n, "title": t} for n, t in SERVICES.items()],
+            "presets": [{"name": p.name, "title": p.title, "service": p.service}
+                        for p in rules.presets.values()],
+            "problem": rules.problem}, indent=2))
         return
     if rules.problem:
         click.secho(f"warning: {rules.problem}", fg="yellow", err=True)
-    for p in report["presets"]:
-        click.echo(f"{p['name']:<20}{p['title']}  ({p['service']})")
+    for p in rules.presets.values():
+        click.echo(f"{p.name:<20}{p.title}  ({p.service})")
 
 
 _FACTS = (("camera", ("make", "model")), ("lens", ("lens_model",)),

@@ -31,15 +31,15 @@ def read_items(manifest: Path) -> list[tuple[Path, str]]:
     their paths over this way so that no path passes through a shell (quoting, code pages)."""
     try:
         items = json.loads(manifest.read_text("utf-8"))["items"]
-        pairs = [(Path(i["path"]), str(i["source_id"])) for i in items]
+        pairs = [(i["path"], str(i["source_id"])) for i in items]
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise click.ClickException(f"{manifest}: {exc}") from None
     except (KeyError, TypeError):
-        raise click.ClickException(f'{manifest}: expected {{"items": [{{"path": ..., '
-                                   f'"source_id": ...}}, ...]}}') from None
-    if any(not str(path) for path, _ in pairs):
-        raise click.ClickException(f"{manifest}: an item has an empty path")
-    return pairs
+        pairs = []
+    if not pairs or any(not isinstance(path, str) or not path for path, _ in pairs):
+        raise click.ClickException(f'{manifest}: expected {{"items": [{{"path": "...", '
+                                   f'"source_id": "..."}}, ...]}} with at least one item')
+    return [(Path(path), source_id) for path, source_id in pairs]
 
 
 def _bar(total: int, show: bool):

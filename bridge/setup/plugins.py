@@ -126,7 +126,10 @@ def uninstall_darktable(env: dict[str, str] | None = None) -> list[str]:
         lines = luarc.read_text("utf-8").splitlines()
         kept = [line for line in lines if not _LUARC_RE.match(line)]
         if kept != lines:
-            luarc.write_text("".join(f"{line}\n" for line in kept), "utf-8")
+            if any(line.strip() for line in kept):
+                luarc.write_text("".join(f"{line}\n" for line in kept), "utf-8")
+            else:  # nothing but our line was in it
+                luarc.unlink()
             removed.append(f"the line {LUARC_LINE!r} from {luarc}")
     return removed
 

@@ -90,8 +90,10 @@ function fake.tags.create(name)
 end
 function fake.tags.find(name) return tags_by_name[name] end
 function fake.tags.attach(tag, image)
-  check(getmetatable(tag) and getmetatable(tag).__name == 'dt_lua_tag_t', 'dt.tags.attach: argument #1 is not a tag')
-  check(getmetatable(image) and getmetatable(image).__name == 'dt_lua_image_t', 'dt.tags.attach: argument #2 is not an image')
+  check(getmetatable(tag) and getmetatable(tag).__name == 'dt_lua_tag_t',
+        'dt.tags.attach: argument #1 is not a tag')
+  check(getmetatable(image) and getmetatable(image).__name == 'dt_lua_image_t',
+        'dt.tags.attach: argument #2 is not an image')
   local list = raw(image).tags
   for _, t in ipairs(list) do if t == tag then return end end
   list[#list + 1] = tag
@@ -155,7 +157,7 @@ local function new_combobox(fields)
   local widget = setmetatable({}, {
     __name = 'lua_combobox',
     __len = function() return #entries end,
-    __index = function(self, key)
+    __index = function(_, key)
       if type(key) == 'number' then return entries[key] end
       if key == 'selected' then return selected end
       if key == 'value' then return entries[selected] end
@@ -247,10 +249,13 @@ function fake.register_storage(plugin_name, name, store, finalize, supported, in
   check(select('#', ...) == 0, 'dt.register_storage takes at most 7 arguments')
   check(type(plugin_name) == 'string', 'bad argument #1 to \'register_storage\' (string expected)')
   check(type(name) == 'string', 'bad argument #2 to \'register_storage\' (string expected)')
-  for i, f in ipairs({ [1] = store, [2] = finalize, [3] = supported, [4] = initialize }) do
-    check(f == nil or type(f) == 'function', 'bad argument #' .. (i + 2) .. ' to \'register_storage\' (function expected)')
+  local callbacks = { store, finalize, supported, initialize }
+  for i = 1, 4 do  -- not ipairs: any of them may be nil
+    check(callbacks[i] == nil or type(callbacks[i]) == 'function',
+          'bad argument #' .. (i + 2) .. ' to \'register_storage\' (function expected)')
   end
-  check(widget == nil or tostring(getmetatable(widget) and getmetatable(widget).__name):match('^lua_'),
+  local widget_type = widget and getmetatable(widget) and tostring(getmetatable(widget).__name)
+  check(widget == nil or (widget_type or ''):match('^lua_'),
         'bad argument #7 to \'register_storage\' (widget expected)')
   local s = { plugin_name = plugin_name, name = name, store = store, finalize = finalize,
               supported = supported, initialize = initialize, widget = widget, formats = {} }
@@ -332,9 +337,9 @@ function fake.setup(config)
   fake.prefs = prefs
   package.loaded['darktable'] = setmetatable({}, {
     __index = function(_, key)
-      local public = { configuration = true, tags = true, preferences = true, new_widget = true,
-                       register_storage = true, destroy_storage = true, print = true,
-                       print_error = true, print_log = true }
+      local public = { configuration = true, tags = true, preferences = true,
+                       new_widget = true, register_storage = true, destroy_storage = true,
+                       print = true, print_error = true, print_log = true }
       if not public[key] then error('darktable has no field ' .. tostring(key) .. ' in this fake', 2) end
       return fake[key]
     end,

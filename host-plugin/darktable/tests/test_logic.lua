@@ -86,12 +86,12 @@ test('outcomes match by source id, not position', function()
                     { source_id = 'c', name = 'c.jpg', path = '/t/aihd-3-c.jpg' } }
   local results = { { source_id = 'b', ok = false, error = '/t/aihd-2-b.jpg: cut short' },
                     { source_id = 'a', ok = true, order_id = 'o|1', service_name = 'service-day-to-dusk' } }
-  local done, failed = A.outcomes(entries, results, A.BUILTIN_SERVICES)
+  local done, failures = A.outcomes(entries, results, A.BUILTIN_SERVICES)
   eq(#done, 1); eq(done[1].entry.source_id, 'a')
   eq(done[1].tag, 'AI HomeDesign|Day to dusk|o/1')
-  eq(#failed, 2); eq(failed[1].error, 'b.jpg: cut short')
-  eq(failed[2].error, 'c.jpg: the bridge did not report on it')
-  eq(A.summary(done, failed), 'AI HomeDesign: 1 ordered, 2 failed: b.jpg: cut short (the others are in the log)')
+  eq(#failures, 2); eq(failures[1].error, 'b.jpg: cut short')
+  eq(failures[2].error, 'c.jpg: the bridge did not report on it')
+  eq(A.summary(done, failures), 'AI HomeDesign: 1 ordered, 2 failed: b.jpg: cut short (the others are in the log)')
 end)
 
 test('notes: the line is added once, earlier lines stay', function()
