@@ -86,7 +86,8 @@ local function run(argv)
   return stdout, code, stderr
 end
 
-local presets, services = Aihd.read_presets((run(Aihd.presets_argv(program()))))
+local presets, services, asked = Aihd.read_presets((run(Aihd.presets_argv(program()))))
+if not asked then dt.print_log('AI HomeDesign: aihd-bridge did not list its presets; the built-in ones are used') end
 
 local chooser = dt.new_widget('combobox') {
   label = 'service',

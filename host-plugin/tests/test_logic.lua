@@ -2,7 +2,7 @@
 usage: lua5.1 test_logic.lua <plugin dir>   — prints "N passed, N failed" ]]
 
 local plugin_dir = arg[1]
-package.path = plugin_dir .. '/?.lua;' .. package.path
+package.path = plugin_dir .. '/?.lua;' .. (arg[0]:match('^(.*[/\\])') or './') .. '?.lua;' .. package.path
 
 local cjson = require 'cjson'
 local AihdJson = require 'AihdJson'
@@ -11,14 +11,8 @@ local AihdProgress = require 'AihdProgress'
 local AihdTagging = require 'AihdTagging'
 local AihdExportJob = require 'AihdExportJob'
 
-local passed, failed = 0, 0
-local function test(name, fn)
-  local ok, err = pcall(fn)
-  if ok then passed = passed + 1 else
-    failed = failed + 1
-    print('FAIL ' .. name .. ': ' .. tostring(err))
-  end
-end
+local LuaTest = require 'LuaTest'
+local test = LuaTest.test
 
 local function same(a, b, path)
   path = path or 'value'
@@ -153,5 +147,4 @@ test('export job: a silent bridge fails the photos it holds, with a reason', fun
   assert(results.p1.state == 'failed' and results.p1.error:find('stopped answering'), results.p1.error)
 end)
 
-print(string.format('%d passed, %d failed', passed, failed))
-os.exit(failed == 0 and 0 or 1)
+LuaTest.finish()

@@ -2,17 +2,11 @@
 usage: lua5.4 test_logic.lua <aihomedesign_lib dir> <dir holding AihdJson.lua>
 prints "N passed, N failed" ]]
 
-package.path = arg[1] .. '/?.lua;' .. arg[2] .. '/?.lua;' .. package.path
+package.path = arg[1] .. '/?.lua;' .. arg[2] .. '/?.lua;'
+  .. (arg[0]:match('^(.*[/\\])') or './') .. '../../tests/?.lua;' .. package.path
 local A = require 'AihdDarktable'
-
-local passed, failed = 0, 0
-local function test(name, fn)
-  local ok, err = pcall(fn)
-  if ok then passed = passed + 1 else
-    failed = failed + 1
-    print('FAIL ' .. name .. ': ' .. tostring(err))
-  end
-end
+local LuaTest = require 'LuaTest'
+local test = LuaTest.test
 local function eq(a, b)
   if a ~= b then error(string.format('%q ~= %q', tostring(a), tostring(b)), 2) end
 end
@@ -106,5 +100,4 @@ test('items file is JSON with paths and source ids', function()
   eq(decoded.items[1].path, '/t/Größe "x".jpg'); eq(decoded.items[1].source_id, 'darktable:a:1')
 end)
 
-print(string.format('%d passed, %d failed', passed, failed))
-os.exit(failed == 0 and 0 or 1)
+LuaTest.finish()
