@@ -1,4 +1,4 @@
--- luacheck for the Lightroom plugin (Lua 5.1) and its test harness: `luacheck host-plugin`.
+-- luacheck for the Lightroom plugin (Lua 5.1), the darktable script (Lua 5.4) and their test harnesses: `luacheck host-plugin`.
 std = 'lua51'
 max_line_length = 135
 self = false  -- methods need not use self
@@ -13,3 +13,6 @@ files['host-plugin/tests'] = { std = 'lua51', globals = { 'import', 'LOC', '_PLU
 
 -- Vendored as published (dkjson 2.6, MIT); generated (make_sdk_api.py).
 exclude_files = { 'host-plugin/aihomedesign.lrplugin/logic/dkjson.lua', 'host-plugin/tests/sdk_api.lua' }
+
+-- darktable 4.x embeds Lua 5.4, and gives its scripts `darktable` through require.
+files['host-plugin/darktable'] = { std = 'lua54' }

@@ -11,8 +11,8 @@ test:        ## the whole suite, as CI runs it
 test-fast:   ## everything but the reliability suite (soak, crashes, attacks): about a minute
 	$(PY) -m pytest -m "not reliability" $(PYTEST_ARGS)
 
-plugin:      ## the Lightroom plugin under lua5.1 against a real bridge
-	$(PY) -m pytest tests/test_plugin.py $(PYTEST_ARGS)
+plugin:      ## the host plugins against a real bridge: Lightroom's under lua5.1, darktable's under lua5.4
+	$(PY) -m pytest tests/test_plugin.py tests/test_darktable.py $(PYTEST_ARGS)
 
 lint:        ## ruff (lint and format), shellcheck, luacheck where installed
 	$(VENV)/bin/ruff check .

@@ -6,8 +6,8 @@
 #                                bridge at login and now, and order a first photo (sandbox
 #                                without an API key)
 #   ./install.sh --no-autostart  ... but do not start it at login
-#   ./install.sh --no-plugin     ... but leave Lightroom alone
-#   ./install.sh --test          install the test tools (lua5.1 included) into ./.venv and run
+#   ./install.sh --no-plugin     ... but leave Lightroom and darktable alone
+#   ./install.sh --test          install the test tools (lua5.1, lua5.4) into ./.venv and run
 #                                the whole test suite
 #   ./install.sh --uninstall     stop and remove everything but the history (--purge: all)
 set -eu
@@ -54,15 +54,16 @@ make_venv() {  # $1: where
 
 install_lua() {
   if command -v lua5.1 >/dev/null 2>&1 && lua5.1 -e 'require "socket"; require "cjson"' 2>/dev/null &&
-     command -v luacheck >/dev/null 2>&1; then
+     command -v lua5.4 >/dev/null 2>&1 && command -v luacheck >/dev/null 2>&1; then
     return 0
   fi
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    say "installing lua5.1, lua-socket and lua-cjson for the plugin tests"
+    say "installing lua5.1, lua-socket and lua-cjson for the plugin tests, lua5.4 for darktable's"
     if ! { $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq lua5.1 lua-socket lua-cjson >/dev/null; }; then
       say "could not install Lua: the plugin tests will be skipped"
     fi
+    $SUDO apt-get install -y -qq lua5.4 >/dev/null 2>&1 || say "lua5.4 did not install: the darktable tests are skipped"
     $SUDO apt-get install -y -qq lua-check >/dev/null 2>&1 || say "luacheck (lua-check) did not install: that check is skipped"
   elif command -v brew >/dev/null 2>&1; then
     if ! { brew install lua@5.1 luarocks >/dev/null && luarocks --lua-version=5.1 install luasocket >/dev/null &&
@@ -70,8 +71,10 @@ install_lua() {
       say "could not install Lua: the plugin tests will be skipped"
     fi
     luarocks --lua-version=5.1 install luacheck >/dev/null 2>&1 || say "luacheck did not install: that check is skipped"
+    # Homebrew's lua formula is Lua 5.4 (lua5.4 and lua): the darktable tests use it
+    brew install lua >/dev/null || say "Lua 5.4 did not install: the darktable tests are skipped"
   else
-    say "no apt-get or brew: the plugin tests need lua5.1 with luasocket and lua-cjson and will be skipped"
+    say "no apt-get or brew: the plugin tests need lua5.1 with luasocket and lua-cjson, the darktable tests lua5.4; they will be skipped"
   fi
 }
 
@@ -140,6 +143,7 @@ esac
 if [ "$PLUGIN" = 1 ]; then
   say "installing the Lightroom Classic plugin"
   "$AIHD" plugin install --from "$REPO/host-plugin"
+  "$AIHD" plugin install --from "$REPO/host-plugin" --host darktable --if-found
 fi
 
 # A bridge from an earlier install runs the old code: stop it so the new one starts.

@@ -101,3 +101,46 @@ def test_retryable_failures_are_retried(make_jpeg, sandbox, tmp_path):
                    env=bridge_env(tmp_path, sandbox.url, AIHD_HOME=str(tmp_path)))
     result = next(iter(_results(proc).values()))
     assert proc.returncode == 0 and result["ok"] and result["attempts"] == 3
+
+
+def test_items_file_carries_source_ids_through_the_bridge(make_jpeg, sandbox, start_bridge, tmp_path):
+    bridge = start_bridge(sandbox.url)
+    photos = [make_jpeg("Größe 'A' \"x\".jpg"), make_jpeg()]
+    items = tmp_path / "items.json"
+    items.write_text(json.dumps({"items": [{"path": str(p), "source_id": f"host:{n}"}
+                                           for n, p in enumerate(photos)]}), "utf-8")
+    proc = run_cli("upload", "--json", "--bridge-only", "--client", "darktable", "--items", items,
+                   "-p", "day-to-dusk", env=bridge.env)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert sorted(r["source_id"] for r in results) == ["host:0", "host:1"]
+    assert {r["path"] for r in results} == {str(p) for p in photos}
+    history = bridge.get("/v1/history").json()["items"]
+    assert sorted(i["source_id"] for i in history) == ["host:0", "host:1"]
+
+
+def test_items_file_problems_name_the_file(tmp_path):
+    env = bridge_env(tmp_path)
+    for text in ("not json", '{"items": [{"path": "a.jpg"}]}', '{"items": [{"path": "", "source_id": 1}]}'):
+        items = tmp_path / "items.json"
+        items.write_text(text)
+        proc = run_cli("upload", "--items", items, env=env)
+        assert proc.returncode == 1 and str(items) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bridge_only_fails_plainly_without_a_bridge(make_jpeg, tmp_path):
+    proc = run_cli("upload", "--json", "--bridge-only", make_jpeg(), env=bridge_env(tmp_path / "empty"))
+    assert proc.returncode == 3
+    answer = json.loads(proc.stdout)
+    assert answer["results"] == [] and "not running" in answer["error"] and "aihd-bridge serve" in answer["error"]
+    human = run_cli("upload", "--bridge-only", make_jpeg(), env=bridge_env(tmp_path / "empty"))
+    assert human.returncode == 3 and "not running" in human.stderr
+
+
+def test_presets_lists_services_and_the_users_presets(tmp_path):
+    (tmp_path / "presets.toml").write_text('[presets.twilight]\ntitle = "Twilight"\nservice = "day-to-dusk"\n')
+    proc = run_cli("presets", "--json", env=bridge_env(tmp_path))
+    answer = json.loads(proc.stdout)
+    assert {"name": "twilight", "title": "Twilight", "service": "service-day-to-dusk"} in answer["presets"]
+    assert len(answer["services"]) == 5 and answer["problem"] is None
+    assert "twilight" in run_cli("presets", env=bridge_env(tmp_path)).stdout

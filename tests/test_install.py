@@ -4,6 +4,7 @@ import json
 import os
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,8 @@ from support import ROOT
 def machine(tmp_path):
     home, bin_dir, calls = tmp_path / "home", tmp_path / "bin", tmp_path / "calls.log"
     (home / "Adobe" / "Lightroom").mkdir(parents=True)
+    (home / ".config" / "darktable").mkdir(parents=True)  # darktable has run here
+    (home / ".config" / "darktable" / "luarc").write_text('require "tools/script_manager"\n')
     bin_dir.mkdir()
     for tool in ("systemctl", "launchctl"):
         script = bin_dir / tool
@@ -50,6 +53,9 @@ def test_install_twice_then_uninstall(machine):
     lightroom = home / "Adobe" / "Lightroom"
     assert (lightroom / "Modules/aihomedesign.lrplugin/Info.lua").is_file()
     assert len(list((lightroom / "Export Presets/AI HomeDesign").glob("*.lrtemplate"))) == 6
+    darktable = home / ".config" / "darktable"
+    assert (darktable / "lua/contrib/aihomedesign.lua").is_file()
+    assert (darktable / "lua/contrib/aihomedesign_lib/AihdJson.lua").is_file()
     pid = _bridge_pid(data)
     assert stat.S_IMODE((data / "bridge.json").stat().st_mode) == 0o600
 
@@ -57,6 +63,7 @@ def test_install_twice_then_uninstall(machine):
     assert second.returncode == 0, second.stdout + second.stderr
     assert _bridge_pid(data) != pid  # the bridge was restarted on the new code
     assert calls().count("systemctl --user enable --now aihd-bridge.service") == 2
+    assert (darktable / "luarc").read_text() == 'require "tools/script_manager"\nrequire "contrib/aihomedesign"\n'
     doctor = subprocess.run([str(data / "venv/bin/aihd-bridge"), "doctor", "--json"],
                             env={**os.environ, "HOME": str(home), "AIHD_LIGHTROOM_DIR": str(lightroom),
                                  "PATH": f"{home / '.local/bin'}:{os.environ['PATH']}"},
@@ -69,9 +76,43 @@ def test_install_twice_then_uninstall(machine):
     assert gone.returncode == 0, gone.stdout + gone.stderr
     left = sorted(str(p.relative_to(home)) for p in home.rglob("*")
                   if p.is_file() and not p.is_relative_to(home / ".rustup"))  # rustup's, not ours
-    assert left == [".local/share/aihd-bridge/bridge.sqlite3"]  # only the history stays
+    # only the history stays, and the user's own luarc without our line
+    assert left == [".config/darktable/luarc", ".local/share/aihd-bridge/bridge.sqlite3"]
+    assert (darktable / "luarc").read_text() == 'require "tools/script_manager"\n'
     assert "systemctl --user disable --now aihd-bridge.service" in calls()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert run("--uninstall", "--purge").returncode == 0
     assert not data.exists()
+
+
+def test_darktable_install_is_idempotent_and_uninstall_removes_it(tmp_path):
+    from bridge.setup.plugins import LUARC_LINE, darktable_dir, install_darktable, uninstall_darktable
+
+    config = tmp_path / "darktable"
+    env = {"AIHD_DARKTABLE_DIR": str(config), "PATH": str(tmp_path / "empty")}
+    assert "not found" in install_darktable(ROOT / "host-plugin", env, only_if_found=True)[0]
+    assert not config.exists()  # --if-found leaves a machine without darktable alone
+    for _ in range(2):
+        install_darktable(ROOT / "host-plugin", env)
+    contrib = config / "lua" / "contrib"
+    assert sorted(p.name for p in (contrib / "aihomedesign_lib").iterdir()) == [
+        "AihdDarktable.lua", "AihdJson.lua", "dkjson.lua", "installed.json"]
+    assert json.loads((contrib / "aihomedesign_lib/installed.json").read_text())["command"][1:] == ["-m", "bridge"]
+    assert (config / "luarc").read_text() == LUARC_LINE + "\n"
+    (config / "luarc").write_text("-- mine\nrequire('contrib/aihomedesign')\nrequire 'contrib/gimp'\n")
+    install_darktable(ROOT / "host-plugin", env)  # another spelling of the line counts too
+    assert (config / "luarc").read_text().count("aihomedesign") == 1
+    removed = uninstall_darktable(env)
+    assert len(removed) == 3 and not (contrib / "aihomedesign.lua").exists()
+    assert (config / "luarc").read_text() == "-- mine\nrequire 'contrib/gimp'\n"
+    assert uninstall_darktable(env) == []
+    install_darktable(ROOT / "host-plugin", env)
+    (config / "luarc").write_text(LUARC_LINE + "\n")
+    uninstall_darktable(env)
+    assert not (config / "luarc").exists()  # it held nothing but our line
+
+    home = {"HOME": "/home/u", "LOCALAPPDATA": r"C:\Users\u\AppData\Local", "XDG_CONFIG_HOME": "/x"}
+    assert darktable_dir(home, "win32").name == "darktable"
+    assert str(darktable_dir(home, "win32")).startswith(r"C:\Users\u\AppData\Local")
+    assert darktable_dir(home, "linux") == darktable_dir(home, "darwin") == Path("/x/darktable")

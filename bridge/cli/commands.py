@@ -40,7 +40,10 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--items", "items_file", type=click.Path(path_type=Path, dir_okay=False),
+              help='a UTF-8 JSON file {"items": [{"path", "source_id"}]}: photos with the id '
+                   "their host knows them by (hosts use it so no path goes through a shell)")
 @click.option("--service", "-s", callback=_service_option,
               help="service to order, e.g. day-to-dusk or service-item-removal")
 @click.option("--preset", "-p", help="a preset from presets.toml (default: auto, chosen "
@@ -51,29 +54,54 @@ def main() -> None:
 @click.option("--keep-heic", is_flag=True, help="send HEIC/HEIF as is instead of as JPEG")
 @click.option("--force", is_flag=True, help="send even photos already ordered (with a bridge)")
 @click.option("--no-bridge", is_flag=True, help="upload from this process even if a bridge runs")
-def upload(paths, service, preset, as_json, attempts, keep_heic, force, no_bridge) -> None:
+@click.option("--bridge-only", is_flag=True,
+              help="fail (exit code 3) when no bridge runs instead of uploading from here")
+@click.option("--client", default="cli", show_default=True,
+              help="who hands the photos over, recorded with the bridge's batch")
+def upload(paths, items_file, service, preset, as_json, attempts, keep_heic, force, no_bridge,
+           bridge_only, client) -> None:
     """Upload photos and print one order id (or one error) per file."""
     from ..remote.backoff import Backoff
     from ..discovery import running_bridge
-    from .upload import upload_in_process, upload_via_bridge
+    from .upload import read_items, upload_in_process, upload_via_bridge
 
+    if no_bridge and bridge_only:
+        raise click.UsageError("--no-bridge and --bridge-only exclude each other")
+    items = [(p, str(p)) for p in paths] + (read_items(items_file) if items_file else [])
+    if not items:
+        raise click.UsageError("no photos: give PATHS or --items FILE")
     settings = _settings(convert_heic=False if keep_heic else None)
     bridge = None if no_bridge or keep_heic else running_bridge(settings.home)
+    if bridge is None and bridge_only:
+        _no_bridge(settings.home, as_json)
     if bridge is not None:
         mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
         if mode == "sandbox":
             from ..remote.connect import SANDBOX_NOTICE
 
             click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
-        results = upload_via_bridge(bridge, list(paths), service=service, preset=preset,
-                                    force=force, show_progress=not as_json)
+        results = upload_via_bridge(bridge, items, service=service, preset=preset, force=force,
+                                    show_progress=not as_json, client=client)
     else:
         mode = "sandbox" if settings.sandbox else "live"
-        results = upload_in_process(settings, list(paths), service=service, preset=preset,
+        results = upload_in_process(settings, items, service=service, preset=preset,
                                     attempts=attempts, backoff=Backoff(),
                                     show_progress=not as_json)
     _print_results(results, mode, as_json)
     sys.exit(0 if all(r["ok"] for r in results) else 1)
+
+
+NO_BRIDGE_EXIT = 3
+
+
+def _no_bridge(home: Path, as_json: bool) -> None:
+    message = (f"the AI HomeDesign bridge is not running (data dir {home}); "
+               "start it with: aihd-bridge serve")
+    if as_json:
+        click.echo(json.dumps({"mode": None, "error": message, "results": []}, indent=2))
+    else:
+        click.echo(message, err=True)
+    sys.exit(NO_BRIDGE_EXIT)
 
 
 def _print_results(results: list[dict], mode: str, as_json: bool) -> None:
@@ -175,6 +203,27 @@ def inspect(paths, service, preset, as_json) -> None:
         for report in reports:
             _print_inspection(report)
     sys.exit(1 if any("error" in r for r in reports) else 0)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def presets(as_json) -> None:
+    """The services and the presets (shipped and from presets.toml) an upload can name."""
+    from ..rules import Rules
+    from ..services import SERVICES
+
+    rules = Rules.load(_settings().home)
+    if as_json:
+        click.echo(json.dumps({
+            "services": [{"name": n, "title": t} for n, t in SERVICES.items()],
+            "presets": [{"name": p.name, "title": p.title, "service": p.service}
+                        for p in rules.presets.values()],
+            "problem": rules.problem}, indent=2))
+        return
+    if rules.problem:
+        click.secho(f"warning: {rules.problem}", fg="yellow", err=True)
+    for p in rules.presets.values():
+        click.echo(f"{p.name:<20}{p.title}  ({p.service})")
 
 
 _FACTS = (("camera", ("make", "model")), ("lens", ("lens_model",)),
@@ -345,27 +394,34 @@ def doctor(as_json, online) -> None:
 
 @main.group()
 def plugin() -> None:
-    """The Lightroom Classic plugin."""
+    """The host plugins: Lightroom Classic's plugin, darktable's script."""
 
 
 @plugin.command("install")
 @click.option("--from", "source", type=click.Path(path_type=Path, file_okay=False),
               default=lambda: str(Path(__file__).resolve().parents[2] / "host-plugin"),
               help="the host-plugin folder of an aihd-bridge checkout")
-def plugin_install(source) -> None:
-    """Copy the plugin and export presets into Lightroom's folders."""
-    from ..setup.plugins import install
+@click.option("--host", type=click.Choice(["lightroom", "darktable"]), default="lightroom",
+              show_default=True, help="which photo manager to install into")
+@click.option("--if-found", is_flag=True,
+              help="do nothing when the host is not on this machine (darktable)")
+def plugin_install(source, host, if_found) -> None:
+    """Copy the plugin and export presets into Lightroom's folders, or the script into
+    darktable's lua/contrib (and require it from luarc)."""
+    from ..setup.plugins import install, install_darktable
 
     try:
-        for line in install(source, _settings().home):
-            click.echo(line)
-    except FileNotFoundError as exc:
+        lines = (install_darktable(source, only_if_found=if_found) if host == "darktable"
+                 else install(source, _settings().home))
+    except (FileNotFoundError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
 
 
 @plugin.command("uninstall")
 def plugin_uninstall() -> None:
-    """Remove the plugin and presets this tool installed."""
+    """Remove the plugins, presets and scripts this tool installed, from every host."""
     from ..setup.plugins import uninstall
 
     for place in uninstall(_settings().home) or ["nothing to remove"]:

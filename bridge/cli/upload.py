@@ -3,6 +3,7 @@ else file by file from this process."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -19,9 +20,26 @@ from ..rules import Rules, RulesError
 POLL = 0.5
 
 
-def _result(path, **kw) -> dict:
-    return {"path": str(path), "ok": False, "order_id": None, "error": None,
-            "service_name": None, "reason": None, "attempts": 0} | kw
+def _result(path, source_id=None, **kw) -> dict:
+    return {"path": str(path), "source_id": source_id if source_id is not None else str(path),
+            "ok": False, "order_id": None, "error": None, "service_name": None, "reason": None,
+            "attempts": 0} | kw
+
+
+def read_items(manifest: Path) -> list[tuple[Path, str]]:
+    """The photos of an items file, `{"items": [{"path", "source_id"}]}` in UTF-8: hosts hand
+    their paths over this way so that no path passes through a shell (quoting, code pages)."""
+    try:
+        items = json.loads(manifest.read_text("utf-8"))["items"]
+        pairs = [(i["path"], str(i["source_id"])) for i in items]
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise click.ClickException(f"{manifest}: {exc}") from None
+    except (KeyError, TypeError):
+        pairs = []
+    if not pairs or any(not isinstance(path, str) or not path for path, _ in pairs):
+        raise click.ClickException(f'{manifest}: expected {{"items": [{{"path": "...", '
+                                   f'"source_id": "..."}}, ...]}} with at least one item')
+    return [(Path(path), source_id) for path, source_id in pairs]
 
 
 def _bar(total: int, show: bool):
@@ -29,22 +47,23 @@ def _bar(total: int, show: bool):
                              file=click.get_text_stream("stderr"), hidden=not show)
 
 
-def upload_in_process(settings: Settings, paths: list[Path], *, service: str | None,
-                      preset: str | None, attempts: int, backoff: Backoff,
+def upload_in_process(settings: Settings, items: list[tuple[Path, str]], *,
+                      service: str | None, preset: str | None, attempts: int, backoff: Backoff,
                       show_progress: bool) -> list[dict]:
     if settings.sandbox:
         click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
     rules = Rules.load(settings.home)
     if rules.problem:
         click.secho(f"warning: {rules.problem}", fg="yellow", err=True)
-    sizes = [_size(p) for p in paths]
+    sizes = [_size(p) for p, _ in items]
     results = []
     with remote_client(settings) as client, _bar(sum(sizes), show_progress) as bar:
-        for path, size in zip(paths, sizes):
+        for (path, source_id), size in zip(items, sizes):
             start = bar.pos
             sent = lambda n: bar.update(start + min(n, size) - bar.pos)
-            results.append(_send_one(client, settings, rules, path, service, preset,
-                                     attempts, backoff, sent))
+            result = _send_one(client, settings, rules, path, service, preset,
+                               attempts, backoff, sent)
+            results.append(result | {"source_id": source_id})
             bar.update(start + size - bar.pos)
     return results
 
@@ -76,13 +95,14 @@ def _send_one(client, settings, rules, path, service, preset, attempts, backoff,
     return result
 
 
-def upload_via_bridge(bridge: LocalBridge, paths: list[Path], *, service: str | None,
-                      preset: str | None, force: bool, show_progress: bool) -> list[dict]:
+def upload_via_bridge(bridge: LocalBridge, items: list[tuple[Path, str]], *,
+                      service: str | None, preset: str | None, force: bool, show_progress: bool,
+                      client: str = "cli") -> list[dict]:
     choice = {"service_name": service} if service else {"preset": preset or "auto"}
-    items = [{"path": str(p.absolute()), "source_id": str(p), "force": force, **choice}
-             for p in paths]
+    wanted = [{"path": str(p.absolute()), "source_id": source_id, "force": force, **choice}
+              for p, source_id in items]
     try:
-        batch_id = bridge.post("/v1/uploads", {"items": items, "client": "cli"})["batch_id"]
+        batch_id = bridge.post("/v1/uploads", {"items": wanted, "client": client})["batch_id"]
     except BridgeError as exc:
         raise click.ClickException(f"the bridge refused the batch: {exc}") from None
     click.echo(f"batch {batch_id} handed to the bridge at {bridge.url}", err=True)
@@ -105,7 +125,7 @@ def upload_via_bridge(bridge: LocalBridge, paths: list[Path], *, service: str | 
         click.echo(f"\nstopped watching; the bridge goes on with batch {batch_id} "
                    "(see `aihd-bridge status`)", err=True)
         raise SystemExit(130)
-    return [_result(i["path"], ok=i["state"] == "done", order_id=i["order_id"],
+    return [_result(i["path"], i["source_id"], ok=i["state"] == "done", order_id=i["order_id"],
                     error=None if i["state"] == "done" else i["error"] or i["state"],
                     service_name=i["service_name"], reason=i["service_reason"],
                     attempts=i["attempts"]) for i in batch["items"]]

@@ -1,8 +1,11 @@
-"""Putting the Lightroom plugin and its export presets where Lightroom Classic finds them."""
+"""Putting the host plugins where their hosts find them: the Lightroom plugin and its export
+presets in Lightroom Classic's folders, the darktable script in darktable's lua/contrib."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +13,12 @@ from pathlib import Path
 
 PLUGIN_DIR = "aihomedesign.lrplugin"
 PRESET_FOLDER = "AI HomeDesign"
+DARKTABLE_SCRIPT = "aihomedesign.lua"
+DARKTABLE_LIB = "aihomedesign_lib"
+# The Lightroom plugin's plain-Lua modules the darktable script uses too (JSON and its dkjson).
+SHARED_LUA = ("logic/AihdJson.lua", "logic/dkjson.lua")
+LUARC_LINE = 'require "contrib/aihomedesign"'
+_LUARC_RE = re.compile(r"""^\s*require\s*\(?\s*["']contrib/aihomedesign["']\s*\)?\s*;?\s*$""")
 
 
 def lightroom_dir(env: dict[str, str] | None = None, platform: str | None = None) -> Path | None:
@@ -60,8 +69,74 @@ def install(source: Path, data_dir: Path, env: dict[str, str] | None = None) -> 
     return done
 
 
-def uninstall(data_dir: Path, env: dict[str, str] | None = None) -> list[str]:
+def darktable_dir(env: dict[str, str] | None = None, platform: str | None = None) -> Path:
+    """darktable's configuration folder (holding luarc and lua/)."""
+    env = dict(os.environ if env is None else env)
+    platform = platform or sys.platform
+    if env.get("AIHD_DARKTABLE_DIR"):
+        return Path(env["AIHD_DARKTABLE_DIR"])
+    home = Path(env.get("HOME") or Path.home())
+    if platform == "win32":
+        return Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local") / "darktable"
+    return Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "darktable"
+
+
+def darktable_found(env: dict[str, str] | None = None) -> bool:
+    """darktable has run here (its configuration folder exists) or is on PATH."""
+    env = dict(os.environ if env is None else env)
+    return darktable_dir(env).is_dir() or shutil.which("darktable", path=env.get("PATH")) is not None
+
+
+def install_darktable(source: Path, env: dict[str, str] | None = None,
+                      only_if_found: bool = False) -> list[str]:
+    """Copy the darktable script into lua/contrib and require it from luarc once."""
+    if only_if_found and not darktable_found(env):
+        return ["darktable was not found here: its script was not installed"]
+    for name in SHARED_LUA:
+        if not (source / PLUGIN_DIR / name).is_file():
+            raise FileNotFoundError(f"{source / PLUGIN_DIR / name} is missing: run this from a "
+                                    "checkout of aihd-bridge")
+    config = darktable_dir(env)
+    contrib = config / "lua" / "contrib"
+    _replace_tree(source / "darktable" / DARKTABLE_LIB, contrib / DARKTABLE_LIB)
+    for name in SHARED_LUA:
+        shutil.copyfile(source / PLUGIN_DIR / name, contrib / DARKTABLE_LIB / Path(name).name)
+    # The script runs the very aihd-bridge that installed it, wherever darktable's PATH points.
+    (contrib / DARKTABLE_LIB / "installed.json").write_text(
+        json.dumps({"command": [sys.executable, "-m", "bridge"]}), "utf-8")
+    shutil.copyfile(source / "darktable" / DARKTABLE_SCRIPT, contrib / DARKTABLE_SCRIPT)
+    luarc = config / "luarc"
+    lines = luarc.read_text("utf-8").splitlines() if luarc.is_file() else []
+    if not any(_LUARC_RE.match(line) for line in lines):
+        luarc.write_text("".join(f"{line}\n" for line in [*lines, LUARC_LINE]), "utf-8")
+    return [f"darktable script installed in {contrib}, required from {luarc}; restart darktable "
+            "and pick the storage 'AI HomeDesign' in the export module"]
+
+
+def uninstall_darktable(env: dict[str, str] | None = None) -> list[str]:
+    config = darktable_dir(env)
+    contrib, luarc = config / "lua" / "contrib", config / "luarc"
     removed = []
+    if (contrib / DARKTABLE_LIB).is_dir():
+        shutil.rmtree(contrib / DARKTABLE_LIB)
+        removed.append(str(contrib / DARKTABLE_LIB))
+    if (contrib / DARKTABLE_SCRIPT).is_file():
+        (contrib / DARKTABLE_SCRIPT).unlink()
+        removed.append(str(contrib / DARKTABLE_SCRIPT))
+    if luarc.is_file():
+        lines = luarc.read_text("utf-8").splitlines()
+        kept = [line for line in lines if not _LUARC_RE.match(line)]
+        if kept != lines:
+            if any(line.strip() for line in kept):
+                luarc.write_text("".join(f"{line}\n" for line in kept), "utf-8")
+            else:  # nothing but our line was in it
+                luarc.unlink()
+            removed.append(f"the line {LUARC_LINE!r} from {luarc}")
+    return removed
+
+
+def uninstall(data_dir: Path, env: dict[str, str] | None = None) -> list[str]:
+    removed = uninstall_darktable(env)
     target = lightroom_dir(env)
     places = [data_dir / "lightroom"]
     if target is not None:
