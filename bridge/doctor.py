@@ -9,6 +9,7 @@ import socket
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import __version__
 from .config import Settings
@@ -72,19 +73,33 @@ def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
 
 def _online_check(settings: Settings) -> Check:
     """Ask the API whether it takes the key, without ordering anything: a request with no
-    image gets 400 "no such file" when the key is good, 401/403 when it is not."""
+    image gets 400 "no such file" when the key is good, 401/403 when it is not. Redirects are
+    never followed: that would hand the key to whichever host the answer names."""
     import requests
 
     try:
         resp = requests.post(settings.upload_url, files={"service_name": (None, "service-image-enhancement")},
-                             headers={"x-api-key": settings.api_key}, timeout=15)
+                             headers={"x-api-key": settings.api_key}, timeout=15,
+                             allow_redirects=False)
     except requests.RequestException as exc:
         return Check("api key online", "fail", f"could not reach {settings.api_url} ({type(exc).__name__})",
                      "check the network or AIHD_API_URL")
-    if resp.status_code in (401, 403):
-        return Check("api key online", "fail", f"the API refused the key (HTTP {resp.status_code})",
+    status = resp.status_code
+    if 300 <= status < 400:
+        where = urlsplit(resp.headers.get("Location", "")).netloc or "elsewhere"
+        return Check("api key online", "fail",
+                     f"{settings.api_url} redirects (HTTP {status}) to {where}; the key was not "
+                     "sent there, so it is not known whether it is accepted",
+                     "set AIHD_API_URL to the API itself (https://api.aihomedesign.com)")
+    if status in (401, 403):
+        return Check("api key online", "fail", f"the API refused the key (HTTP {status})",
                      "aihd-bridge config set-key with the key from your AI HomeDesign account")
-    return Check("api key online", "ok", f"accepted by {settings.api_url} (HTTP {resp.status_code})")
+    if status == 400:
+        return Check("api key online", "ok", f"accepted by {settings.api_url} (HTTP 400 for a "
+                                             "request without a photo, as expected)")
+    return Check("api key online", "warn",
+                 f"{settings.api_url} answered HTTP {status}, so it is not known whether it "
+                 "accepts the key", "run the check again later, or check AIHD_API_URL")
 
 
 def _port_check(port: int) -> Check:
