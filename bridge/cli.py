@@ -364,6 +364,8 @@ def sandbox(port, max_bytes) -> None:
     state = SandboxState(max_bytes=max_bytes)
     with BackgroundServer(create_sandbox_app(state), port=port) as server:
         click.echo(f"sandbox API at {server.url}  (AIHD_API_URL={server.url} to use it)", err=True)
+        click.echo(f"its /_sandbox/received and /_sandbox/faults need the header "
+                   f"'Authorization: Bearer {state.control_token}'", err=True)
         seen = 0
         try:
             while True:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 
@@ -10,6 +9,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Settings
+from .localguard import bearer_ok, refusal
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -32,21 +32,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     @app.before_request
     def guard():
-        port = app.config["BRIDGE_PORT"]
-        own = {f"127.0.0.1:{port}", f"localhost:{port}"}
-        # DNS rebinding: a web page's hostname that resolves to 127.0.0.1 still shows here.
-        if request.host not in own:
-            return _error(403, "refused: requests must be addressed to 127.0.0.1 or localhost")
-        origin = request.headers.get("Origin")
-        if origin is not None and origin not in {f"http://{h}" for h in own}:
-            return _error(403, "refused: cross-site requests are not allowed")
-        if request.method == "OPTIONS":
-            return _error(403, "refused: cross-site requests are not allowed")
+        refused = refusal(request.host, request.headers.get("Origin"), request.method,
+                          app.config["BRIDGE_PORT"])
+        if refused:
+            return _error(403, refused)
         if request.path in OPEN_PATHS:
             return None
-        supplied = request.headers.get("Authorization", "")
-        expected = "Bearer " + app.config["BRIDGE_TOKEN"]
-        if not hmac.compare_digest(supplied.encode(), expected.encode()):
+        if not bearer_ok(request.headers.get("Authorization", ""), app.config["BRIDGE_TOKEN"]):
             return _error(401, "missing or wrong token: read it from bridge.json in the "
                                "bridge's data dir")
         if request.method == "POST" and request.content_length and \
