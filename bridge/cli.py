@@ -53,19 +53,25 @@ def main() -> None:
 def upload(paths, service, preset, as_json, attempts, keep_heic, force, no_bridge) -> None:
     """Upload photos and print one order id (or one error) per file."""
     from .backoff import Backoff
-    from .discovery import running_bridge
+    from .discovery import BridgeError, Found, find_bridge
     from .upload_cli import upload_in_process, upload_via_bridge
 
     settings = _settings(convert_heic=False if keep_heic else None)
-    bridge = None if no_bridge or keep_heic else running_bridge(settings.home)
+    found = Found() if no_bridge or keep_heic else find_bridge(settings.home)
+    if found.note:
+        click.secho(f"note: {found.note}; uploading from this process", fg="yellow", err=True)
+    bridge = found.bridge
     if bridge is not None:
-        mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
-        if mode == "sandbox":
-            from .remote import SANDBOX_NOTICE
+        try:
+            mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
+            if mode == "sandbox":
+                from .remote import SANDBOX_NOTICE
 
-            click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
-        results = upload_via_bridge(bridge, list(paths), service=service, preset=preset,
-                                    force=force, show_progress=not as_json)
+                click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
+            results = upload_via_bridge(bridge, list(paths), service=service, preset=preset,
+                                        force=force, show_progress=not as_json)
+        except BridgeError as exc:
+            raise click.ClickException(str(exc)) from None
     else:
         mode = "sandbox" if settings.sandbox else "live"
         results = upload_in_process(settings, list(paths), service=service, preset=preset,
@@ -107,21 +113,26 @@ def serve() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json) -> None:
     """Is the bridge running; its mode, queue and recent failures."""
-    from .discovery import running_bridge
+    from .discovery import BridgeError, find_bridge
 
     settings = _settings()
-    bridge = running_bridge(settings.home)
-    if bridge is None:
-        report = {"running": False, "home": str(settings.home)}
-    else:
-        report = {"running": True, "url": bridge.url, "pid": bridge.info.get("pid"),
-                  "home": str(settings.home), **bridge.get("/v1/health"),
-                  "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"]}
+    found = find_bridge(settings.home)
+    report = {"running": False, "home": str(settings.home), "note": found.note}
+    if found.bridge is not None:
+        bridge = found.bridge
+        try:
+            report = {"running": True, "url": bridge.url, "pid": found.pid,
+                      "home": str(settings.home), **bridge.get("/v1/health"),
+                      "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"]}
+        except BridgeError as exc:
+            report["note"] = str(exc)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     elif not report["running"]:
         click.echo(f"the bridge is not running (data dir {settings.home}); "
                    "start it with: aihd-bridge serve")
+        if report["note"]:
+            click.echo(f"note: {report['note']}")
     else:
         q = report["queue"]
         click.echo(f"running at {report['url']} (pid {report['pid']}), {report['mode']} mode, "
@@ -192,21 +203,16 @@ def stop(timeout) -> None:
     import os
     import signal
 
-    from .discovery import read_info, running_bridge
+    from .discovery import find_bridge, pid_alive
 
-    settings = _settings()
-    info = read_info(settings.home)
-    if info is None or running_bridge(settings.home) is None:
-        click.echo("the bridge is not running")
+    found = find_bridge(_settings().home)
+    if found.pid is None:  # never signal a process that has not proven it is the bridge
+        click.echo("the bridge is not running" + (f" ({found.note})" if found.note else ""))
         return
-    pid = int(info["pid"])
+    pid = found.pid
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while True:  # until the process is gone: it closes its database after the port
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+    while pid_alive(pid):  # until the process is gone: it closes its database after the port
         if time.monotonic() > deadline:
             raise click.ClickException(f"the bridge (pid {pid}) did not stop in {timeout:.0f} s")
         time.sleep(0.1)
@@ -253,14 +259,17 @@ def set_key(from_stdin) -> None:
 @config.command("delete-key")
 def delete_key() -> None:
     """Forget the stored API key (the bridge goes back to sandbox mode)."""
-    from .discovery import running_bridge
+    from .discovery import BridgeError, running_bridge
     from .keystore import forget_key
 
     settings = _settings()
     forget_key(settings.home)
     bridge = running_bridge(settings.home)
     if bridge is not None:
-        bridge.post("/v1/config/reload")
+        try:
+            bridge.post("/v1/config/reload")
+        except BridgeError as exc:
+            click.echo(f"the running bridge did not take it up ({exc}); restart it", err=True)
     click.echo("API key removed")
 
 

@@ -13,7 +13,7 @@ from waitress.server import create_server
 
 from . import __version__
 from .config import Settings
-from .discovery import remove_info, running_bridge, write_info
+from .discovery import find_bridge, remove_info, running_bridge, write_info
 from .logs import setup_logging, teardown_logging
 from .runtime import Runtime
 from .server import create_app
@@ -28,27 +28,31 @@ class AlreadyRunning(Exception):
 
 def serve(settings: Settings, echo=print) -> None:
     """Run the bridge in this process until SIGTERM/SIGINT."""
-    other = running_bridge(settings.home)
-    if other is not None:
-        raise AlreadyRunning(f"a bridge is already running at {other.url} (pid "
-                             f"{other.info.get('pid')})")
+    other = find_bridge(settings.home)  # also removes a bridge.json left by a killed bridge
+    if other.bridge is not None:
+        raise AlreadyRunning(f"a bridge is already running at {other.bridge.url} (pid {other.pid})")
+    if other.pid is not None:
+        raise AlreadyRunning(other.note)
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     runtime = Runtime(settings)
     handler = setup_logging(settings.home, lambda: [settings.api_key, runtime.settings.api_key])
     token = secrets.token_urlsafe(32)
     app = create_app(settings, runtime=runtime, token=token)
     try:
-        server = create_server(app, host="127.0.0.1", port=settings.port, threads=8,
-                               clear_untrusted_proxy_headers=True, ident="aihd-bridge")
+        server = _listen(app, settings.port)
     except OSError as exc:
-        runtime.stop(0)
-        teardown_logging(handler)
-        if exc.errno == errno.EADDRINUSE:
-            if running_bridge(settings.home) is not None:
+        taken = exc.errno == errno.EADDRINUSE
+        if not taken or running_bridge(settings.home) is not None:
+            runtime.stop(0)
+            teardown_logging(handler)
+            if taken:
                 raise AlreadyRunning("a bridge is already running") from None
-            raise RuntimeError(f"port {settings.port} is used by another program; "
-                               f"set AIHD_PORT to another port") from None
-        raise
+            raise
+        # Another program holds the port. Clients and the plugin read the port from
+        # bridge.json, so any free one serves the photographer as well.
+        server = _listen(app, 0)
+        echo(f"port {settings.port} is used by another program: serving on "
+             f"{server.effective_port} instead (clients find it in bridge.json)")
     port = int(server.effective_port)
     app.config["BRIDGE_PORT"] = port
     url = f"http://127.0.0.1:{port}"
@@ -81,3 +85,8 @@ def serve(settings: Settings, echo=print) -> None:
         log.info("bridge stopped")
         teardown_logging(handler)
         sys.stdout.flush()
+
+
+def _listen(app, port: int):
+    return create_server(app, host="127.0.0.1", port=port, threads=8,
+                         clear_untrusted_proxy_headers=True, ident="aihd-bridge")

@@ -30,7 +30,7 @@ class Check:
 
 def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
     from .autostart import manager
-    from .discovery import running_bridge
+    from .discovery import BridgeError, find_bridge
     from .keystore import find_key
 
     checks = [Check("python", "ok" if sys.version_info >= (3, 11) else "fail",
@@ -49,9 +49,13 @@ def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
     else:
         checks.append(Check("api key", "warn", "none: uploads go to the embedded sandbox",
                             "aihd-bridge config set-key (then the bridge orders for real)"))
-    bridge = running_bridge(settings.home)
-    if bridge is not None:
-        health = bridge.get("/v1/health")
+    found = find_bridge(settings.home)
+    try:
+        health = found.bridge.get("/v1/health") if found.bridge else None
+    except BridgeError as exc:
+        health, found.note = None, str(exc)
+    if health is not None:
+        bridge = found.bridge
         checks.append(Check("bridge", "ok", f"running at {bridge.url}, {health['mode']} mode, "
                                             f"queue {health['queue']['queued']} queued, "
                                             f"{health['queue']['failed']} failed"))
@@ -59,7 +63,8 @@ def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
             checks.append(Check("rules", "warn", health["rules_problem"], "fix presets.toml in the data dir"))
         checks.append(Check("port", "ok", f"{bridge.info.get('port')} is the bridge's"))
     else:
-        checks.append(Check("bridge", "fail", "not running", "aihd-bridge serve (or aihd-bridge autostart enable)"))
+        checks.append(Check("bridge", "fail", "not running" + (f" ({found.note})" if found.note else ""),
+                            "aihd-bridge serve (or aihd-bridge autostart enable)"))
         checks.append(_port_check(settings.port))
     status = manager(settings.home).status()
     checks.append(Check("autostart", "ok" if status.enabled else "warn", status.detail,
@@ -108,8 +113,9 @@ def _port_check(port: int) -> Check:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                return Check("port", "fail", f"{port} is used by another program",
-                             "set AIHD_PORT to a free port, or stop that program")
+                return Check("port", "warn", f"{port} is used by another program: the bridge "
+                                             "will serve on a free port instead",
+                             "set AIHD_PORT to a free port to have a fixed one")
             raise
     return Check("port", "ok", f"{port} is free for the bridge")
 

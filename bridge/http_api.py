@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
 from . import __version__
+from .identity import NONCE, proof
 from .inspection import inspect_file
 from .intake import BadRequest, Unavailable
 from .openapi import openapi_document
@@ -52,6 +54,16 @@ def health():
     rt = _rt()
     return jsonify(status="ok", version=__version__, mode=rt.mode, queue=rt.store.counts(),
                    uploading_now=rt.pool.busy, rules_problem=rt.rules.problem)
+
+
+@v1.get("/identity")
+def identity():
+    """Open to all (clients ask before they send the token); answers only a fresh nonce."""
+    nonce = request.args.get("nonce", "")
+    if not NONCE.fullmatch(nonce):
+        raise BadRequest("nonce: 16 to 128 letters, digits, '-' or '_'")
+    pid = os.getpid()
+    return jsonify(pid=pid, proof=proof(current_app.config["BRIDGE_TOKEN"], nonce, pid))
 
 
 @v1.post("/uploads")

@@ -13,7 +13,7 @@ from .localguard import bearer_ok, refusal
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
-OPEN_PATHS = {"/v1/health"}
+OPEN_PATHS = {"/v1/health", "/v1/identity"}
 BODY_TYPES = ("application/json", "multipart/form-data")
 
 

@@ -1,6 +1,7 @@
 """`aihd-bridge doctor`: one line per check, each problem with its fix."""
 
 import json
+import socket
 
 from bridge.httpserver import BackgroundServer
 from bridge.sandbox import SandboxState, create_sandbox_app
@@ -11,14 +12,21 @@ def _checks(proc) -> dict:
     return {c["name"]: c for c in json.loads(proc.stdout)}
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_nothing_running(tmp_path):
-    proc = run_cli("doctor", "--json", env=bridge_env(tmp_path, api_key=None))
+    env = bridge_env(tmp_path, api_key=None, AIHD_PORT=str(_free_port()))  # not 47311: a user's bridge may hold it
+    proc = run_cli("doctor", "--json", env=env)
     checks = _checks(proc)
     assert proc.returncode == 1
     assert checks["bridge"]["status"] == "fail" and "aihd-bridge serve" in checks["bridge"]["fix"]
     assert checks["api key"]["status"] == "warn" and checks["mode"]["detail"].startswith("sandbox")
     assert checks["port"]["status"] == "ok"
-    human = run_cli("doctor", env=bridge_env(tmp_path, api_key=None))
+    human = run_cli("doctor", env=env)
     assert "FAIL  bridge" in human.stdout and "->  aihd-bridge serve" in human.stdout
 
 
