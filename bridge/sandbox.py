@@ -3,8 +3,8 @@
 Faithful to the documented contract, plain about the undocumented parts, and able to
 inject faults (statuses with Retry-After, delays, dropped connections) on request.
 Control endpoints live under /_sandbox/ and exist only here. Like the bridge, it answers only
-requests addressed to 127.0.0.1/localhost on its own port and none from a web page; the control
-endpoints also need its `control_token` (the bridge's embedded sandbox never tells it anyone).
+requests addressed to 127.0.0.1 or localhost and none from a web page; the control endpoints
+also need its `control_token` (the bridge's embedded sandbox never tells it anyone).
 """
 
 from __future__ import annotations
@@ -122,9 +122,7 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
 
     @app.before_request
     def guard():
-        # The port is the one waitress listens on: the app is made before the server.
-        refused = refusal(request.host, request.headers.get("Origin"), request.method,
-                          request.environ.get("SERVER_PORT", ""))
+        refused = refusal(request.host, request.headers.get("Origin"), request.method, None)
         if refused:
             return jsonify(error=refused), 403
         if request.path.startswith("/_sandbox/") and \
