@@ -11,7 +11,7 @@ import sys
 
 from . import __version__
 from .config import Settings
-from .discovery import remove_info, running_bridge, write_info
+from .discovery import find_bridge, remove_info, running_bridge, write_info
 from .web.listener import create_listener
 from .logs import setup_logging, teardown_logging
 from .privacy import make_private
@@ -28,30 +28,35 @@ class AlreadyRunning(Exception):
 
 def serve(settings: Settings, echo=print) -> None:
     """Run the bridge in this process until SIGTERM/SIGINT."""
-    other = running_bridge(settings.home)
-    if other is not None:
-        raise AlreadyRunning(f"a bridge is already running at {other.url} (pid "
-                             f"{other.info.get('pid')})")
+    other = find_bridge(settings.home)  # also removes a bridge.json left by a killed bridge
+    if other.bridge is not None:
+        raise AlreadyRunning(f"a bridge is already running at {other.bridge.url} (pid {other.pid})")
+    if other.pid is not None:
+        raise AlreadyRunning(other.note)
     # The data dir holds clients' photos, history and the token: private whatever created it
     # first, and all this process writes is created private (it serves until it exits).
     os.umask(0o077)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     make_private(settings.home)
     runtime = Runtime(settings)
     handler = setup_logging(settings.home, lambda: [settings.api_key, runtime.settings.api_key])
     token = secrets.token_urlsafe(32)
     app = create_app(settings, runtime=runtime, token=token)
     try:
-        server = create_listener(app, settings.port, app.config["MAX_CONTENT_LENGTH"],
-                                 header_guard(app))
+        server = _listen(app, settings.port)
     except OSError as exc:
-        runtime.stop(0)
-        teardown_logging(handler)
-        if exc.errno == errno.EADDRINUSE:
-            if running_bridge(settings.home) is not None:
+        taken = exc.errno == errno.EADDRINUSE
+        if not taken or running_bridge(settings.home) is not None:
+            runtime.stop(0)
+            teardown_logging(handler)
+            if taken:
                 raise AlreadyRunning("a bridge is already running") from None
-            raise RuntimeError(f"port {settings.port} is used by another program; "
-                               f"set AIHD_PORT to another port") from None
-        raise
+            raise
+        # Another program holds the port. Clients and the plugin read the port from
+        # bridge.json, so any free one serves the photographer as well.
+        server = _listen(app, 0)
+        echo(f"port {settings.port} is used by another program: serving on "
+             f"{server.effective_port} instead (clients find it in bridge.json)")
     port = int(server.effective_port)
     app.config["BRIDGE_PORT"] = port
     url = f"http://127.0.0.1:{port}"
@@ -84,3 +89,7 @@ def serve(settings: Settings, echo=print) -> None:
         log.info("bridge stopped")
         teardown_logging(handler)
         sys.stdout.flush()
+
+
+def _listen(app, port: int):
+    return create_listener(app, port, app.config["MAX_CONTENT_LENGTH"], header_guard(app))

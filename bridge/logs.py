@@ -7,6 +7,8 @@ import logging.handlers
 from pathlib import Path
 from typing import Callable
 
+from .redact import scrub
+
 LOG_FILE = "bridge.log"
 
 
@@ -23,10 +25,9 @@ class RedactKey(logging.Filter):
             text = record.getMessage()
             if record.exc_info:
                 text += "\n" + logging.Formatter().formatException(record.exc_info)
-            if any(s in text for s in secrets):
-                for s in secrets:
-                    text = text.replace(s, "***")
-                record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
+            masked = scrub(text, secrets)  # in any case, encoding or cut short
+            if masked != text:
+                record.msg, record.args, record.exc_info, record.exc_text = masked, None, None, None
         return True
 
 

@@ -31,7 +31,7 @@ def test_port_held_by_another_program(tmp_path):
         stranger.listen()
         env = bridge_env(tmp_path, api_key=None, AIHD_PORT=str(stranger.getsockname()[1]))
         port = _checks(run_cli("doctor", "--json", env=env))["port"]
-    assert port["status"] == "fail" and "another program" in port["detail"]
+    assert port["status"] == "warn" and "another program" in port["detail"]
 
 
 def test_running_bridge_and_online_key_check(tmp_path, start_bridge):

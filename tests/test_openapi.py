@@ -42,6 +42,8 @@ def test_answers_use_documented_statuses(app, tmp_path):
     client = app.test_client()
     auth = {"Authorization": f"Bearer {TOKEN}", "Host": "127.0.0.1:47311"}
     calls = [("get", "/v1/health", None, {"Host": "127.0.0.1:47311"}),
+             ("get", "/v1/identity?nonce=" + "n" * 32, None, {"Host": "127.0.0.1:47311"}),
+             ("get", "/v1/identity?nonce=short", None, {"Host": "127.0.0.1:47311"}),
              ("get", "/v1/history", None, auth), ("get", "/v1/history?state=zzz", None, auth),
              ("get", "/v1/services", None, auth), ("get", "/v1/presets", None, auth),
              ("get", "/v1/openapi.json", None, auth),

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from bridge.remote.sandbox import Fault, FaultPlan
+from fakehttp import RecordingServer
 from support import ROOT
 
 PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"
@@ -276,3 +277,24 @@ def test_history_of_many_photos_in_one_call(lua, make_jpeg, sandbox, start_bridg
     modal = outcome["record"]["modals"][0]
     assert modal["scrolls"] and modal["text"].count("bridge: done") == 30
     assert all(p["props"]["orderId"] in modal["text"] for p in done)
+
+
+def test_a_stranger_on_the_bridges_port_gets_nothing(lua, make_jpeg, tmp_path):
+    """bridge.json left by a killed bridge, its port now answered by another program that says
+    200 to everything: the plugin sends it neither the token nor a photo, and says why."""
+    made_up = json.dumps({"status": "ok", "mode": "live", "version": "9", "batch_id": "b_x",
+                          "order_id": "MADE-UP", "pid": 1, "proof": "0" * 64}).encode()
+    with RecordingServer(lambda *_: (200, {"Content-Type": "application/json"}, made_up)) as stranger:
+        home = tmp_path / "home"
+        home.mkdir()
+        token = "stale-token-" + "x" * 32
+        (home / "bridge.json").write_text(json.dumps({"url": stranger.url, "port": stranger.port,
+                                                      "pid": 1, "token": token}))
+        photos = [make_jpeg(), make_jpeg()]
+        outcome = run(lua, tmp_path, {"photos": photo_specs(photos)},
+                      {"AIHD_HOME": str(home), "HOME": str(tmp_path)})
+    assert "Another program answers" in outcome["dialog"]["cant_export"]
+    assert all(not p["props"] for p in outcome["photos"])
+    assert stranger.requests and all(r["path"].startswith("/v1/identity?nonce=") for r in stranger.requests)
+    assert not stranger.seen(token) and not any(stranger.seen(p.name) for p in photos)
+    assert not any("Authorization" in r["headers"] for r in stranger.requests)

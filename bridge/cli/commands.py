@@ -61,8 +61,8 @@ def main() -> None:
 def upload(paths, items_file, service, preset, as_json, attempts, keep_heic, force, no_bridge,
            bridge_only, client) -> None:
     """Upload photos and print one order id (or one error) per file."""
+    from ..discovery import BridgeError, Found, find_bridge
     from ..remote.backoff import Backoff
-    from ..discovery import running_bridge
     from .upload import read_items, upload_in_process, upload_via_bridge
 
     if no_bridge and bridge_only:
@@ -71,17 +71,23 @@ def upload(paths, items_file, service, preset, as_json, attempts, keep_heic, for
     if not items:
         raise click.UsageError("no photos: give PATHS or --items FILE")
     settings = _settings(convert_heic=False if keep_heic else None)
-    bridge = None if no_bridge or keep_heic else running_bridge(settings.home)
+    found = Found() if no_bridge or keep_heic else find_bridge(settings.home)
+    bridge = found.bridge
     if bridge is None and bridge_only:
-        _no_bridge(settings.home, as_json)
+        _no_bridge(settings.home, as_json, found.note)
+    if found.note:
+        click.secho(f"note: {found.note}; uploading from this process", fg="yellow", err=True)
     if bridge is not None:
-        mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
-        if mode == "sandbox":
-            from ..remote.connect import SANDBOX_NOTICE
+        try:
+            mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
+            if mode == "sandbox":
+                from ..remote.connect import SANDBOX_NOTICE
 
-            click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
-        results = upload_via_bridge(bridge, items, service=service, preset=preset, force=force,
-                                    show_progress=not as_json, client=client)
+                click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
+            results = upload_via_bridge(bridge, items, service=service, preset=preset,
+                                        force=force, show_progress=not as_json, client=client)
+        except BridgeError as exc:
+            raise click.ClickException(str(exc)) from None
     else:
         mode = "sandbox" if settings.sandbox else "live"
         results = upload_in_process(settings, items, service=service, preset=preset,
@@ -94,9 +100,9 @@ def upload(paths, items_file, service, preset, as_json, attempts, keep_heic, for
 NO_BRIDGE_EXIT = 3
 
 
-def _no_bridge(home: Path, as_json: bool) -> None:
-    message = (f"the AI HomeDesign bridge is not running (data dir {home}); "
-               "start it with: aihd-bridge serve")
+def _no_bridge(home: Path, as_json: bool, note: str | None = None) -> None:
+    message = (f"the AI HomeDesign bridge is not running (data dir {home}"
+               f"{'; ' + note if note else ''}); start it with: aihd-bridge serve")
     if as_json:
         click.echo(json.dumps({"mode": None, "error": message, "results": []}, indent=2))
     else:
@@ -136,21 +142,26 @@ def serve() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json) -> None:
     """Is the bridge running; its mode, queue and recent failures."""
-    from ..discovery import running_bridge
+    from ..discovery import BridgeError, find_bridge
 
     settings = _settings()
-    bridge = running_bridge(settings.home)
-    if bridge is None:
-        report = {"running": False, "home": str(settings.home)}
-    else:
-        report = {"running": True, "url": bridge.url, "pid": bridge.info.get("pid"),
-                  "home": str(settings.home), **bridge.get("/v1/health"),
-                  "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"]}
+    found = find_bridge(settings.home)
+    report = {"running": False, "home": str(settings.home), "note": found.note}
+    if found.bridge is not None:
+        bridge = found.bridge
+        try:
+            report = {"running": True, "url": bridge.url, "pid": found.pid,
+                      "home": str(settings.home), **bridge.get("/v1/health"),
+                      "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"]}
+        except BridgeError as exc:
+            report["note"] = str(exc)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     elif not report["running"]:
         click.echo(f"the bridge is not running (data dir {settings.home}); "
                    "start it with: aihd-bridge serve")
+        if report["note"]:
+            click.echo(f"note: {report['note']}")
     else:
         q = report["queue"]
         click.echo(f"running at {report['url']} (pid {report['pid']}), {report['mode']} mode, "
@@ -260,21 +271,16 @@ def stop(timeout) -> None:
     import os
     import signal
 
-    from ..discovery import read_info, running_bridge
+    from ..discovery import find_bridge, pid_alive
 
-    settings = _settings()
-    info = read_info(settings.home)
-    if info is None or running_bridge(settings.home) is None:
-        click.echo("the bridge is not running")
+    found = find_bridge(_settings().home)
+    if found.pid is None:  # never signal a process that has not proven it is the bridge
+        click.echo("the bridge is not running" + (f" ({found.note})" if found.note else ""))
         return
-    pid = int(info["pid"])
+    pid = found.pid
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while True:  # until the process is gone: it closes its database after the port
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+    while pid_alive(pid):  # until the process is gone: it closes its database after the port
         if time.monotonic() > deadline:
             raise click.ClickException(f"the bridge (pid {pid}) did not stop in {timeout:.0f} s")
         time.sleep(0.1)
@@ -321,14 +327,17 @@ def set_key(from_stdin) -> None:
 @config.command("delete-key")
 def delete_key() -> None:
     """Forget the stored API key (the bridge goes back to sandbox mode)."""
-    from ..discovery import running_bridge
+    from ..discovery import BridgeError, running_bridge
     from ..keystore import forget_key
 
     settings = _settings()
     forget_key(settings.home)
     bridge = running_bridge(settings.home)
     if bridge is not None:
-        bridge.post("/v1/config/reload")
+        try:
+            bridge.post("/v1/config/reload")
+        except BridgeError as exc:
+            click.echo(f"the running bridge did not take it up ({exc}); restart it", err=True)
     click.echo("API key removed")
 
 
@@ -439,6 +448,8 @@ def sandbox(port, max_bytes) -> None:
     state = SandboxState(max_bytes=max_bytes)
     with BackgroundServer(create_sandbox_app(state), port=port) as server:
         click.echo(f"sandbox API at {server.url}  (AIHD_API_URL={server.url} to use it)", err=True)
+        click.echo(f"its /_sandbox/received and /_sandbox/faults need the header "
+                   f"'Authorization: Bearer {state.control_token}'", err=True)
         seen = 0
         try:
             while True:

@@ -9,6 +9,7 @@ import socket
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .. import __version__
 from ..config import Settings
@@ -29,7 +30,7 @@ class Check:
 
 def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
     from ..setup.autostart import manager
-    from ..discovery import running_bridge
+    from ..discovery import BridgeError, find_bridge
     from ..keystore import find_key
 
     checks = [Check("python", "ok" if sys.version_info >= (3, 11) else "fail",
@@ -48,9 +49,13 @@ def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
     else:
         checks.append(Check("api key", "warn", "none: uploads go to the embedded sandbox",
                             "aihd-bridge config set-key (then the bridge orders for real)"))
-    bridge = running_bridge(settings.home)
-    if bridge is not None:
-        health = bridge.get("/v1/health")
+    found = find_bridge(settings.home)
+    try:
+        health = found.bridge.get("/v1/health") if found.bridge else None
+    except BridgeError as exc:
+        health, found.note = None, str(exc)
+    if health is not None:
+        bridge = found.bridge
         checks.append(Check("bridge", "ok", f"running at {bridge.url}, {health['mode']} mode, "
                                             f"queue {health['queue']['queued']} queued, "
                                             f"{health['queue']['failed']} failed"))
@@ -58,7 +63,8 @@ def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
             checks.append(Check("rules", "warn", health["rules_problem"], "fix presets.toml in the data dir"))
         checks.append(Check("port", "ok", f"{bridge.info.get('port')} is the bridge's"))
     else:
-        checks.append(Check("bridge", "fail", "not running", "aihd-bridge serve (or aihd-bridge autostart enable)"))
+        checks.append(Check("bridge", "fail", "not running" + (f" ({found.note})" if found.note else ""),
+                            "aihd-bridge serve (or aihd-bridge autostart enable)"))
         checks.append(_port_check(settings.port))
     status = manager(settings.home).status()
     checks.append(Check("autostart", "ok" if status.enabled else "warn", status.detail,
@@ -72,19 +78,33 @@ def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
 
 def _online_check(settings: Settings) -> Check:
     """Ask the API whether it takes the key, without ordering anything: a request with no
-    image gets 400 "no such file" when the key is good, 401/403 when it is not."""
+    image gets 400 "no such file" when the key is good, 401/403 when it is not. Redirects are
+    never followed: that would hand the key to whichever host the answer names."""
     import requests
 
     try:
         resp = requests.post(settings.upload_url, files={"service_name": (None, "service-image-enhancement")},
-                             headers={"x-api-key": settings.api_key}, timeout=15)
+                             headers={"x-api-key": settings.api_key}, timeout=15,
+                             allow_redirects=False)
     except requests.RequestException as exc:
         return Check("api key online", "fail", f"could not reach {settings.api_url} ({type(exc).__name__})",
                      "check the network or AIHD_API_URL")
-    if resp.status_code in (401, 403):
-        return Check("api key online", "fail", f"the API refused the key (HTTP {resp.status_code})",
+    status = resp.status_code
+    if 300 <= status < 400:
+        where = urlsplit(resp.headers.get("Location", "")).netloc or "elsewhere"
+        return Check("api key online", "fail",
+                     f"{settings.api_url} redirects (HTTP {status}) to {where}; the key was not "
+                     "sent there, so it is not known whether it is accepted",
+                     "set AIHD_API_URL to the API itself (https://api.aihomedesign.com)")
+    if status in (401, 403):
+        return Check("api key online", "fail", f"the API refused the key (HTTP {status})",
                      "aihd-bridge config set-key with the key from your AI HomeDesign account")
-    return Check("api key online", "ok", f"accepted by {settings.api_url} (HTTP {resp.status_code})")
+    if status == 400:
+        return Check("api key online", "ok", f"accepted by {settings.api_url} (HTTP 400 for a "
+                                             "request without a photo, as expected)")
+    return Check("api key online", "warn",
+                 f"{settings.api_url} answered HTTP {status}, so it is not known whether it "
+                 "accepts the key", "run the check again later, or check AIHD_API_URL")
 
 
 def _port_check(port: int) -> Check:
@@ -95,8 +115,9 @@ def _port_check(port: int) -> Check:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                return Check("port", "fail", f"{port} is used by another program",
-                             "set AIHD_PORT to a free port, or stop that program")
+                return Check("port", "warn", f"{port} is used by another program: the bridge "
+                                             "will serve on a free port instead",
+                             "set AIHD_PORT to a free port to have a fixed one")
             raise
     return Check("port", "ok", f"{port} is free for the bridge")
 

@@ -14,6 +14,7 @@ from typing import Callable
 
 from .. import __version__
 from ..formats import UploadFile
+from ..redact import snippet
 
 SNIPPET_CHARS = 200
 UPLOAD_BLOCK = 1 << 20
@@ -133,8 +134,8 @@ class ApiClient:
             order_id = payload.get("order_id") if isinstance(payload, dict) else None
             if isinstance(order_id, str) and order_id.strip():
                 return order_id
-            raise RemoteError(status=200, retryable=False, message=self._scrub(
-                "the answer had no order id: " + _short(content.decode("utf-8", "replace"))))
+            raise RemoteError(status=200, retryable=False, message="the answer had no order id: "
+                              + self._snippet(content.decode("utf-8", "replace")))
         if isinstance(payload, dict) and isinstance(payload.get("error"), str):
             message = payload["error"]
         elif isinstance(payload, dict) and isinstance(payload.get("message"), str):
@@ -142,12 +143,13 @@ class ApiClient:
         else:
             message = content.decode("utf-8", "replace")
         retryable = status == 429 or status >= 500 or status == 408
-        raise RemoteError(status=status, message=self._scrub(_short(message)), retryable=retryable,
+        raise RemoteError(status=status, message=self._snippet(message), retryable=retryable,
                           retry_after=parse_retry_after(headers.get("Retry-After")),
                           outage=status in GATEWAY_DOWN)
 
-    def _scrub(self, text: str) -> str:
-        return text.replace(self.api_key, "***") if self.api_key else text
+    def _snippet(self, text: str) -> str:
+        """The remote's words, short, with the key masked in any form it echoed it in."""
+        return snippet(text, SNIPPET_CHARS, [self.api_key])
 
 
 def _json_or_none(content: bytes):
@@ -155,11 +157,6 @@ def _json_or_none(content: bytes):
         return json.loads(content)
     except ValueError:
         return None
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
 
 
 def _network_cause(exc) -> str:

@@ -3,7 +3,9 @@
 Faithful to the documented contract, plain about the undocumented parts, and able to
 inject faults (statuses with Retry-After, delays, dropped connections, a spell of being out
 of reach) on request.
-Control endpoints live under /_sandbox/ and exist only here.
+Control endpoints live under /_sandbox/ and exist only here. Like the bridge, it answers only
+requests addressed to 127.0.0.1 or localhost and none from a web page; the control endpoints
+also need its `control_token` (the bridge's embedded sandbox never tells it anyone).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import secrets
 import threading
 import time
 import uuid
@@ -19,6 +22,7 @@ from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 
+from ..localguard import bearer_ok, refusal
 from ..services import SERVICES
 
 ORDER_PREFIX = "sandbox-"
@@ -76,6 +80,7 @@ class SandboxState:
         self.accepted_keys = accepted_keys  # None: any non-empty key is fine
         self.faults = FaultPlan()
         self.received: list[dict] = []
+        self.control_token = secrets.token_urlsafe(32)  # for /_sandbox/received and /faults
         # Called with each order once it is made, before the answer leaves (tests use it to
         # crash the client at that very moment).
         self.on_order: Callable[[dict], None] | None = None
@@ -123,6 +128,16 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
     waitress_log = logging.getLogger("waitress")
     if not any(isinstance(f, _QuietDrops) for f in waitress_log.filters):
         waitress_log.addFilter(_QuietDrops())
+
+    @app.before_request
+    def guard():
+        refused = refusal(request.host, request.headers.get("Origin"), request.method, None)
+        if refused:
+            return jsonify(error=refused), 403
+        if request.path.startswith("/_sandbox/") and \
+                not bearer_ok(request.headers.get("Authorization", ""), state.control_token):
+            return jsonify(error="missing or wrong token: the sandbox printed it at start"), 401
+        return None
 
     def error(status: int, message: str, entry: dict, headers: dict | None = None):
         entry["status"] = status

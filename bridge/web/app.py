@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 from typing import Callable
@@ -11,10 +10,11 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Settings
+from ..localguard import bearer_ok, refusal
 from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
-OPEN_PATHS = {"/v1/health"}
+OPEN_PATHS = {"/v1/health", "/v1/identity"}
 BODY_TYPES = ("application/json", "multipart/form-data")
 REQUEST_OVERHEAD = 10_000_000  # bytes around the photo in a request: see max_request_bytes
 
@@ -78,19 +78,12 @@ def header_guard(app: Flask) -> Callable[[str, str | None, str, str, str], tuple
     token. Flask applies it to every request; the server applies it as soon as the headers
     are in, so a stranger's body is never buffered. Returns (status, message) to refuse."""
     def refused(host: str, origin: str | None, authorization: str, method: str, path: str):
-        port = app.config["BRIDGE_PORT"]
-        own = {f"127.0.0.1:{port}", f"localhost:{port}"}
-        # DNS rebinding: a web page's hostname that resolves to 127.0.0.1 still shows here.
-        if host not in own:
-            return 403, "refused: requests must be addressed to 127.0.0.1 or localhost"
-        if origin is not None and origin not in {f"http://{h}" for h in own}:
-            return 403, "refused: cross-site requests are not allowed"
-        if method == "OPTIONS":
-            return 403, "refused: cross-site requests are not allowed"
+        why = refusal(host, origin, method, app.config["BRIDGE_PORT"])
+        if why:
+            return 403, why
         if path in OPEN_PATHS:
             return None
-        expected = "Bearer " + app.config["BRIDGE_TOKEN"]
-        if not hmac.compare_digest(authorization.encode(), expected.encode()):
+        if not bearer_ok(authorization, app.config["BRIDGE_TOKEN"]):
             return 401, "missing or wrong token: read it from bridge.json in the bridge's data dir"
         return None
 

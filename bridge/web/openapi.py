@@ -147,6 +147,17 @@ def openapi_document() -> dict:
                        "rules_problem": _NULLABLE_STR, "remote": _REMOTE}}))
     health["responses"] = {"200": health["responses"]["200"], "403": _json(_ERROR, "refused")}
     health["security"] = []
+    identity = _op("Prove this is the bridge that wrote bridge.json: HMAC-SHA256 under its token "
+                   "of 'aihd-bridge identity <nonce> <pid>', hex; ask it before sending the token",
+                   _json({"type": "object", "required": ["pid", "proof"],
+                          "properties": {"pid": {"type": "integer"}, "proof": {"type": "string"}}}),
+                   params=[{"name": "nonce", "in": "query", "required": True, "schema": {
+                       "type": "string", "pattern": "^[0-9A-Za-z_-]{16,128}$"},
+                       "description": "fresh and random for each check"}])
+    identity["responses"] = {"200": identity["responses"]["200"],
+                             "400": _json(_ERROR, "no nonce, or a malformed one"),
+                             "403": _json(_ERROR, "refused")}
+    identity["security"] = []
     return {
         "openapi": "3.1.0",
         "info": {"title": "aihd-bridge local API", "version": __version__},
@@ -155,6 +166,7 @@ def openapi_document() -> dict:
         "security": [{"bearer": []}],
         "paths": {
             "/v1/health": {"get": health},
+            "/v1/identity": {"get": identity},
             "/v1/uploads": {"post": _op(
                 "Hand files over; each is spooled before the answer", _json({
                     "type": "object", "required": ["batch_id", "items"],

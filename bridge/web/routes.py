@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import __version__
+from ..identity import NONCE, proof
 from ..inspection import inspect_file
 from ..queue.intake import BadRequest, Unavailable
 from .openapi import openapi_document
@@ -53,6 +55,16 @@ def health():
     return jsonify(status="ok", version=__version__, mode=rt.mode, queue=rt.store.counts(),
                    uploading_now=rt.pool.busy, rules_problem=rt.rules.problem,
                    remote=rt.pool.health.snapshot())
+
+
+@v1.get("/identity")
+def identity():
+    """Open to all (clients ask before they send the token); answers only a fresh nonce."""
+    nonce = request.args.get("nonce", "")
+    if not NONCE.fullmatch(nonce):
+        raise BadRequest("nonce: 16 to 128 letters, digits, '-' or '_'")
+    pid = os.getpid()
+    return jsonify(pid=pid, proof=proof(current_app.config["BRIDGE_TOKEN"], nonce, pid))
 
 
 @v1.post("/uploads")

@@ -117,6 +117,56 @@ test('data dir follows AIHD_HOME, then the platform', function()
   assert(AihdBridge.data_dir(env({ AIHD_HOME = '/x' }), '/pref') == '/pref')
 end)
 
+test('sha256 and hmac-sha256 match the FIPS 180-4 and RFC 4231 vectors', function()
+  local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end
+  assert(hex(AihdBridge.sha256('abc')) == 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+  assert(hex(AihdBridge.sha256('')) == 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+  assert(hex(AihdBridge.sha256('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'))
+         == '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1')
+  assert(AihdBridge.hmac_sha256_hex(string.rep('\11', 20), 'Hi There')
+         == 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7')
+  assert(AihdBridge.hmac_sha256_hex('Jefe', 'what do ya want for nothing?')
+         == '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843')
+  assert(AihdBridge.hmac_sha256_hex(string.rep('\170', 131), 'Test Using Larger Than Block-Size Key - Hash Key First')
+         == '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54')
+end)
+
+test('connect sends the token only to a peer that proved it holds it', function()
+  local token = 'tok-' .. string.rep('z', 40)
+  local env = { read_file = function() return AihdJson.encode({ url = 'http://127.0.0.1:9', token = token }) end }
+  local function peer(answer)
+    local seen = {}
+    return seen, { request = function(_, url, _, headers)
+      seen[#seen + 1] = { url = url, auth = headers.Authorization }
+      return answer(url:match('nonce=([%w_-]+)'))
+    end }
+  end
+  local good_seen, good = peer(function(n)
+    if not n then return 200, '{"status": "ok"}' end  -- any call after the proof
+    return 200, AihdJson.encode({ pid = 4242, proof = AihdBridge.hmac_sha256_hex(token, 'aihd-bridge identity ' .. n .. ' 4242') })
+  end)
+  local bridge = assert(AihdBridge.connect(env, good, '/d'))
+  assert(good_seen[1].auth == nil and #good_seen[1].url:match('nonce=(.*)') == 32)
+  bridge:health()
+  assert(good_seen[2].auth == 'Bearer ' .. token)
+  local cases = {
+    { function() return 200, '{"order_id": "made-up", "pid": 4242, "proof": "00"}' end, AihdBridge.STRANGER },
+    { function(n)
+        local forged = AihdBridge.hmac_sha256_hex('other', 'aihd-bridge identity ' .. n .. ' 1')
+        return 200, AihdJson.encode({ pid = 1, proof = forged })
+      end, AihdBridge.STRANGER },
+    { function() return 404, 'not here' end, AihdBridge.STRANGER },
+    { function() return 401, '{"error": "missing or wrong token"}' end, AihdBridge.TOO_OLD },
+    { function() return nil, nil, 'cannotConnectToHost' end, AihdBridge.NOT_RUNNING .. ' (cannotConnectToHost)' },
+  }
+  for i, case in ipairs(cases) do
+    local seen, http = peer(case[1])
+    local client, why = AihdBridge.connect(env, http, '/d')
+    assert(client == nil and why == case[2], i .. ': ' .. tostring(why))
+    assert(#seen == 1 and seen[1].auth == nil and not seen[1].url:find(token, 1, true), i)
+  end
+end)
+
 test('progress: rendering is the first half, uploading the second', function()
   local p, caption = AihdProgress.describe(4, 2, nil, 0)
   assert(p == 0.25 and caption == 'Preparing photo 3 of 4', caption)
