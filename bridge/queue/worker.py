@@ -16,6 +16,7 @@ from ..remote.client import ApiClient, RemoteError
 from ..remote.backoff import Backoff
 from ..config import Settings
 from ..formats import FORMATS, FileProblem, prepared
+from ..thumbnails import Thumbnails
 from .spool import Spool, fingerprint_of, sha256_of
 from .store import Store
 
@@ -25,8 +26,9 @@ IDLE_POLL = 1.0  # seconds: also bounds the wait for retries that come due
 
 class WorkerPool:
     def __init__(self, store: Store, spool: Spool, client: ApiClient, settings: Settings,
-                 backoff: Backoff | None = None):
+                 backoff: Backoff | None = None, thumbnails: Thumbnails | None = None):
         self.store, self.spool, self.client, self.settings = store, spool, client, settings
+        self.thumbnails = thumbnails
         self.backoff = backoff or Backoff(base=settings.retry_base,
                                           rate_limit_wait=settings.rate_limit_wait)
         self.progress: dict[str, int] = {}  # item id -> bytes sent of the upload under way
@@ -112,7 +114,14 @@ class WorkerPool:
             except OSError:
                 sha = None  # the copy is gone: this order just cannot be matched later
             self.store.record_hash(job["id"], sha)
-            self.spool.remove(job["spool_path"])
+            self._drop_copy(job["id"], job["spool_path"], job["format"])
+
+    def _drop_copy(self, item_id: str, spooled, format_name: str | None) -> None:
+        """Remove a done item's spool copy; its thumbnail for the status page is made
+        first, since the host's own file may be gone by now."""
+        if self.thumbnails is not None:
+            self.thumbnails.make(item_id, spooled, format_name)
+        self.spool.remove(spooled)
 
     @staticmethod
     def _quietly(read):
@@ -169,7 +178,7 @@ class WorkerPool:
             if earlier:
                 self.store.mark_done(item_id, earlier[0], fingerprint=fingerprint,
                                      sha256=earlier[1], outcome="already ordered")
-                self.spool.remove(spooled)
+                self._drop_copy(item_id, spooled, item["format"])
                 self.store.forget_spool(item_id)
                 return
         changed = self._changed_since_intake(item, spooled)

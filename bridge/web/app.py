@@ -21,6 +21,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
                token: str | None = None, port: int | None = None) -> Flask:
     """Build the bridge's app. `port` is the one the server listens on (the Host check needs
     it); set `app.config["BRIDGE_PORT"]` later when the server picks a free port itself."""
+    from .pages import pages
     from .routes import v1
 
     app = Flask("bridge")
@@ -29,6 +30,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.json.sort_keys = False  # answers keep the order they were built in: easier to read
     app.extensions["runtime"] = runtime or Runtime(settings)
     app.register_blueprint(v1)
+    app.register_blueprint(pages)
 
     @app.before_request
     def guard():
@@ -44,6 +46,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
             return _error(403, "refused: cross-site requests are not allowed")
         if request.path in OPEN_PATHS:
             return None
+        if request.blueprint == "pages":
+            return None  # the status page: a session cookie and CSRF token, checked in pages.py
         supplied = request.headers.get("Authorization", "")
         expected = "Bearer " + app.config["BRIDGE_TOKEN"]
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
@@ -56,7 +60,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     @app.after_request
     def headers(response):
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Cache-Control", "no-store")  # thumbnails say otherwise
         response.headers["X-Content-Type-Options"] = "nosniff"
         for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
             del response.headers[name]  # never any CORS: browsers must not read our answers

@@ -10,6 +10,7 @@ from .. import __version__
 from ..inspection import inspect_file
 from ..queue.intake import BadRequest, Unavailable
 from .openapi import openapi_document
+from .session import CODE_TTL
 from ..runtime import Runtime
 from ..services import SERVICES
 from ..queue.store import FINAL, STATES
@@ -78,7 +79,7 @@ def create_uploads():
         for i in items]), 202
 
 
-def _view(item: dict, progress: dict) -> dict:
+def item_view(item: dict, progress: dict) -> dict:
     sent = item["size"] if item["state"] == "done" else progress.get(item["id"], 0)
     return {
         "id": item["id"], "source_id": item["source_id"], "path": item["source_path"],
@@ -91,29 +92,33 @@ def _view(item: dict, progress: dict) -> dict:
     }
 
 
+def batch_view(batch: dict, progress: dict) -> dict:
+    items = [item_view(i, progress) for i in batch["items"]]
+    counts = {s: sum(i["state"] == s for i in items) for s in STATES}
+    counts["waiting"] = sum(i["waiting_until"] is not None for i in items)
+    return {"id": batch["id"], "created": batch["created"],
+            "finished": all(i["state"] in FINAL for i in items), "counts": counts,
+            "total": len(items), "bytes_total": sum(i["size"] or 0 for i in items),
+            "bytes_sent": sum(i["bytes_sent"] for i in items), "items": items}
+
+
 @v1.get("/batches/<batch_id>")
 def get_batch(batch_id: str):
     rt = _rt()
     batch = rt.store.batch(batch_id)
     if batch is None:
         return _fail(404, f"no batch {batch_id}")
-    items = [_view(i, rt.pool.progress) for i in batch["items"]]
-    counts = {s: sum(i["state"] == s for i in items) for s in STATES}
-    counts["waiting"] = sum(i["waiting_until"] is not None for i in items)
-    return jsonify(id=batch["id"], created=batch["created"],
-                   finished=all(i["state"] in FINAL for i in items), counts=counts,
-                   total=len(items), bytes_total=sum(i["size"] or 0 for i in items),
-                   bytes_sent=sum(i["bytes_sent"] for i in items), items=items)
+    return jsonify(batch_view(batch, rt.pool.progress))
 
 
 @v1.post("/batches/<batch_id>/cancel")
 def cancel_batch(batch_id: str):
-    return _act(batch_id=batch_id, cancel=True)
+    return act(batch_id=batch_id, cancel=True)
 
 
 @v1.post("/batches/<batch_id>/retry")
 def retry_batch(batch_id: str):
-    return _act(batch_id=batch_id, cancel=False)
+    return act(batch_id=batch_id, cancel=False)
 
 
 @v1.get("/uploads/<item_id>")
@@ -122,20 +127,20 @@ def get_upload(item_id: str):
     item = rt.store.item(item_id)
     if item is None:
         return _fail(404, f"no upload {item_id}")
-    return jsonify(_view(item, rt.pool.progress) | {"history": item["history"]})
+    return jsonify(item_view(item, rt.pool.progress) | {"history": item["history"]})
 
 
 @v1.post("/uploads/<item_id>/cancel")
 def cancel_upload(item_id: str):
-    return _act(item_id=item_id, cancel=True)
+    return act(item_id=item_id, cancel=True)
 
 
 @v1.post("/uploads/<item_id>/retry")
 def retry_upload(item_id: str):
-    return _act(item_id=item_id, cancel=False)
+    return act(item_id=item_id, cancel=False)
 
 
-def _act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None):
+def act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None):
     rt = _rt()
     if (batch_id and rt.store.batch(batch_id) is None) or (item_id and rt.store.item(item_id) is None):
         return _fail(404, f"no such {'batch' if batch_id else 'upload'}")
@@ -161,7 +166,7 @@ def history():
     items = _rt().store.history(state=state, source_path=args.get("source_path"),
                                 source_id=args.get("source_id"), order_id=args.get("order_id"),
                                 limit=limit)
-    return jsonify(items=[_view(i, {}) | {"batch_id": i["batch_id"], "created": i["created"],
+    return jsonify(items=[item_view(i, {}) | {"batch_id": i["batch_id"], "created": i["created"],
                                           "finished_at": i["finished"]} for i in items])
 
 
@@ -199,6 +204,14 @@ def inspect():
 def reload_config():
     """Called by `aihd-bridge config set-key`: take up the new key without a restart."""
     return jsonify(mode=_rt().reload_key())
+
+
+@v1.post("/session-code")
+def session_code():
+    """A one-time login link to the status page (`aihd-bridge open`, the Lightroom plugin)."""
+    code = current_app.extensions["sessions"].new_code()
+    port = current_app.config["BRIDGE_PORT"]
+    return jsonify(url=f"http://127.0.0.1:{port}/?code={code}", expires_in=int(CODE_TTL))
 
 
 @v1.get("/openapi.json")
