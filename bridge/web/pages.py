@@ -49,6 +49,13 @@ def _basename(path: str) -> str:
     return PurePath(path).name
 
 
+@pages.app_template_filter("error_text")
+def _error_text(item: dict) -> str:
+    """The error without the file's path in front: the row shows the path already."""
+    error, path = item["error"] or "", item["path"] or ""
+    return error[len(path) + 2:] if path and error.startswith(path + ": ") else error
+
+
 @pages.app_template_filter("size")
 def _size(n: float) -> str:
     for unit in ("bytes", "KB", "MB"):
