@@ -21,7 +21,7 @@ from bridge.thumbnails import SIZE, Thumbnails
 from bridge.web.app import create_app
 from bridge.web.remote_banner import banner
 from bridge.web.session import CODE_TTL, Sessions
-from support import CANARY_KEY, run_cli, bridge_env, wait_until
+from support import CANARY_KEY, bridge_env, run_cli, wait_until
 
 TOKEN = "t" * 43
 HOST = {"Host": "127.0.0.1:47311"}
@@ -113,7 +113,7 @@ def test_page_lists_batches_newest_first_one_row_per_photo(app, make_jpeg):
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert "<script>" not in text and " style=" not in text and "onclick" not in text
-    assert not [h for h in page.headers.keys() if h.lower().startswith("access-control-")]
+    assert not [h for h, _ in page.headers if h.lower().startswith("access-control-")]
 
 
 def test_live_part_answers_204_until_something_changes(app, make_jpeg):

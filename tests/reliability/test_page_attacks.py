@@ -12,7 +12,7 @@ from support import RunningBridge, bridge_env, browser_session, free_port
 
 
 def _no_cors(resp) -> bool:
-    return not [h for h in resp.headers.keys() if h.lower().startswith("access-control-")]
+    return not [h for h in resp.headers if h.lower().startswith("access-control-")]
 
 
 def test_another_local_origin_can_neither_read_nor_press(sandbox, start_bridge, photos, report):
