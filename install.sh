@@ -78,6 +78,21 @@ install_lua() {
   fi
 }
 
+install_chromium() {  # the status page's browser tests drive the system Chromium (Playwright)
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    return 0
+  fi
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    say "installing chromium for the status page's browser tests"
+    if ! { $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq chromium >/dev/null; }; then
+      say "could not install chromium: the browser tests will be skipped"
+    fi
+  else
+    say "no apt-get: the browser tests need chromium (or AIHD_CHROMIUM=/path/to/it) and are skipped without"
+  fi
+}
+
 PY=$(find_python) || die "Python 3.11 or newer is needed. Install it (for example 'sudo apt-get install python3' or from python.org) and run this again."
 
 if [ "$MODE" = test ]; then
@@ -86,6 +101,7 @@ if [ "$MODE" = test ]; then
   say "installing aihd-bridge with its test tools"
   "$(venv_bin "$VENV")/python" -m pip install --quiet -e "${REPO}[test]"
   install_lua
+  install_chromium
   say "running the test suite"
   cd "$REPO"
   set +e
@@ -116,7 +132,7 @@ if [ "$MODE" = uninstall ]; then
     rm -rf "$HOME_DIR"
     say "removed aihd-bridge and all its data ($HOME_DIR)"
   else
-    rm -rf "$VENV" "$HOME_DIR/spool" "$HOME_DIR/logs" "$HOME_DIR/first-photo.jpg" "$HOME_DIR/bridge.json"
+    rm -rf "$VENV" "$HOME_DIR/spool" "$HOME_DIR/thumbs" "$HOME_DIR/logs" "$HOME_DIR/first-photo.jpg" "$HOME_DIR/bridge.json"
     say "removed aihd-bridge; the upload history stays in $HOME_DIR (--purge removes it too)"
   fi
   exit 0

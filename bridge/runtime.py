@@ -13,13 +13,15 @@ from .queue.intake import Intake
 from .keystore import find_key
 from .remote.connect import remote_client
 from .rules import Rules
-from .queue.spool import Spool
+from .queue.spool import Spool, open_copy
 from .queue.store import Store
 from .queue.worker import WorkerPool
+from .thumbnails import Thumbnails
 
 log = logging.getLogger(__name__)
 DB_FILE = "bridge.sqlite3"
 SPOOL_KEEP_DAYS = 7
+THUMBS_KEEP_DAYS = 90
 
 
 class Runtime:
@@ -31,7 +33,9 @@ class Runtime:
         self.intake = Intake(settings, self.store, self.spool, self.rules)
         self._exit = contextlib.ExitStack()
         self.client = self._exit.enter_context(remote_client(settings))
-        self.pool = WorkerPool(self.store, self.spool, self.client, settings)
+        self.thumbnails = Thumbnails(settings.home / "thumbs", open_file=open_copy)
+        self.pool = WorkerPool(self.store, self.spool, self.client, settings,
+                               thumbnails=self.thumbnails)
         self._reload_lock = threading.Lock()
 
     @property
@@ -44,6 +48,7 @@ class Runtime:
             log.warning("%d uploads were under way when the bridge stopped; they go again, "
                         "flagged as possibly sent twice", requeued)
         self.clean_spool()
+        self.thumbnails.prune(THUMBS_KEEP_DAYS)
         self.pool.start()
 
     def clean_spool(self) -> None:

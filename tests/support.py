@@ -153,3 +153,21 @@ class ManualClock(Clock):
 
     def jump_wall(self, seconds: float) -> None:
         self._wall += seconds
+
+
+def browser_session(bridge: RunningBridge):
+    """Sign in to a bridge's status page as `aihd-bridge open` would: a requests.Session with
+    the session cookie, and the page's CSRF token."""
+    import re
+
+    import requests
+
+    code_url = bridge.post("/v1/session-code").json()["url"]
+    http = requests.Session()
+    http.trust_env = False
+    resp = http.get(code_url, allow_redirects=False, timeout=10)
+    assert resp.status_code == 303 and resp.headers["Location"] == "/", resp.text
+    page = http.get(bridge.url + "/", timeout=10)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    return http, csrf

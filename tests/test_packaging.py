@@ -19,7 +19,8 @@ def test_wheel_contains_the_whole_package(tmp_path):
     wheel = next(tmp_path.glob("aihd_bridge-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {str(p.relative_to(ROOT)) for p in (ROOT / "bridge").rglob("*")
-                if p.suffix in (".py", ".toml")}
+                if p.suffix in (".py", ".toml", ".html", ".css", ".js", ".svg")}
+    assert {"bridge/web/templates/index.html", "bridge/web/static/page.js"} <= expected
     assert expected <= names, sorted(expected - names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "aihd-bridge = bridge.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

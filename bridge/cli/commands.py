@@ -172,6 +172,7 @@ def status(as_json) -> None:
         for item in report["recent_failures"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")
+        click.echo("status page: aihd-bridge open")
     sys.exit(0 if report["running"] else 1)
 
 
@@ -190,6 +191,31 @@ def _remote_line(remote: Any) -> str:
             f"safely in the bridge")
     line += f" (last error: {remote['last_error']})" if remote["last_error"] else ""
     return click.style(line, fg="yellow")
+
+
+@main.command("open")
+@click.option("--no-browser", is_flag=True, help="print the address instead of opening it")
+def open_page(no_browser) -> None:
+    """Open the status page in the browser, signed in with a one-time link."""
+    import webbrowser
+
+    from ..discovery import BridgeError, running_bridge
+
+    settings = _settings()
+    bridge = running_bridge(settings.home)
+    if bridge is None:
+        raise click.ClickException(f"the bridge is not running (data dir {settings.home}); "
+                                   "start it with: aihd-bridge serve")
+    try:
+        answer = bridge.post("/v1/session-code")
+    except BridgeError as exc:
+        raise click.ClickException(f"the bridge gave no login link: {exc}") from None
+    url, minutes = answer["url"], max(1, answer.get("expires_in", 300) // 60)
+    if no_browser or not webbrowser.open(url):
+        click.echo(f"open this address in your browser (it works once, within {minutes} "
+                   f"minutes):\n  {url}")
+    else:
+        click.echo(f"opened the status page at {bridge.url}/")
 
 
 @main.command()

@@ -257,7 +257,7 @@ class Store:
         """A done item whose spool copy waits to be hashed before it is deleted."""
         with self._lock:
             row = self._db.execute(
-                """SELECT id, spool_path FROM items WHERE state='done' AND sha256 IS NULL
+                """SELECT id, spool_path, format FROM items WHERE state='done' AND sha256 IS NULL
                    AND spool_path IS NOT NULL ORDER BY finished LIMIT 1""").fetchone()
         return dict(row) if row else None
 
@@ -424,6 +424,20 @@ class Store:
         more = len(rows) > limit
         rows = rows[:limit]
         return [_item(r, now) for r in rows], (rows[-1]["change_seq"] if rows else since), more
+
+    def recent_batches(self, limit: int) -> list[dict]:
+        """The newest batches, each with its items."""
+        with self._lock:
+            ids = [r[0] for r in self._db.execute(
+                "SELECT id FROM batches ORDER BY created DESC, rowid DESC LIMIT ?", (limit,))]
+            return [b for b in map(self.batch, ids) if b is not None]
+
+    def spool_copy(self, item_id: str) -> tuple[str, str | None] | None:
+        """(spool path, format) of an item whose copy is still in the spool."""
+        with self._lock:
+            row = self._db.execute("SELECT spool_path, format FROM items WHERE id=?",
+                                   (item_id,)).fetchone()
+        return (row[0], row[1]) if row is not None and row[0] else None
 
     def item(self, item_id: str) -> dict | None:
         with self._lock:

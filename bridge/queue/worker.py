@@ -22,6 +22,7 @@ from ..formats import FORMATS, FileProblem, detect, prepared
 from ..remote.backoff import Backoff
 from ..remote.client import ApiClient, RemoteError
 from ..remote.health import RemoteHealth
+from ..thumbnails import Thumbnails
 from .spool import NotOwnCopy, Spool, fingerprint_of, open_copy, sha256_of
 from .store import Store
 
@@ -31,8 +32,10 @@ IDLE_POLL = 1.0  # seconds: also bounds every wait, so a sleep of the machine is
 
 class WorkerPool:
     def __init__(self, store: Store, spool: Spool, client: ApiClient, settings: Settings,
-                 backoff: Backoff | None = None, clock: Clock | None = None):
+                 backoff: Backoff | None = None, clock: Clock | None = None,
+                 thumbnails: Thumbnails | None = None):
         self.store, self.spool, self.client, self.settings = store, spool, client, settings
+        self.thumbnails = thumbnails
         self.backoff = backoff or Backoff(base=settings.retry_base,
                                           rate_limit_wait=settings.rate_limit_wait,
                                           probe_cap=settings.probe_max_wait)
@@ -129,7 +132,14 @@ class WorkerPool:
             except OSError:
                 sha = None  # the copy is gone: this order just cannot be matched later
             self.store.record_hash(job["id"], sha)
-            self.spool.remove(job["spool_path"])
+            self._drop_copy(job["id"], job["spool_path"], job["format"])
+
+    def _drop_copy(self, item_id: str, spooled, format_name: str | None) -> None:
+        """Remove a done item's spool copy; its thumbnail for the status page is made
+        first, since the host's own file may be gone by now."""
+        if self.thumbnails is not None:
+            self.thumbnails.make(item_id, spooled, format_name)
+        self.spool.remove(spooled)
 
     @staticmethod
     def _quietly(read):
@@ -185,7 +195,7 @@ class WorkerPool:
             if earlier:
                 self.store.mark_done(item_id, earlier[0], fingerprint=fingerprint,
                                      sha256=earlier[1], outcome="already ordered")
-                self.spool.remove(spooled)
+                self._drop_copy(item_id, spooled, item["format"])
                 self.store.forget_spool(item_id)
                 return
         changed = self._changed_since_intake(item, spooled)

@@ -23,6 +23,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
                token: str | None = None, port: int | None = None) -> Flask:
     """Build the bridge's app. `port` is the one the server listens on (the Host check needs
     it); set `app.config["BRIDGE_PORT"]` later when the server picks a free port itself."""
+    from .pages import pages
     from .routes import v1
 
     app = Flask("bridge")
@@ -32,6 +33,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     app.json.sort_keys = False  # answers keep the order they were built in: easier to read
     app.extensions["runtime"] = runtime or Runtime(settings)
     app.register_blueprint(v1)
+    app.register_blueprint(pages)
     refused_by_headers = header_guard(app)
 
     @app.before_request
@@ -41,14 +43,15 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
                                      request.path)
         if refused:
             return _error(*refused)
-        if request.path not in OPEN_PATHS and request.method == "POST" and \
-                request.content_length and request.mimetype not in BODY_TYPES:
+        if request.blueprint == "v1" and request.path not in OPEN_PATHS and \
+                request.method == "POST" and request.content_length and \
+                request.mimetype not in BODY_TYPES:  # the status page posts its forms
             return _error(415, "send application/json or multipart/form-data")
         return None
 
     @app.after_request
     def headers(response):
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Cache-Control", "no-store")  # thumbnails say otherwise
         response.headers["X-Content-Type-Options"] = "nosniff"
         for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
             del response.headers[name]  # never any CORS: browsers must not read our answers
@@ -81,8 +84,8 @@ def header_guard(app: Flask) -> Callable[[str, str | None, str, str, str], tuple
         why = refusal(host, origin, method, app.config["BRIDGE_PORT"])
         if why:
             return 403, why
-        if path in OPEN_PATHS:
-            return None
+        if path in OPEN_PATHS or not path.startswith("/v1/"):
+            return None  # the status page checks its own session cookie and CSRF (pages.py)
         if not bearer_ok(authorization, app.config["BRIDGE_TOKEN"]):
             return 401, "missing or wrong token: read it from bridge.json in the bridge's data dir"
         return None

@@ -207,6 +207,11 @@ def openapi_document() -> dict:
             "/v1/config/reload": {"post": _op(
                 "Take up an API key stored or removed since start", _json({
                     "type": "object", "properties": {"mode": {"enum": ["live", "sandbox"]}}}))},
+            "/v1/session-code": {"post": _op(
+                "A one-time login link to the status page (works once, within expires_in s)",
+                _json({"type": "object", "required": ["url", "expires_in"], "properties": {
+                    "url": {"type": "string", "description": "open it in a browser"},
+                    "expires_in": {"type": "integer"}}}))},
             "/v1/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
         },
     }

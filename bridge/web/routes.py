@@ -12,6 +12,7 @@ from ..identity import NONCE, proof
 from ..inspection import inspect_file
 from ..queue.intake import BadRequest, Unavailable
 from .openapi import openapi_document
+from .session import CODE_TTL
 from ..runtime import Runtime
 from ..services import SERVICES
 from ..queue.store import MAX_SOURCE_IDS, STATES
@@ -91,7 +92,7 @@ def create_uploads():
         for i in items]), 202
 
 
-def _view(item: dict, progress: dict) -> dict:
+def item_view(item: dict, progress: dict) -> dict:
     sent = item["size"] if item["state"] == "done" else progress.get(item["id"], 0)
     return {
         "id": item["id"], "source_id": item["source_id"], "path": item["source_path"],
@@ -113,6 +114,19 @@ def _cursor(name: str) -> int | None:
     return int(text)
 
 
+def batch_view(batch: dict, progress: dict) -> dict:
+    """A batch as the API and the status page show it: totals over all its items, and the
+    items the store gave (all of them, or those changed since a cursor)."""
+    summary = batch["summary"]
+    counts = summary["counts"]
+    in_flight = sum(min(progress.get(i, 0), size) for i, size in summary["uploading"].items())
+    return {"id": batch["id"], "created": batch["created"], "cursor": batch["cursor"],
+            "finished": counts["queued"] + counts["uploading"] == 0, "counts": counts,
+            "total": summary["total"], "bytes_total": summary["bytes_total"],
+            "bytes_sent": summary["bytes_done"] + in_flight,
+            "items": [item_view(i, progress) for i in batch["items"]]}
+
+
 @v1.get("/batches/<batch_id>")
 def get_batch(batch_id: str):
     """Every item, or with ?since=<cursor> only those changed since; totals over all of
@@ -121,15 +135,7 @@ def get_batch(batch_id: str):
     batch = rt.store.batch(batch_id, since=_cursor("since"))
     if batch is None:
         return _fail(404, f"no batch {batch_id}")
-    summary, progress = batch["summary"], rt.pool.progress
-    counts = summary["counts"]
-    in_flight = sum(min(progress.get(i, 0), size) for i, size in summary["uploading"].items())
-    return jsonify(id=batch["id"], created=batch["created"], cursor=batch["cursor"],
-                   finished=counts["queued"] + counts["uploading"] == 0, counts=counts,
-                   total=summary["total"], bytes_total=summary["bytes_total"],
-                   bytes_sent=summary["bytes_done"] + in_flight,
-                   remote=rt.pool.health.snapshot(),
-                   items=[_view(i, progress) for i in batch["items"]])
+    return jsonify(batch_view(batch, rt.pool.progress) | {"remote": rt.pool.health.snapshot()})
 
 
 @v1.get("/changes")
@@ -148,18 +154,18 @@ def changes():
 
 def _listed(item: dict) -> dict:
     """An item seen outside its batch (history, changes)."""
-    return _view(item, {}) | {"batch_id": item["batch_id"], "created": item["created"],
+    return item_view(item, {}) | {"batch_id": item["batch_id"], "created": item["created"],
                               "finished_at": item["finished"]}
 
 
 @v1.post("/batches/<batch_id>/cancel")
 def cancel_batch(batch_id: str):
-    return _act(batch_id=batch_id, cancel=True)
+    return act(batch_id=batch_id, cancel=True)
 
 
 @v1.post("/batches/<batch_id>/retry")
 def retry_batch(batch_id: str):
-    return _act(batch_id=batch_id, cancel=False)
+    return act(batch_id=batch_id, cancel=False)
 
 
 @v1.get("/uploads/<item_id>")
@@ -168,20 +174,20 @@ def get_upload(item_id: str):
     item = rt.store.item(item_id)
     if item is None:
         return _fail(404, f"no upload {item_id}")
-    return jsonify(_view(item, rt.pool.progress) | {"history": item["history"]})
+    return jsonify(item_view(item, rt.pool.progress) | {"history": item["history"]})
 
 
 @v1.post("/uploads/<item_id>/cancel")
 def cancel_upload(item_id: str):
-    return _act(item_id=item_id, cancel=True)
+    return act(item_id=item_id, cancel=True)
 
 
 @v1.post("/uploads/<item_id>/retry")
 def retry_upload(item_id: str):
-    return _act(item_id=item_id, cancel=False)
+    return act(item_id=item_id, cancel=False)
 
 
-def _act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None):
+def act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None):
     rt = _rt()
     if (batch_id and rt.store.batch(batch_id) is None) or (item_id and rt.store.item(item_id) is None):
         return _fail(404, f"no such {'batch' if batch_id else 'upload'}")
@@ -247,6 +253,14 @@ def inspect():
 def reload_config():
     """Called by `aihd-bridge config set-key`: take up the new key without a restart."""
     return jsonify(mode=_rt().reload_key())
+
+
+@v1.post("/session-code")
+def session_code():
+    """A one-time login link to the status page (`aihd-bridge open`, the Lightroom plugin)."""
+    code = current_app.extensions["sessions"].new_code()
+    port = current_app.config["BRIDGE_PORT"]
+    return jsonify(url=f"http://127.0.0.1:{port}/?code={code}", expires_in=int(CODE_TTL))
 
 
 @v1.get("/openapi.json")

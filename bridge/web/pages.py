@@ -1,0 +1,217 @@
+"""The status page: batches with live progress, one row per photo, and the settings.
+
+Reached with a one-time code from `POST /v1/session-code` (`aihd-bridge open`), traded here for
+an HttpOnly, SameSite=Strict cookie that this run of the bridge alone knows. The app's guard
+checks Host and Origin for these routes as for the API; this blueprint checks the cookie, the
+fetch metadata (another port of 127.0.0.1 is "same-site", so SameSite alone is not enough)
+and, on every request that changes something, the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path, PurePath
+
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, send_file
+
+from .. import __version__
+from ..services import SERVICES
+from .remote_banner import banner, clock
+from .routes import act, batch_view, health
+from .session import COOKIE, Sessions
+
+pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
+                  static_url_path="/page/static")
+RECENT_BATCHES = 20
+ROWS_PER_BATCH = 200  # beyond that the batch's own view shows them all
+# Nothing but this origin's own files: no inline script or style, no frames, no plug-ins.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+OWN_FETCH = {"same-origin", "none"}  # "none": opened from outside a page (a typed URL, a link)
+LOGIN_HINT = "aihd-bridge open"
+PLACEHOLDER = Path(__file__).parent / "static" / "placeholder.svg"
+
+
+@pages.record_once
+def _sessions(state) -> None:
+    state.app.extensions["sessions"] = Sessions()
+
+
+@pages.app_template_filter("clock")
+def _clock(epoch: float | None) -> str:
+    return clock(epoch) if epoch else ""
+
+
+@pages.app_template_filter("basename")
+def _basename(path: str) -> str:
+    return PurePath(path).name
+
+
+@pages.app_template_filter("error_text")
+def _error_text(item: dict) -> str:
+    """The error without the file's path in front: the row shows the path already."""
+    error, path = item["error"] or "", item["path"] or ""
+    return error[len(path) + 2:] if path and error.startswith(path + ": ") else error
+
+
+@pages.app_template_filter("size")
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def _sessions_of_app() -> Sessions:
+    return current_app.extensions["sessions"]
+
+
+def _cookie_name() -> str:
+    # Cookies are shared by every port of a host: two bridges must not overwrite each other's.
+    return f"{COOKIE}_{current_app.config['BRIDGE_PORT']}"
+
+
+@pages.before_request
+def check_session():
+    if request.endpoint == "pages.static":
+        return None  # the stylesheet and script hold nothing private
+    if request.headers.get("Sec-Fetch-Site", "none") not in OWN_FETCH:
+        return _login_page(403, "This page opens only from its own address.")
+    if request.endpoint == "pages.index" and "code" in request.args:
+        return None  # index trades the code for a session
+    session = _sessions_of_app().find(request.cookies.get(_cookie_name()))
+    if session is None:
+        return _login_page(401)
+    if request.method == "POST":
+        supplied = request.headers.get("X-CSRF-Token") or request.form.get("csrf")
+        if not Sessions.csrf_ok(session, supplied):
+            return jsonify(error="missing or wrong CSRF token: reload the page"), 403
+    g.session = session
+    return None
+
+
+@pages.after_request
+def security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the login code never leaks on
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    return response
+
+
+def _login_page(status: int, reason: str | None = None):
+    return render_template("login.html", reason=reason, command=LOGIN_HINT), status
+
+
+@pages.get("/")
+def index():
+    if "code" in request.args:
+        return _redeem(request.args["code"])
+    only = request.args.get("batch")
+    return render_template("index.html", session=g.session, **_live(only))
+
+
+def _redeem(code: str):
+    sessions = _sessions_of_app()
+    granted = sessions.redeem(code)
+    if granted is None:
+        if sessions.find(request.cookies.get(_cookie_name())) is not None:
+            return redirect("/", 303)  # a used link opened again by someone already in
+        return _login_page(403, "This link was used already or has expired.")
+    cookie, _session = granted
+    # 303 to the bare address: the code leaves the address bar, and its history entry.
+    response = redirect("/", 303)
+    response.set_cookie(_cookie_name(), cookie, httponly=True, samesite="Strict", path="/")
+    return response
+
+
+@pages.get("/page/live")
+def live():
+    """The live part of the page (banner and batches) for the page's script to swap in;
+    204 when nothing changed since the version the page has."""
+    context = _live(request.args.get("batch"))
+    if request.args.get("v") == context["version"]:
+        return "", 204
+    response = current_app.make_response(render_template("_live.html", session=g.session,
+                                                         **context))
+    response.headers["X-Live-Version"] = context["version"]
+    return response
+
+
+def _live(only: str | None) -> dict:
+    rt = current_app.extensions["runtime"]
+    if only:
+        one = rt.store.batch(only)
+        raw = [one] if one is not None else []
+    else:
+        raw = rt.store.recent_batches(RECENT_BATCHES)
+    batches = [batch_view(b, rt.pool.progress) for b in raw]
+    status = health().get_json()  # what /v1/health says, the remote's state included
+    notice = banner(status.get("remote"), [i for b in batches for i in b["items"]])
+    for b in batches:
+        b["version"] = _digest(b)
+        b["shown"] = b["items"] if only else b["items"][:ROWS_PER_BATCH]
+    version = _digest([notice, status.get("mode"), [b["version"] for b in batches]])
+    return {"batches": batches, "banner": notice, "banner_version": _digest(notice),
+            "health": status, "version": version, "only": only, "services": SERVICES}
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@pages.get("/settings")
+def settings():
+    rt = current_app.extensions["runtime"]
+    s = rt.settings
+    rows = [
+        ("mode", rt.mode + (" (no API key: uploads go to the embedded sandbox)"
+                            if rt.mode == "sandbox" else "")),
+        ("API key", "set" if s.api_key else "not set"),
+        ("API", s.api_url if rt.mode == "live" else "embedded sandbox"),
+        ("data dir", str(s.home)),
+        ("address", f"http://127.0.0.1:{current_app.config['BRIDGE_PORT']}"),
+        ("version", __version__),
+        ("upload workers", str(s.workers)),
+        ("attempts per photo", f"{s.max_attempts} (first retry after {s.retry_base:g} s, "
+                               "then doubling)"),
+        ("wait after a 429", f"{s.rate_limit_wait:g} s unless the API says how long"),
+        ("size limit", f"{s.max_upload_bytes:,} bytes"),
+        ("HEIC to JPEG", "yes" if s.convert_heic else "no"),
+        ("timeouts", f"connect {s.connect_timeout:g} s, read {s.read_timeout:g} s"),
+        ("rules", rt.rules.problem or "presets.toml is fine"),
+    ]
+    return render_template("settings.html", session=g.session, rows=rows,
+                           health=health().get_json())
+
+
+@pages.get("/page/thumbs/<item_id>")
+def thumbnail(item_id: str):
+    rt = current_app.extensions["runtime"]
+    path = rt.thumbnails.cached(item_id)
+    if path is None:
+        copy = rt.store.spool_copy(item_id)
+        path = rt.thumbnails.make(item_id, *copy) if copy else None
+    if path is None:  # gone, damaged, or a RAW without a preview
+        return send_file(PLACEHOLDER, mimetype="image/svg+xml", max_age=60)
+    # Made once per item and never changed: the browser may keep it.
+    response = send_file(path, mimetype="image/jpeg", max_age=365 * 86400)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+@pages.post("/page/<kind>/<ident>/<action>")
+def action(kind: str, ident: str, action: str):
+    if kind not in ("batches", "uploads") or action not in ("retry", "cancel"):
+        return jsonify(error="no such action"), 404
+    target = {"batch_id": ident} if kind == "batches" else {"item_id": ident}
+    answer = act(cancel=action == "cancel", **target)
+    if request.headers.get("X-CSRF-Token"):
+        return answer  # the page's script: it refreshes the list itself
+    back = request.form.get("back", "/")
+    # A plain form, without the script: back to the page it came from, on this origin only.
+    return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
