@@ -16,21 +16,30 @@ from pathlib import Path
 from . import export_scale, intake, memory, metadata, startup, upload
 from .common import ROOT, make_files
 
-SUITES = {"upload": None, "memory": memory.measure, "metadata": metadata.measure,
-          "startup": startup.measure, "intake": intake.measure,
-          "export-scale": export_scale.measure}
+SUITES = {
+    "upload": None,
+    "memory": memory.measure,
+    "metadata": metadata.measure,
+    "startup": startup.measure,
+    "intake": intake.measure,
+    "export-scale": export_scale.measure,
+}
 
 
 def machine() -> str:
     cpus = os.cpu_count()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} " \
-           f"{platform.machine()}, {cpus} cores, {mem:.0f} GiB"
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} "
+        f"{platform.machine()}, {cpus} cores, {mem:.0f} GiB"
+    )
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| benchmark | baseline | baseline | bridge | ratio | goal | met |",
-             "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+    lines = [
+        "| benchmark | baseline | baseline | bridge | ratio | goal | met |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
     for r in rows:
         if "skipped" in r:
             lines.append(f"| {r['name']} | skipped: {r['skipped']} | | | | | |")
@@ -38,8 +47,10 @@ def table(rows: list[dict]) -> str:
         unit = r["unit"]
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
         met = {True: "yes", False: "**no**", None: "-"}[r["met"]]
-        lines.append(f"| {r['name']} | {r['baseline']} | {r['baseline_value']:.3f} {unit} | "
-                     f"{r['measured']:.3f} {unit} | {ratio} | {r['goal']} | {met} |")
+        lines.append(
+            f"| {r['name']} | {r['baseline']} | {r['baseline_value']:.3f} {unit} | "
+            f"{r['measured']:.3f} {unit} | {ratio} | {r['goal']} | {met} |"
+        )
     return "\n".join(lines)
 
 
@@ -54,15 +65,21 @@ def main() -> None:
         for name in chosen:
             print(f"== {name}", flush=True)
             if name == "upload":
-                files = {"20 x 20 MB": make_files(work / "big", 20, 20_000_000, "big"),
-                         "200 x 1 MB": make_files(work / "small", 200, 1_000_000, "small")}
+                files = {
+                    "20 x 20 MB": make_files(work / "big", 20, 20_000_000, "big"),
+                    "200 x 1 MB": make_files(work / "small", 200, 1_000_000, "small"),
+                }
                 rows += upload.measure(work, files)
             else:
                 rows += SUITES[name](work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
-              "seconds": time.perf_counter() - started, "results": rows}
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": machine(),
+        "seconds": time.perf_counter() - started,
+        "results": rows,
+    }
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(report, indent=2))

@@ -40,8 +40,12 @@ def make_files(folder: Path, count: int, size: int, prefix: str) -> list[Path]:
 
 @contextmanager
 def receiver(latency: float = 0.0):
-    proc = subprocess.Popen([sys.executable, "-m", "bench.receiver", "--latency", str(latency)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.receiver", "--latency", str(latency)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = int(proc.stdout.readline())
         yield f"http://127.0.0.1:{port}"
@@ -66,8 +70,12 @@ class Bridge:
         info = self.home / "bridge.json"
         info.unlink(missing_ok=True)
         started = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve"], env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "serve"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         session = requests.Session()
         session.trust_env = False
         while True:
@@ -90,8 +98,10 @@ class Bridge:
     def run_batch(self, paths: list[Path], poll: float = 0.01) -> float:
         """Hand the files over and wait until all are done; returns the seconds it took."""
         started = time.perf_counter()
-        resp = self.http.post(self.url + "/v1/uploads", json={
-            "items": [{"path": str(p)} for p in paths], "service_name": "service-image-enhancement"})
+        resp = self.http.post(
+            self.url + "/v1/uploads",
+            json={"items": [{"path": str(p)} for p in paths], "service_name": "service-image-enhancement"},
+        )
         resp.raise_for_status()
         batch_id = resp.json()["batch_id"]
         while True:
@@ -130,10 +140,23 @@ def median_time(fn, runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def row(name: str, baseline: str, baseline_value: float, measured: float,
-        goal: tuple[str, float] | None, unit: str = "s") -> dict:
+def row(
+    name: str,
+    baseline: str,
+    baseline_value: float,
+    measured: float,
+    goal: tuple[str, float] | None,
+    unit: str = "s",
+) -> dict:
     ratio = measured / baseline_value if baseline_value else float("inf")
     met = None if goal is None else (ratio <= goal[1] if goal[0] == "<=" else ratio < goal[1])
-    return {"name": name, "baseline": baseline, "baseline_value": baseline_value,
-            "measured": measured, "unit": unit, "ratio": ratio,
-            "goal": f"{goal[0]} {goal[1]}" if goal else "-", "met": met}
+    return {
+        "name": name,
+        "baseline": baseline,
+        "baseline_value": baseline_value,
+        "measured": measured,
+        "unit": unit,
+        "ratio": ratio,
+        "goal": f"{goal[0]} {goal[1]}" if goal else "-",
+        "met": met,
+    }

@@ -37,12 +37,20 @@ def measure(work: Path) -> list[dict]:
                     bridge.stop()
                     shutil.rmtree(work / name, ignore_errors=True)
     small, big = COUNTS
-    return [row(f"export scale: bridge CPU per photo, {big:,} photos against {small:,} "
-                f"({how})", f"{small:,} photos (ms per photo)", per_photo[cursor, small] * 1000,
-                per_photo[cursor, big] * 1000, goal, unit="ms")
-            for cursor, how, goal in ((True, "hand-over, polls with the cursor", ("<=", 1.5)),
-                                      (False, "polls of the whole batch, before the cursor",
-                                       None))]
+    return [
+        row(
+            f"export scale: bridge CPU per photo, {big:,} photos against {small:,} ({how})",
+            f"{small:,} photos (ms per photo)",
+            per_photo[cursor, small] * 1000,
+            per_photo[cursor, big] * 1000,
+            goal,
+            unit="ms",
+        )
+        for cursor, how, goal in (
+            (True, "hand-over, polls with the cursor", ("<=", 1.5)),
+            (False, "polls of the whole batch, before the cursor", None),
+        )
+    ]
 
 
 def _export(bridge: Bridge, files: list[Path], with_cursor: bool) -> float:
@@ -59,8 +67,11 @@ def _export(bridge: Bridge, files: list[Path], with_cursor: bool) -> float:
         return answer
 
     for n, path in enumerate(files):
-        body = {"items": [{"path": str(path), "source_id": f"photo-{n}"}], "client": CLIENT,
-                "service_name": "service-image-enhancement"}
+        body = {
+            "items": [{"path": str(path), "source_id": f"photo-{n}"}],
+            "client": CLIENT,
+            "service_name": "service-image-enhancement",
+        }
         if batch_id:
             body["batch_id"] = batch_id
         resp = http.post(base + "/v1/uploads", json=body)

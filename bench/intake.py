@@ -26,13 +26,22 @@ def measure(work: Path) -> list[dict]:
     try:
         bridge.start()
         started = time.perf_counter()
-        resp = bridge.http.post(bridge.url + "/v1/uploads", json={
-            "items": [{"path": str(p)} for p in files], "service_name": "service-day-to-dusk"})
+        resp = bridge.http.post(
+            bridge.url + "/v1/uploads",
+            json={"items": [{"path": str(p)} for p in files], "service_name": "service-day-to-dusk"},
+        )
         ours = time.perf_counter() - started
         resp.raise_for_status()
         bridge.http.post(f"{bridge.url}/v1/batches/{resp.json()['batch_id']}/cancel")
     finally:
         bridge.stop()
     shutil.rmtree(target, ignore_errors=True)
-    return [row(f"intake: {COUNT} paths of {SIZE // 1_000_000} MB to the 202", "cp of the same files",
-                min(copies), ours, ("<", 0.1))]
+    return [
+        row(
+            f"intake: {COUNT} paths of {SIZE // 1_000_000} MB to the 202",
+            "cp of the same files",
+            min(copies),
+            ours,
+            ("<", 0.1),
+        )
+    ]

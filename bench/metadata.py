@@ -25,8 +25,7 @@ def ensure_exiftool() -> str | None:
     if shutil.which("exiftool"):
         return "exiftool"
     if shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "libimage-exiftool-perl"],
-                       capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "libimage-exiftool-perl"], capture_output=True)
     return "exiftool" if shutil.which("exiftool") else None
 
 
@@ -36,13 +35,22 @@ def measure(_work: Path) -> list[dict]:
         return [{"name": "metadata", "skipped": f"no samples at {SAMPLES}"}]
     exiftool = ensure_exiftool()
     if exiftool is None:
-        return [{"name": "metadata vs ExifTool", "skipped": "exiftool is not installed and "
-                 "apt-get could not install libimage-exiftool-perl"}]
+        return [
+            {
+                "name": "metadata vs ExifTool",
+                "skipped": "exiftool is not installed and apt-get could not install libimage-exiftool-perl",
+            }
+        ]
     names = [str(p) for p in files]
-    theirs = median_time(lambda: subprocess.run([exiftool, "-j", "-n", *names], check=True,
-                                                capture_output=True), runs=5)
-    ours = median_time(lambda: subprocess.run([sys.executable, "-c", OURS, *names], cwd=ROOT,
-                                              check=True, capture_output=True), runs=5)
+    theirs = median_time(
+        lambda: subprocess.run([exiftool, "-j", "-n", *names], check=True, capture_output=True), runs=5
+    )
+    ours = median_time(
+        lambda: subprocess.run(
+            [sys.executable, "-c", OURS, *names], cwd=ROOT, check=True, capture_output=True
+        ),
+        runs=5,
+    )
     sys.path.insert(0, str(ROOT))
     from bridge.metadata.reader import read_metadata_counted
 
@@ -52,8 +60,9 @@ def measure(_work: Path) -> list[dict]:
         _, bytes_read = read_metadata_counted(path)
         per_file.append(time.perf_counter() - started)
         read_share.append(bytes_read / path.stat().st_size)
-    result = row(f"metadata: {len(files)} samples, one process each", "exiftool -j -n", theirs,
-                 ours, ("<", 0.2))
+    result = row(
+        f"metadata: {len(files)} samples, one process each", "exiftool -j -n", theirs, ours, ("<", 0.2)
+    )
     result["median_ms_per_file"] = statistics.median(per_file) * 1000
     result["median_bytes_read_share"] = statistics.median(read_share)
     return [result]

@@ -51,8 +51,10 @@ class Handler(socketserver.StreamRequestHandler):
         if self.server.latency:
             time.sleep(self.server.latency)
         body = b'{"order_id": "bench-%d"}' % next(self.server.counter)
-        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
         self.wfile.flush()
         return headers.get("connection", "").lower() != "close"
 

@@ -23,5 +23,12 @@ def measure(work: Path) -> list[dict]:
             ours.append(bridge.start())
         finally:
             bridge.stop()
-    return [row("start-up: serve to first 200 on /v1/health", 'python -c "import flask, waitress"',
-                statistics.median(baseline), statistics.median(ours), ("<=", 1.5))]
+    return [
+        row(
+            "start-up: serve to first 200 on /v1/health",
+            'python -c "import flask, waitress"',
+            statistics.median(baseline),
+            statistics.median(ours),
+            ("<=", 1.5),
+        )
+    ]

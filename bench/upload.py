@@ -11,10 +11,23 @@ from .common import KEY, Bridge, receiver, row
 
 def curl_one_by_one(url: str, paths: list[Path]) -> None:
     for path in paths:
-        subprocess.run(["curl", "-sS", "-o", "/dev/null", "--fail", "-H", f"x-api-key: {KEY}",
-                        "-F", f"image=@{path};type=image/jpeg",
-                        "-F", "service_name=service-image-enhancement",
-                        url + "/v1/order/image"], check=True)
+        subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "--fail",
+                "-H",
+                f"x-api-key: {KEY}",
+                "-F",
+                f"image=@{path};type=image/jpeg",
+                "-F",
+                "service_name=service-image-enhancement",
+                url + "/v1/order/image",
+            ],
+            check=True,
+        )
 
 
 def bridge_time(work: Path, url: str, paths: list[Path], workers: int) -> float:
@@ -28,8 +41,12 @@ def bridge_time(work: Path, url: str, paths: list[Path], workers: int) -> float:
 
 # (files, workers, added latency, goal): the issue sets goals for the big files with one
 # worker and for the default workers against a slow endpoint; the rest is for information.
-CASES = (("20 x 20 MB", 1, 0.0, ("<=", 1.10)), ("20 x 20 MB", 3, 0.2, ("<", 0.6)),
-         ("200 x 1 MB", 1, 0.0, None), ("200 x 1 MB", 3, 0.2, ("<", 0.6)))
+CASES = (
+    ("20 x 20 MB", 1, 0.0, ("<=", 1.10)),
+    ("20 x 20 MB", 3, 0.2, ("<", 0.6)),
+    ("200 x 1 MB", 1, 0.0, None),
+    ("200 x 1 MB", 3, 0.2, ("<", 0.6)),
+)
 
 
 def measure(work: Path, files: dict[str, list[Path]]) -> list[dict]:
@@ -41,7 +58,14 @@ def measure(work: Path, files: dict[str, list[Path]]) -> list[dict]:
             curl_one_by_one(url, paths)
             curl = time.perf_counter() - started
             ours = bridge_time(work, url, paths, workers)
-        rows.append(row(f"upload {name}, {workers} worker{'s' if workers > 1 else ''}"
-                        + (f", +{int(latency * 1000)} ms per request" if latency else ""),
-                        "curl -F, one by one", curl, ours, goal))
+        rows.append(
+            row(
+                f"upload {name}, {workers} worker{'s' if workers > 1 else ''}"
+                + (f", +{int(latency * 1000)} ms per request" if latency else ""),
+                "curl -F, one by one",
+                curl,
+                ours,
+                goal,
+            )
+        )
     return rows

@@ -35,4 +35,3 @@ class Clock:
         if before is None:
             return False
         return abs((now[1] - before[1]) - (now[0] - before[0])) > JUMP
-

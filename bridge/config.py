@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from .keystore import find_key
 
@@ -50,7 +50,7 @@ class Settings:
     def upload_url(self) -> str:
         return self.api_url.rstrip("/") + "/v1/order/image"
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 
 

@@ -12,11 +12,11 @@ import sys
 from . import __version__
 from .config import Settings
 from .discovery import find_bridge, remove_info, running_bridge, write_info
-from .web.listener import create_listener
 from .logs import setup_logging, teardown_logging
 from .privacy import make_private
 from .runtime import Runtime
 from .web.app import create_app, header_guard
+from .web.listener import create_listener
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds uploads under way may take to finish on SIGTERM
@@ -55,14 +55,17 @@ def serve(settings: Settings, echo=print) -> None:
         # Another program holds the port. Clients and the plugin read the port from
         # bridge.json, so any free one serves the photographer as well.
         server = _listen(app, 0)
-        echo(f"port {settings.port} is used by another program: serving on "
-             f"{server.effective_port} instead (clients find it in bridge.json)")
+        echo(
+            f"port {settings.port} is used by another program: serving on "
+            f"{server.effective_port} instead (clients find it in bridge.json)"
+        )
     port = int(server.effective_port)
     app.config["BRIDGE_PORT"] = port
     url = f"http://127.0.0.1:{port}"
     runtime.start()
-    write_info(settings.home, {"url": url, "port": port, "pid": os.getpid(), "token": token,
-                               "version": __version__})
+    write_info(
+        settings.home, {"url": url, "port": port, "pid": os.getpid(), "token": token, "version": __version__}
+    )
 
     stopped_by: list[str] = []
 

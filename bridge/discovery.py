@@ -71,15 +71,18 @@ class LocalBridge:
         import requests
 
         try:
-            resp = self._session.request(method, self.url + path, timeout=self.timeout,
-                                         allow_redirects=False, **kw)
+            resp = self._session.request(
+                method, self.url + path, timeout=self.timeout, allow_redirects=False, **kw
+            )
             data = resp.json() if _is_json(resp) else None
         except (requests.RequestException, ValueError) as exc:
-            raise BridgeError(f"the bridge at {self.url} stopped answering "
-                              f"({type(exc).__name__})") from None
+            raise BridgeError(f"the bridge at {self.url} stopped answering ({type(exc).__name__})") from None
         if resp.status_code >= 400 or not isinstance(data, dict):
-            raise BridgeError(data.get("error", resp.text) if isinstance(data, dict)
-                              else f"HTTP {resp.status_code} from {self.url}")
+            raise BridgeError(
+                data.get("error", resp.text)
+                if isinstance(data, dict)
+                else f"HTTP {resp.status_code} from {self.url}"
+            )
         return data
 
 
@@ -112,8 +115,9 @@ def find_bridge(home: Path, timeout: float = 2) -> Found:
     try:
         with requests.Session() as bare:  # no token here: the peer has not proven anything yet
             bare.trust_env = False
-            resp = bare.get(url + "/v1/identity", params={"nonce": nonce}, timeout=timeout,
-                            allow_redirects=False)
+            resp = bare.get(
+                url + "/v1/identity", params={"nonce": nonce}, timeout=timeout, allow_redirects=False
+            )
         answer, status = (resp.json() if _is_json(resp) else None), resp.status_code
     except requests.Timeout:
         return Found(note=f"the bridge at {url} (pid {pid}) does not answer")
@@ -124,8 +128,11 @@ def find_bridge(home: Path, timeout: float = 2) -> Found:
     if proves(answer, info["token"], nonce) == pid:
         return Found(LocalBridge(info), pid)
     if status == 401 and runs_bridge(pid):  # a bridge from before /v1/identity asks for the token
-        return Found(pid=pid, note=f"an earlier bridge (pid {pid}) runs at {url} and cannot "
-                                   "prove who it is; restart it: aihd-bridge stop, then aihd-bridge serve")
+        return Found(
+            pid=pid,
+            note=f"an earlier bridge (pid {pid}) runs at {url} and cannot "
+            "prove who it is; restart it: aihd-bridge stop, then aihd-bridge serve",
+        )
     return _stale(home, info, f"another program answers at {url}; it is not the bridge")
 
 
@@ -147,7 +154,7 @@ def pid_alive(pid: int) -> bool:
     if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there
         import ctypes
 
-        kernel32 = ctypes.windll.kernel32
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]  # Windows only
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
         if not handle:
             return kernel32.GetLastError() == 5  # access denied: someone else's, but alive
@@ -173,8 +180,9 @@ def runs_bridge(pid: int) -> bool:
                 return False
             args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         elif os.name == "posix":
-            out = subprocess.run(["ps", "-o", "uid=,command=", "-p", str(pid)], capture_output=True,
-                                 text=True, timeout=5).stdout.split()
+            out = subprocess.run(
+                ["ps", "-o", "uid=,command=", "-p", str(pid)], capture_output=True, text=True, timeout=5
+            ).stdout.split()
             if not out or out[0] != str(os.getuid()):
                 return False
             args = out[1:]

@@ -10,9 +10,10 @@ import contextlib
 import os
 import stat
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Protocol
 
 HEAD_BYTES = 64
 
@@ -70,7 +71,16 @@ class FileProblem(Exception):
         self.reason = reason
 
 
-def detect(fh: BinaryIO) -> ImageFormat | None:
+class Readable(Protocol):
+    """What format detection and metadata reading need of a file: a real one, or a bounded
+    view of one (`metadata.bounded.LimitedFile`)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def tell(self) -> int: ...
+
+
+def detect(fh: Readable) -> ImageFormat | None:
     """The format of an open file by its leading bytes, or None when it is no photo we know."""
     fh.seek(0)
     head = fh.read(HEAD_BYTES)
@@ -105,7 +115,7 @@ def detect(fh: BinaryIO) -> ImageFormat | None:
     return None
 
 
-def _tiff_variant(fh: BinaryIO, head: bytes) -> str:
+def _tiff_variant(fh: Readable, head: bytes) -> str:
     if head[8:10] == b"CR":
         return "CR2"
     if head[8:12] == b"IIII":
@@ -120,7 +130,7 @@ def _tiff_variant(fh: BinaryIO, head: bytes) -> str:
     return "TIFF"
 
 
-def _ifd0_make(fh: BinaryIO, endian: str, offset: int) -> tuple[str, bool]:
+def _ifd0_make(fh: Readable, endian: str, offset: int) -> tuple[str, bool]:
     """Camera make and whether a DNGVersion tag is present, from the first IFD."""
     fh.seek(offset)
     raw = fh.read(2)
@@ -146,8 +156,13 @@ def _ifd0_make(fh: BinaryIO, endian: str, offset: int) -> tuple[str, bool]:
 
 # Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer (the
 # handle is then refused as no regular file); no controlling terminal from a tty.
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-               | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def check_file(path: Path, max_bytes: int) -> tuple[ImageFormat, int]:
@@ -198,8 +213,7 @@ def _check_open(path: Path, fh: BinaryIO, size: int, max_bytes: int) -> ImageFor
         raise FileProblem(path, f"is {_mb(size)}, over the API's limit of {_mb(max_bytes)}")
     fmt = detect(fh)
     if fmt is None:
-        raise FileProblem(
-            path, "is not a photo format the API takes (JPEG, PNG, WEBP, HEIC or RAW)")
+        raise FileProblem(path, "is not a photo format the API takes (JPEG, PNG, WEBP, HEIC or RAW)")
     problem = _integrity_problem(fh, fmt, size)
     if problem:
         raise FileProblem(path, problem)
@@ -307,5 +321,8 @@ def heic_to_jpeg(src: Path, dest: Path, quality: int = 95) -> None:
                 dest, "JPEG", quality=quality, subsampling=0, exif=exif or b"", icc_profile=icc
             )
     except Exception as exc:  # any decoder failure is a property of this file
-        raise FileProblem(src, f"cannot be converted from HEIC to JPEG ({exc}); "
-                               "it may be damaged, or try --keep-heic to send it as is") from None
+        raise FileProblem(
+            src,
+            f"cannot be converted from HEIC to JPEG ({exc}); "
+            "it may be damaged, or try --keep-heic to send it as is",
+        ) from None

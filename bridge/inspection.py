@@ -8,8 +8,9 @@ from .formats import FileProblem, check_file
 from .rules import AUTO, Rules, RulesError
 
 
-def inspect_file(path: Path, rules: Rules, max_bytes: int, *, service: str | None = None,
-                 preset: str | None = None) -> dict:
+def inspect_file(
+    path: Path, rules: Rules, max_bytes: int, *, service: str | None = None, preset: str | None = None
+) -> dict:
     from .metadata import MetadataError, read_metadata
 
     report: dict = {"path": str(path)}
@@ -32,5 +33,4 @@ def inspect_file(path: Path, rules: Rules, max_bytes: int, *, service: str | Non
             choice = rules.choose(path, fmt, service=service, preset=preset)
     except RulesError as exc:
         return report | {"error": f"{path}: {exc}"}
-    return report | {"service_name": choice.service_name, "reason": choice.reason,
-                     "rule": choice.rule}
+    return report | {"service_name": choice.service_name, "reason": choice.reason, "rule": choice.rule}

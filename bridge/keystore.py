@@ -7,9 +7,9 @@ so), so that start-up does not pay for loading keyring backends on machines with
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 SERVICE, USERNAME = "aihd-bridge", "api-key"
 KEY_FILE = "api-key"
@@ -62,8 +62,9 @@ def store_key(home: Path, key: str) -> tuple[str, str | None]:
     except Exception as exc:
         (home / KEYRING_MARKER).unlink(missing_ok=True)
         path = write_private(home / KEY_FILE, key + "\n")
-        return str(path), (f"no usable OS keyring here ({type(exc).__name__}): the key is in "
-                           f"{path}, readable only by you")
+        return str(path), (
+            f"no usable OS keyring here ({type(exc).__name__}): the key is in {path}, readable only by you"
+        )
     (home / KEYRING_MARKER).write_text("the API key is in the OS keyring\n")
     (home / KEY_FILE).unlink(missing_ok=True)
     return "keyring", None

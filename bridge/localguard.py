@@ -13,8 +13,11 @@ def refusal(host: str, origin: str | None, method: str, port: int | None) -> str
     """Why a request is refused before anything else, or None. With `port` None (the sandbox:
     a test proxy may stand in front of it) any port will do, and so will no Origin at all."""
     name, _, given = host.rpartition(":")
-    if name not in ("127.0.0.1", "localhost") or not given.isdigit() or \
-            (port is not None and given != str(port)):
+    if (
+        name not in ("127.0.0.1", "localhost")
+        or not given.isdigit()
+        or (port is not None and given != str(port))
+    ):
         return "refused: requests must be addressed to 127.0.0.1 or localhost"
     own = set() if port is None else {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
     if origin is not None and origin not in own:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .redact import scrub
 
@@ -31,13 +31,15 @@ class RedactKey(logging.Filter):
         return True
 
 
-def setup_logging(home: Path, secrets: Callable[[], list[str | None]],
-                  level: int = logging.INFO) -> logging.Handler:
+def setup_logging(
+    home: Path, secrets: Callable[[], list[str | None]], level: int = logging.INFO
+) -> logging.Handler:
     """Attach a rotating file handler to the `bridge` logger; returns it so callers can detach."""
     log_dir = home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
-        log_dir / LOG_FILE, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+        log_dir / LOG_FILE, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactKey(secrets))
     for name in ("bridge", "waitress"):

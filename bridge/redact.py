@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 MASK = "***"
 MIN_PREFIX = 4  # the first 3 characters are shown by `config show` anyway (keystore.mask)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 from .formats import ImageFormat
 from .metadata.model import MetadataError, PhotoMeta
@@ -57,8 +57,15 @@ class Rule:
     def why(self, meta: PhotoMeta, fmt: ImageFormat) -> str | None:
         """The sentence saying why this rule matches, or None when it does not."""
         reasons = []
-        for test in (self._keywords, self._label, self._rating, self._format, self._make,
-                     self._hours, self._gps):
+        for test in (
+            self._keywords,
+            self._label,
+            self._rating,
+            self._format,
+            self._make,
+            self._hours,
+            self._gps,
+        ):
             reason = test(meta, fmt)
             if reason is False:
                 return None
@@ -118,8 +125,18 @@ class Rule:
         return ("a GPS position" if has else "no GPS position") if has == self.has_gps else False
 
 
-_RULE_KEYS = {"name", "service", "keywords", "label", "rating_min", "rating_max", "formats",
-              "hours", "make", "has_gps"}
+_RULE_KEYS = {
+    "name",
+    "service",
+    "keywords",
+    "label",
+    "rating_min",
+    "rating_max",
+    "formats",
+    "hours",
+    "make",
+    "has_gps",
+}
 
 
 def _read_metadata(path: Path) -> PhotoMeta:
@@ -136,22 +153,22 @@ class Rules:
     reader: Callable[[Path], PhotoMeta] = field(default=_read_metadata, repr=False)
 
     @classmethod
-    def load(cls, home: Path | None = None) -> "Rules":
+    def load(cls, home: Path | None = None) -> Rules:
         shipped_text = resources.files("bridge").joinpath("presets.toml").read_text("utf-8")
         presets, rules = _parse(shipped_text, "presets.toml (shipped)")
         user = home / USER_FILE if home else None
         if user is None or not user.is_file():
             return cls(presets, rules)
         try:
-            user_presets, user_rules = _parse(user.read_text("utf-8"), str(user),
-                                              rules_required=False)
+            user_presets, user_rules = _parse(user.read_text("utf-8"), str(user), rules_required=False)
         except (RulesError, OSError, UnicodeDecodeError) as exc:
             log.warning("not using %s: %s", user, exc)
             return cls(presets, rules, problem=f"{exc}; the shipped presets and rules are used")
         return cls(presets | user_presets, user_rules if user_rules is not None else rules)
 
-    def choose(self, path: Path, fmt: ImageFormat, *, service: str | None = None,
-               preset: str | None = None) -> Choice:
+    def choose(
+        self, path: Path, fmt: ImageFormat, *, service: str | None = None, preset: str | None = None
+    ) -> Choice:
         if service:
             try:
                 return Choice(canonical_service(service), "the service was chosen by name")
@@ -168,8 +185,10 @@ class Rules:
         try:
             meta = self.reader(path)
         except MetadataError as exc:
-            return Choice(FALLBACK_SERVICE, f"its metadata could not be read ({exc}), so it "
-                          f"gets {SERVICES[FALLBACK_SERVICE].lower()}")
+            return Choice(
+                FALLBACK_SERVICE,
+                f"its metadata could not be read ({exc}), so it gets {SERVICES[FALLBACK_SERVICE].lower()}",
+            )
         return self.decide(meta, fmt)
 
     def decide(self, meta: PhotoMeta, fmt: ImageFormat) -> Choice:
@@ -177,8 +196,7 @@ class Rules:
             reason = rule.why(meta, fmt)
             if reason:
                 return Choice(rule.service, reason, rule.name)
-        return Choice(FALLBACK_SERVICE,
-                      f"no rule matched, so it gets {SERVICES[FALLBACK_SERVICE].lower()}")
+        return Choice(FALLBACK_SERVICE, f"no rule matched, so it gets {SERVICES[FALLBACK_SERVICE].lower()}")
 
 
 def _parse(text: str, where: str, rules_required: bool = True):
@@ -188,8 +206,9 @@ def _parse(text: str, where: str, rules_required: bool = True):
         raise RulesError(f"{where}: {exc}") from None
     unknown = set(data) - {"presets", "rules"}
     if unknown:
-        raise RulesError(f"{where}: unknown section {sorted(unknown)[0]!r} "
-                         "(only [presets.NAME] and [[rules]])")
+        raise RulesError(
+            f"{where}: unknown section {sorted(unknown)[0]!r} (only [presets.NAME] and [[rules]])"
+        )
     presets = {}
     for name, body in (data.get("presets") or {}).items():
         header = r"\[presets\." + re.escape(name) + r"\]"
@@ -203,8 +222,7 @@ def _parse(text: str, where: str, rules_required: bool = True):
     if not isinstance(data["rules"], list):
         raise RulesError(f"{where}: 'rules' must be written as [[rules]] tables")
     header = r"\[\[rules\]\]"
-    rules = [_rule(body, f"{where} line {_line_of(text, header, n)}")
-             for n, body in enumerate(data["rules"])]
+    rules = [_rule(body, f"{where} line {_line_of(text, header, n)}") for n, body in enumerate(data["rules"])]
     return presets, rules
 
 
@@ -214,8 +232,10 @@ def _rule(body: dict, at: str) -> Rule:
     at = f"{at} (rule '{body['name']}')"
     unknown = set(body) - _RULE_KEYS
     if unknown:
-        raise RulesError(f"{at}: unknown condition {sorted(unknown)[0]!r} "
-                         f"(known: {', '.join(sorted(_RULE_KEYS - {'name', 'service'}))})")
+        raise RulesError(
+            f"{at}: unknown condition {sorted(unknown)[0]!r} "
+            f"(known: {', '.join(sorted(_RULE_KEYS - {'name', 'service'}))})"
+        )
     kw = {"name": body["name"], "service": _service(body["service"], at)}
     for key in ("keywords", "label", "formats", "make"):
         if key in body:
@@ -232,8 +252,11 @@ def _rule(body: dict, at: str) -> Rule:
             kw[key] = body[key]
     if "hours" in body:
         hours = body["hours"]
-        if not (isinstance(hours, list) and len(hours) == 2
-                and all(isinstance(h, int) and 0 <= h <= 24 for h in hours)):
+        if not (
+            isinstance(hours, list)
+            and len(hours) == 2
+            and all(isinstance(h, int) and 0 <= h <= 24 for h in hours)
+        ):
             raise RulesError(f"{at}: hours must be [from, to] with hours from 0 to 24")
         kw["hours"] = tuple(hours)
     if "has_gps" in body:

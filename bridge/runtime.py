@@ -9,13 +9,13 @@ import threading
 import time
 
 from .config import Settings
-from .queue.intake import Intake
 from .keystore import find_key
-from .remote.connect import remote_client
-from .rules import Rules
+from .queue.intake import Intake
 from .queue.spool import Spool, open_copy
 from .queue.store import Store
 from .queue.worker import WorkerPool
+from .remote.connect import remote_client
+from .rules import Rules
 from .thumbnails import Thumbnails
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,7 @@ class Runtime:
         self._exit = contextlib.ExitStack()
         self.client = self._exit.enter_context(remote_client(settings))
         self.thumbnails = Thumbnails(settings.home / "thumbs", open_file=open_copy)
-        self.pool = WorkerPool(self.store, self.spool, self.client, settings,
-                               thumbnails=self.thumbnails)
+        self.pool = WorkerPool(self.store, self.spool, self.client, settings, thumbnails=self.thumbnails)
         self._reload_lock = threading.Lock()
 
     @property
@@ -45,8 +44,11 @@ class Runtime:
     def start(self) -> None:
         requeued = self.store.recover()
         if requeued:
-            log.warning("%d uploads were under way when the bridge stopped; they go again, "
-                        "flagged as possibly sent twice", requeued)
+            log.warning(
+                "%d uploads were under way when the bridge stopped; they go again, "
+                "flagged as possibly sent twice",
+                requeued,
+            )
         self.clean_spool()
         self.thumbnails.prune(THUMBS_KEEP_DAYS)
         self.pool.start()
@@ -74,7 +76,8 @@ class Runtime:
 
     def stop(self, timeout: float = 20.0) -> None:
         if not self.pool.stop(timeout):
-            log.warning("uploads still under way after %.0f s; they will be retried at the "
-                        "next start", timeout)
+            log.warning(
+                "uploads still under way after %.0f s; they will be retried at the next start", timeout
+            )
         self._exit.close()
         self.store.close()

@@ -13,8 +13,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import BinaryIO, Callable, ContextManager
+from typing import BinaryIO
 
 from .formats import FORMATS
 
@@ -23,9 +25,14 @@ SIZE = 240  # pixels on the long side: sharp at 120 CSS px on a 2x screen, about
 QUALITY = 75
 
 
+def _read_binary(path: Path) -> BinaryIO:
+    return open(path, "rb")  # the caller's `with` closes it
+
+
 class Thumbnails:
-    def __init__(self, root: Path,
-                 open_file: Callable[[Path], ContextManager[BinaryIO]] = lambda p: open(p, "rb")):
+    def __init__(
+        self, root: Path, open_file: Callable[[Path], AbstractContextManager[BinaryIO]] = _read_binary
+    ):
         # The bridge passes the spool's own opener: no link followed, no FIFO waited on.
         self.root, self._open_file = root, open_file
         self._lock = threading.Lock()
@@ -38,8 +45,7 @@ class Thumbnails:
         path = self.path_for(item_id)
         return path if path.is_file() else None
 
-    def make(self, item_id: str, source: str | os.PathLike | None,
-             format_name: str | None) -> Path | None:
+    def make(self, item_id: str, source: str | os.PathLike | None, format_name: str | None) -> Path | None:
         """The thumbnail of `source`, made now unless it already exists; None when the file
         gives none (gone, damaged, or a RAW without a preview)."""
         done = self.cached(item_id)

@@ -52,8 +52,13 @@ def start_bridge(tmp_path):
     """Start bridges against a given API URL; all are stopped at the end of the test."""
     started = []
 
-    def start(api_url: str | None, api_key: str | None = CANARY_KEY, home: Path | None = None,
-              config: str = "retry_base = 0.05\n", **env) -> RunningBridge:
+    def start(
+        api_url: str | None,
+        api_key: str | None = CANARY_KEY,
+        home: Path | None = None,
+        config: str = "retry_base = 0.05\n",
+        **env,
+    ) -> RunningBridge:
         home = home or tmp_path / "bridge-home"
         home.mkdir(exist_ok=True)
         (home / "config.toml").write_text(config)

@@ -4,8 +4,8 @@ request it got (method, path, headers, body): a stranger on a port, or a redirec
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 # (method, path) -> (status, headers, body)
 Answer = Callable[[str, str], tuple[int, dict, bytes]]
@@ -21,8 +21,14 @@ class RecordingServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with lock:
-                    recorded.append({"method": self.command, "path": self.path,
-                                     "headers": dict(self.headers), "body": body})
+                    recorded.append(
+                        {
+                            "method": self.command,
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": body,
+                        }
+                    )
                 status, headers, payload = answer(self.command, self.path)
                 self.send_response(status)
                 for name, value in {"Content-Length": str(len(payload)), **headers}.items():
@@ -46,7 +52,7 @@ class RecordingServer:
         blob = " ".join(f"{r['path']} {r['headers']} {r['body'].decode('latin-1')}" for r in self.requests)
         return text in blob
 
-    def __enter__(self) -> "RecordingServer":
+    def __enter__(self) -> RecordingServer:
         self._thread.start()
         return self
 

@@ -60,8 +60,14 @@ def bridge_env(home: Path, api_url: str | None = None, api_key: str | None = CAN
 
 
 def run_cli(*args, env: dict, timeout: float = 120, input: str | None = None):
-    return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=timeout, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+    )
 
 
 class RunningBridge:
@@ -70,14 +76,15 @@ class RunningBridge:
     def __init__(self, home: Path, env: dict):
         self.home, self.env, self.proc = home, env, None
 
-    def start(self, timeout: float = 20) -> "RunningBridge":
+    def start(self, timeout: float = 20) -> RunningBridge:
         import requests
 
         info_file = self.home / "bridge.json"
         info_file.unlink(missing_ok=True)
         self.log = open(self.home / "serve-output.txt", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve"], env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while not info_file.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:

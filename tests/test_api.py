@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from bridge.remote.client import ApiClient, RemoteError, parse_retry_after
 from bridge.formats import UploadFile
+from bridge.remote.client import ApiClient, RemoteError, parse_retry_after
 from bridge.remote.sandbox import Fault, FaultPlan, key_fingerprint
 from support import CANARY_KEY
 
@@ -49,14 +49,17 @@ def test_same_client_uploads_again_with_a_fresh_encoder(client, photo, sandbox):
     assert len(ids) == 3 and len(sandbox.state.orders()) == 3
 
 
-@pytest.mark.parametrize("fault,status,retryable,words", [
-    (Fault(status=500), 500, True, "the API had a problem (HTTP 500): injected fault 500"),
-    (Fault(status=503, retry_after="7"), 503, True, "HTTP 503"),
-    (Fault(status=429, retry_after="12"), 429, True, "rate limiting"),
-    (Fault(status=413), 413, False, "too large"),
-    (Fault(status=502, body="<html><h1>Bad gateway</h1></html>"), 502, True, "Bad gateway"),
-    (Fault(status=403, body="nope"), 403, False, "may not do this (HTTP 403): nope"),
-])
+@pytest.mark.parametrize(
+    "fault,status,retryable,words",
+    [
+        (Fault(status=500), 500, True, "the API had a problem (HTTP 500): injected fault 500"),
+        (Fault(status=503, retry_after="7"), 503, True, "HTTP 503"),
+        (Fault(status=429, retry_after="12"), 429, True, "rate limiting"),
+        (Fault(status=413), 413, False, "too large"),
+        (Fault(status=502, body="<html><h1>Bad gateway</h1></html>"), 502, True, "Bad gateway"),
+        (Fault(status=403, body="nope"), 403, False, "may not do this (HTTP 403): nope"),
+    ],
+)
 def test_errors_are_typed(client, photo, sandbox, fault, status, retryable, words):
     sandbox.state.faults = FaultPlan(script=[fault])
     err = _fail(client, photo)
@@ -93,8 +96,9 @@ def test_refused_connection(photo):
     assert err.outage
 
 
-@pytest.mark.parametrize("status,outage", [(502, True), (503, True), (504, True), (500, False),
-                                           (429, False), (400, False)])
+@pytest.mark.parametrize(
+    "status,outage", [(502, True), (503, True), (504, True), (500, False), (429, False), (400, False)]
+)
 def test_which_answers_say_the_api_is_down(client, photo, sandbox, status, outage):
     sandbox.state.faults = FaultPlan(script=[Fault(status=status)])
     assert _fail(client, photo).outage is outage
@@ -120,7 +124,9 @@ def _one_shot_server(response: bytes) -> str:
             while b"\r\n\r\n" not in data:
                 data += conn.recv(65536)
             head, _, body = data.partition(b"\r\n\r\n")
-            length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
+            length = int(
+                [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1]
+            )
             while len(body) < length:
                 body += conn.recv(65536)
             conn.sendall(response)
@@ -139,7 +145,10 @@ def test_200_without_an_order_id_is_an_error(photo, body):
 
 def test_remote_echoing_the_key_is_scrubbed(photo):
     body = b'{"error": "bad key ' + CANARY_KEY.encode() + b'"}'
-    answer = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+    answer = b"HTTP/1.1 401 Unauthorized\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
     err = _fail(ApiClient(_one_shot_server(answer), CANARY_KEY), photo)
     assert err.message == "bad key ***"
 

@@ -16,8 +16,9 @@ def fake_tools(tmp_path, monkeypatch):
     bin_dir.mkdir()
     for tool in ("systemctl", "launchctl"):
         script = bin_dir / tool
-        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\n'
-                          'case "$*" in *fail-me*) exit 1;; esac\nexit 0\n')
+        script.write_text(
+            f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\ncase "$*" in *fail-me*) exit 1;; esac\nexit 0\n'
+        )
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     return lambda: calls.read_text().splitlines() if calls.exists() else []
@@ -28,9 +29,12 @@ COMMAND = ["/home/ann/.local/share/aihd-bridge/venv/bin/aihd-bridge", "serve"]
 
 def test_systemd_user_unit(tmp_path, fake_tools):
     home = tmp_path / "home"
-    service = manager(tmp_path / "data", env={"HOME": str(home), "AIHD_PORT": "47400",
-                                              "AIHD_API_KEY": "secret"}, platform="linux",
-                      command=COMMAND)
+    service = manager(
+        tmp_path / "data",
+        env={"HOME": str(home), "AIHD_PORT": "47400", "AIHD_API_KEY": "secret"},
+        platform="linux",
+        command=COMMAND,
+    )
     message = service.enable()
     assert "enabled" in message
     unit = configparser.ConfigParser(interpolation=None)
@@ -40,8 +44,10 @@ def test_systemd_user_unit(tmp_path, fake_tools):
     assert unit["Service"]["Restart"] == "on-failure"
     assert unit["Service"]["Environment"] == '"AIHD_PORT=47400"'  # never the key
     assert unit["Install"]["WantedBy"] == "default.target"
-    assert fake_tools() == ["systemctl --user daemon-reload",
-                            "systemctl --user enable --now aihd-bridge.service"]
+    assert fake_tools() == [
+        "systemctl --user daemon-reload",
+        "systemctl --user enable --now aihd-bridge.service",
+    ]
     assert service.status().enabled
     service.disable()
     assert not (home / ".config/systemd/user/aihd-bridge.service").exists()
@@ -63,8 +69,9 @@ def test_no_user_systemd_falls_back_to_xdg_autostart(tmp_path, monkeypatch):
 
 def test_launch_agent(tmp_path, fake_tools):
     home, data = tmp_path / "home", tmp_path / "data"
-    service = manager(data, env={"HOME": str(home), "AIHD_HOME": str(data)}, platform="darwin",
-                      command=COMMAND)
+    service = manager(
+        data, env={"HOME": str(home), "AIHD_HOME": str(data)}, platform="darwin", command=COMMAND
+    )
     assert "enabled" in service.enable()
     with (home / f"Library/LaunchAgents/{LABEL}.plist").open("rb") as fh:
         agent = plistlib.load(fh)
@@ -80,8 +87,12 @@ def test_launch_agent(tmp_path, fake_tools):
 
 
 def test_windows_startup_script(tmp_path):
-    service = manager(tmp_path / "data", env={"HOME": str(tmp_path), "APPDATA": str(tmp_path / "Roaming")},
-                      platform="win32", command=["C:\\aihd\\aihd-bridge.exe", "serve"])
+    service = manager(
+        tmp_path / "data",
+        env={"HOME": str(tmp_path), "APPDATA": str(tmp_path / "Roaming")},
+        platform="win32",
+        command=["C:\\aihd\\aihd-bridge.exe", "serve"],
+    )
     service.enable()
     script = (tmp_path / "Roaming/Microsoft/Windows/Start Menu/Programs/Startup/aihd-bridge.cmd").read_text()
     assert '"C:\\aihd\\aihd-bridge.exe" "serve"' in script and "goto again" in script

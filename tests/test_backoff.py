@@ -1,5 +1,5 @@
-from bridge.remote.client import RemoteError
 from bridge.remote.backoff import Backoff
+from bridge.remote.client import RemoteError
 
 
 def _err(status, retry_after=None):

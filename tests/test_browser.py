@@ -18,8 +18,15 @@ from bridge.remote.background import BackgroundServer
 from bridge.remote.sandbox import Fault, FaultPlan
 from support import wait_until
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WAIT_MS = 15_000  # every wait in the page has this deadline
 
 
@@ -36,7 +43,8 @@ def _chromium() -> str | None:
 @pytest.fixture(scope="module")
 def browser():
     playwright_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
     executable = _chromium()
     if executable is None:
         pytest.skip("no chromium on this machine (apt-get install chromium, or set AIHD_CHROMIUM)")
@@ -80,16 +88,21 @@ def _room(path: Path, wall, floor) -> Path:
 
 @pytest.fixture
 def rooms(tmp_path):
-    colours = [((214, 200, 182), (120, 96, 70)), ((190, 206, 218), (96, 80, 64)),
-               ((222, 214, 196), (140, 110, 84)), ((200, 190, 210), (90, 90, 96)),
-               ((206, 220, 200), (110, 100, 80))]
+    colours = [
+        ((214, 200, 182), (120, 96, 70)),
+        ((190, 206, 218), (96, 80, 64)),
+        ((222, 214, 196), (140, 110, 84)),
+        ((200, 190, 210), (90, 90, 96)),
+        ((206, 220, 200), (110, 100, 80)),
+    ]
     names = ["living-room", "kitchen", "bedroom", "hallway", "terrace"]
 
     def make(count: int, prefix: str = "") -> list[Path]:
         folder = tmp_path / "rooms"
         folder.mkdir(exist_ok=True)
-        return [_room(folder / f"{prefix}{names[n % 5]}-{n + 1:02d}.jpg", *colours[n % 5])
-                for n in range(count)]
+        return [
+            _room(folder / f"{prefix}{names[n % 5]}-{n + 1:02d}.jpg", *colours[n % 5]) for n in range(count)
+        ]
 
     return make
 
@@ -99,8 +112,7 @@ def _sign_in(page, bridge) -> None:
     assert page.url == bridge.url + "/"  # the code left the address bar
 
 
-def test_page_follows_a_batch_and_retries_from_the_page(context, sandbox, start_bridge, rooms,
-                                                        shots):
+def test_page_follows_a_batch_and_retries_from_the_page(context, sandbox, start_bridge, rooms, shots):
     bridge = start_bridge(sandbox.url, config="retry_base = 0.05\nworkers = 1\n")
     page = context.new_page()
     _sign_in(page, bridge)
@@ -184,8 +196,7 @@ window.addEventListener("load", run);
 </script>"""
 
 
-def test_a_page_from_another_origin_reads_and_changes_nothing(context, sandbox, start_bridge,
-                                                              rooms):
+def test_a_page_from_another_origin_reads_and_changes_nothing(context, sandbox, start_bridge, rooms):
     bridge = start_bridge(sandbox.url, config="retry_base = 0.05\nworkers = 1\n")
     sandbox.state.faults = FaultPlan(script=[Fault(status=400)])
     batch = bridge.upload(rooms(1, "evil-"))
@@ -201,8 +212,9 @@ def test_a_page_from_another_origin_reads_and_changes_nothing(context, sandbox, 
         evil.goto(other.url + "/")
         result = evil.wait_for_function("() => window.result").json_value()
         result.pop("press")  # whether the browser let it out or not, the bridge must refuse it
-        assert result == {"read": "blocked", "live": "blocked", "thumb": "blocked",
-                          "frame": "blocked"}, result
+        assert result == {"read": "blocked", "live": "blocked", "thumb": "blocked", "frame": "blocked"}, (
+            result
+        )
         evil.wait_for_function("() => window.posted")  # the bridge answered the form's post
     assert bridge.get(f"/v1/uploads/{item}").json()["state"] == "failed"
     assert len(sandbox.state.received) == 1  # never sent again
@@ -213,11 +225,15 @@ def test_screenshots_of_the_main_views(context, sandbox, start_bridge, rooms, sh
     bridge = start_bridge(sandbox.url, config="retry_base = 0.05\nworkers = 1\n")
     earlier = bridge.upload(rooms(3, "a-"))
     bridge.wait(earlier["batch_id"])
-    sandbox.state.faults = FaultPlan(script=[Fault(), Fault(status=415),
-                                             Fault(status=429, retry_after="900")])
+    sandbox.state.faults = FaultPlan(
+        script=[Fault(), Fault(status=415), Fault(status=429, retry_after="900")]
+    )
     latest = bridge.upload(rooms(4, "b-"))
-    wait_until(lambda: bridge.get(f"/v1/batches/{latest['batch_id']}").json()["counts"]["waiting"], 20,
-               "the rate limit")
+    wait_until(
+        lambda: bridge.get(f"/v1/batches/{latest['batch_id']}").json()["counts"]["waiting"],
+        20,
+        "the rate limit",
+    )
     page = context.new_page()
     _sign_in(page, bridge)
     page.wait_for_selector(".banner-rate_limited")

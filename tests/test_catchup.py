@@ -10,12 +10,19 @@ def _items(paths, prefix="src"):
 
 def test_a_poll_with_an_unchanged_cursor_returns_no_items(make_jpeg, sandbox, start_bridge):
     bridge = start_bridge(sandbox.url)
-    first = bridge.post("/v1/uploads", json={"items": _items([make_jpeg(), make_jpeg()]),
-                                             "client": "lightroom:cat-1"}).json()
+    first = bridge.post(
+        "/v1/uploads", json={"items": _items([make_jpeg(), make_jpeg()]), "client": "lightroom:cat-1"}
+    ).json()
     batch_id = first["batch_id"]
     # A later hand-over of several photos joins the same batch.
-    more = bridge.post("/v1/uploads", json={"items": _items([make_jpeg() for _ in range(3)], "more"),
-                                            "batch_id": batch_id, "client": "lightroom:cat-1"})
+    more = bridge.post(
+        "/v1/uploads",
+        json={
+            "items": _items([make_jpeg() for _ in range(3)], "more"),
+            "batch_id": batch_id,
+            "client": "lightroom:cat-1",
+        },
+    )
     assert more.status_code == 202 and more.json()["batch_id"] == batch_id
     assert len(more.json()["items"]) == 3
     batch = bridge.wait(batch_id)
@@ -36,9 +43,11 @@ def test_a_poll_with_a_cursor_returns_what_changed(make_jpeg, sandbox, start_bri
     batch_id = bridge.upload([make_jpeg()])["batch_id"]
     first = bridge.wait(batch_id)
     bridge.post("/v1/uploads", json={"items": _items([make_jpeg()], "late"), "batch_id": batch_id})
+
     def changed():
         answer = bridge.get(f"/v1/batches/{batch_id}", params={"since": first["cursor"]}).json()
         return answer if answer["finished"] else None
+
     answer = wait_until(changed, timeout=30, what="the late photo to finish")
     assert [i["source_id"] for i in answer["items"]] == ["late-0"]  # only what changed
     assert answer["items"][0]["order_id"] and answer["total"] == 2
@@ -49,8 +58,9 @@ def test_changes_are_scoped_to_their_client(make_jpeg, sandbox, start_bridge):
     # Two catalogs whose photos have the very same source ids.
     batches = {}
     for catalog in ("lightroom:cat-a", "lightroom:cat-b"):
-        answer = bridge.post("/v1/uploads", json={"items": _items([make_jpeg(), make_jpeg()]),
-                                                  "client": catalog}).json()
+        answer = bridge.post(
+            "/v1/uploads", json={"items": _items([make_jpeg(), make_jpeg()]), "client": catalog}
+        ).json()
         batches[catalog] = bridge.wait(answer["batch_id"])
     for catalog, batch in batches.items():
         feed = bridge.get("/v1/changes", params={"client": catalog, "since": 0}).json()
@@ -62,7 +72,12 @@ def test_changes_are_scoped_to_their_client(make_jpeg, sandbox, start_bridge):
     history = bridge.get("/v1/history", params={"source_id": "src-0", "client": "lightroom:cat-b"})
     assert [i["batch_id"] for i in history.json()["items"]] == [batches["lightroom:cat-b"]["id"]]
     assert bridge.get("/v1/changes").status_code == 400  # a client must say who it is
-    stranger = bridge.post("/v1/uploads", json={"items": _items([make_jpeg()]),
-                                                "batch_id": batches["lightroom:cat-a"]["id"],
-                                                "client": "lightroom:cat-b"})
+    stranger = bridge.post(
+        "/v1/uploads",
+        json={
+            "items": _items([make_jpeg()]),
+            "batch_id": batches["lightroom:cat-a"]["id"],
+            "client": "lightroom:cat-b",
+        },
+    )
     assert stranger.status_code == 400 and "another client" in stranger.json()["error"]

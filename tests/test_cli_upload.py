@@ -77,14 +77,20 @@ def test_unknown_service_is_a_usage_error(make_jpeg, tmp_path):
     assert proc.returncode == 2 and "unknown service 'paint-it-pink'" in proc.stderr
 
 
-@pytest.mark.parametrize("fault,words", [
-    (Fault(status=400, body='{"error": "http: no such file"}'), "(HTTP 400): http: no such file"),
-    (Fault(status=401, body='{"error": "invalid api key"}'), "key was not accepted (HTTP 401): invalid api key"),
-    (Fault(status=413), "HTTP 413"),
-    (Fault(status=429, retry_after="0"), "rate limiting uploads (HTTP 429)"),
-    (Fault(status=500), "HTTP 500"),
-    (Fault(drop=True), "connection was dropped"),
-])
+@pytest.mark.parametrize(
+    "fault,words",
+    [
+        (Fault(status=400, body='{"error": "http: no such file"}'), "(HTTP 400): http: no such file"),
+        (
+            Fault(status=401, body='{"error": "invalid api key"}'),
+            "key was not accepted (HTTP 401): invalid api key",
+        ),
+        (Fault(status=413), "HTTP 413"),
+        (Fault(status=429, retry_after="0"), "rate limiting uploads (HTTP 429)"),
+        (Fault(status=500), "HTTP 500"),
+        (Fault(drop=True), "connection was dropped"),
+    ],
+)
 def test_remote_failures_name_the_file(make_jpeg, sandbox, tmp_path, fault, words):
     first, second = make_jpeg("first.jpg"), make_jpeg("second.jpg")
     sandbox.state.faults = FaultPlan(script=[fault])
@@ -97,8 +103,14 @@ def test_remote_failures_name_the_file(make_jpeg, sandbox, tmp_path, fault, word
 
 def test_retryable_failures_are_retried(make_jpeg, sandbox, tmp_path):
     sandbox.state.faults = FaultPlan(script=[Fault(status=503, retry_after="0"), Fault(drop=True)])
-    proc = run_cli("upload", "--json", "--attempts", "3", make_jpeg(),
-                   env=bridge_env(tmp_path, sandbox.url, AIHD_HOME=str(tmp_path)))
+    proc = run_cli(
+        "upload",
+        "--json",
+        "--attempts",
+        "3",
+        make_jpeg(),
+        env=bridge_env(tmp_path, sandbox.url, AIHD_HOME=str(tmp_path)),
+    )
     result = next(iter(_results(proc).values()))
     assert proc.returncode == 0 and result["ok"] and result["attempts"] == 3
 
@@ -107,10 +119,22 @@ def test_items_file_carries_source_ids_through_the_bridge(make_jpeg, sandbox, st
     bridge = start_bridge(sandbox.url)
     photos = [make_jpeg("Größe 'A' \"x\".jpg"), make_jpeg()]
     items = tmp_path / "items.json"
-    items.write_text(json.dumps({"items": [{"path": str(p), "source_id": f"host:{n}"}
-                                           for n, p in enumerate(photos)]}), "utf-8")
-    proc = run_cli("upload", "--json", "--bridge-only", "--client", "darktable", "--items", items,
-                   "-p", "day-to-dusk", env=bridge.env)
+    items.write_text(
+        json.dumps({"items": [{"path": str(p), "source_id": f"host:{n}"} for n, p in enumerate(photos)]}),
+        "utf-8",
+    )
+    proc = run_cli(
+        "upload",
+        "--json",
+        "--bridge-only",
+        "--client",
+        "darktable",
+        "--items",
+        items,
+        "-p",
+        "day-to-dusk",
+        env=bridge.env,
+    )
     assert proc.returncode == 0, proc.stderr
     results = json.loads(proc.stdout)["results"]
     assert sorted(r["source_id"] for r in results) == ["host:0", "host:1"]
@@ -132,13 +156,19 @@ def test_bridge_only_fails_plainly_without_a_bridge(make_jpeg, tmp_path):
     proc = run_cli("upload", "--json", "--bridge-only", make_jpeg(), env=bridge_env(tmp_path / "empty"))
     assert proc.returncode == 3
     answer = json.loads(proc.stdout)
-    assert answer["results"] == [] and "not running" in answer["error"] and "aihd-bridge serve" in answer["error"]
+    assert (
+        answer["results"] == []
+        and "not running" in answer["error"]
+        and "aihd-bridge serve" in answer["error"]
+    )
     human = run_cli("upload", "--bridge-only", make_jpeg(), env=bridge_env(tmp_path / "empty"))
     assert human.returncode == 3 and "not running" in human.stderr
 
 
 def test_presets_lists_services_and_the_users_presets(tmp_path):
-    (tmp_path / "presets.toml").write_text('[presets.twilight]\ntitle = "Twilight"\nservice = "day-to-dusk"\n')
+    (tmp_path / "presets.toml").write_text(
+        '[presets.twilight]\ntitle = "Twilight"\nservice = "day-to-dusk"\n'
+    )
     proc = run_cli("presets", "--json", env=bridge_env(tmp_path))
     answer = json.loads(proc.stdout)
     assert {"name": "twilight", "title": "Twilight", "service": "service-day-to-dusk"} in answer["presets"]

@@ -10,8 +10,14 @@ def test_defaults_and_environment(tmp_path):
     s = load_settings({"AIHD_HOME": str(tmp_path)})
     assert s.home == tmp_path and s.api_url == DEFAULT_API_URL and s.sandbox
     assert s.upload_url == "https://api.aihomedesign.com/v1/order/image"
-    s = load_settings({"AIHD_HOME": str(tmp_path), "AIHD_API_KEY": CANARY_KEY,
-                       "AIHD_API_URL": "http://127.0.0.1:9/", "AIHD_PORT": "5000"})
+    s = load_settings(
+        {
+            "AIHD_HOME": str(tmp_path),
+            "AIHD_API_KEY": CANARY_KEY,
+            "AIHD_API_URL": "http://127.0.0.1:9/",
+            "AIHD_PORT": "5000",
+        }
+    )
     assert not s.sandbox and s.upload_url == "http://127.0.0.1:9/v1/order/image" and s.port == 5000
     assert CANARY_KEY not in repr(s)
 
@@ -24,11 +30,14 @@ def test_file_below_environment(tmp_path):
     assert s.api_url == "http://127.0.0.1:7"
 
 
-@pytest.mark.parametrize("text,words", [
-    ("workers = \n", "line 1"),
-    ('colour = "blue"\n', "unknown setting 'colour'"),
-    ('workers = "three"\n', "workers has the wrong type"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("workers = \n", "line 1"),
+        ('colour = "blue"\n', "unknown setting 'colour'"),
+        ('workers = "three"\n', "workers has the wrong type"),
+    ],
+)
 def test_bad_config_file_is_named(tmp_path, text, words):
     (tmp_path / "config.toml").write_text(text)
     with pytest.raises(ConfigError, match=words):

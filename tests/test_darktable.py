@@ -20,8 +20,11 @@ ODD = "dt tmp 'ü' \"q\" $HOME `x`"
 def lua54():
     for name in ("lua5.4", "lua"):
         lua = shutil.which(name)
-        if lua and subprocess.run([lua, "-e", "assert(_VERSION == 'Lua 5.4')"],
-                                  capture_output=True).returncode == 0:
+        if (
+            lua
+            and subprocess.run([lua, "-e", "assert(_VERSION == 'Lua 5.4')"], capture_output=True).returncode
+            == 0
+        ):
             return lua
     pytest.skip("Lua 5.4 is not installed (./install.sh --test installs lua5.4 with apt-get or brew)")
 
@@ -39,13 +42,20 @@ def darktable(tmp_path, lua54):
     temp.mkdir()
 
     def run(env: dict, images: list, export: list | None = None, **scenario) -> dict:
-        scenario.update(tmp_dir=str(temp), export=export if export is not None else
-                        [i["id"] for i in images], images=images)
+        scenario.update(
+            tmp_dir=str(temp),
+            export=export if export is not None else [i["id"] for i in images],
+            images=images,
+        )
         path, out = tmp_path / "scenario.json", tmp_path / "outcome.json"
         path.write_text(json.dumps(scenario))
-        proc = subprocess.run([lua54, str(HARNESS / "run_export.lua"), str(config), str(path), str(out)],
-                              env=env | {"HOME": str(tmp_path)}, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            [lua54, str(HARNESS / "run_export.lua"), str(config), str(path), str(out)],
+            env=env | {"HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         outcome = json.loads(out.read_text())
         assert outcome["loaded"], outcome.get("load_error")
@@ -66,11 +76,13 @@ def _sha(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_ten_images_get_their_own_orders_and_a_corrupt_one_fails_alone(darktable, make_jpeg, sandbox,
-                                                                      start_bridge, tmp_path):
+def test_ten_images_get_their_own_orders_and_a_corrupt_one_fails_alone(
+    darktable, make_jpeg, sandbox, start_bridge, tmp_path
+):
     bridge = start_bridge(sandbox.url)
     (bridge.home / "presets.toml").write_text(
-        '[presets.twilight]\ntitle = "Twilight exteriors"\nservice = "day-to-dusk"\n')
+        '[presets.twilight]\ntitle = "Twilight exteriors"\nservice = "day-to-dusk"\n'
+    )
     names = ["living room.jpg", "Größe 'A' \"x\".jpg", "$(touch pwned).jpg", "a;b&c|d.jpg"]
     photos = [make_jpeg(names[n] if n < len(names) else None) for n in range(8)]
     for sub in ("card1", "card2"):  # two IMG_0001.jpg: darktable exports both to one temp name
@@ -98,8 +110,9 @@ def test_ten_images_get_their_own_orders_and_a_corrupt_one_fails_alone(darktable
     bad = by_path[str(corrupt)]
     assert bad["tags"] == [] and bad["notes"] == ""
     assert len(outcome["errors"]) == 1
-    assert outcome["errors"][0] == ("AI HomeDesign: corrupt.jpg: is cut short "
-                                    "(the JPEG has no end-of-image marker)")
+    assert outcome["errors"][0] == (
+        "AI HomeDesign: corrupt.jpg: is cut short (the JPEG has no end-of-image marker)"
+    )
     assert outcome["messages"][-1] == "AI HomeDesign: 10 ordered, 1 failed: " + outcome["errors"][0][15:]
     assert outcome["leftovers"] == []  # exports, items file and stderr file are gone
     history = bridge.get("/v1/history", params={"limit": 100}).json()["items"]
@@ -136,30 +149,47 @@ def test_bridge_down_is_said_plainly_once(darktable, make_jpeg, tmp_path):
 
 def test_a_missing_program_is_named_and_the_widget_keeps_its_presets(darktable, make_jpeg, tmp_path):
     env = _base_env() | {"AIHD_HOME": str(tmp_path / "home")}
-    outcome = darktable(env, [{"id": 1, "path": str(make_jpeg())}],
-                        preferences={"aihomedesign/program": str(tmp_path / "no such" / "aihd-bridge")})
+    outcome = darktable(
+        env,
+        [{"id": 1, "path": str(make_jpeg())}],
+        preferences={"aihomedesign/program": str(tmp_path / "no such" / "aihd-bridge")},
+    )
     assert outcome["storage"]["presets"][0] == "Auto: choose from the photo"  # built-in list
     assert len(outcome["storage"]["presets"]) == 6
     assert "not found" in outcome["messages"][-1] and "no such" in outcome["messages"][-1]
 
 
 def test_logic_module(lua54):
-    proc = subprocess.run([lua54, str(HARNESS / "test_logic.lua"), str(DT / "aihomedesign_lib"),
-                           str(ROOT / "host-plugin" / "aihomedesign.lrplugin" / "logic")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            lua54,
+            str(HARNESS / "test_logic.lua"),
+            str(DT / "aihomedesign_lib"),
+            str(ROOT / "host-plugin" / "aihomedesign.lrplugin" / "logic"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0 and " 0 failed" in proc.stdout, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("arg", ["plain", "with space", "it's", 'say "hi"', "$HOME `id` \\ ; & | *",
-                                 "Größe ü 写真", ""])
+@pytest.mark.parametrize(
+    "arg", ["plain", "with space", "it's", 'say "hi"', "$HOME `id` \\ ; & | *", "Größe ü 写真", ""]
+)
 def test_posix_quoting_survives_the_shell(lua54, arg, tmp_path):
     lib, json_lib = DT / "aihomedesign_lib", ROOT / "host-plugin" / "aihomedesign.lrplugin" / "logic"
-    snippet = (f"package.path = [[{lib}/?.lua;{json_lib}/?.lua;]] "
-               "local A = require 'AihdDarktable' io.write(A.command_line({'printf', '%s', arg[1]}, "
-               f"[[{tmp_path}/err]], false))")
-    line = subprocess.run([lua54, "-e", snippet.replace("arg[1]", "os.getenv('ARG')")],
-                          env={"ARG": arg, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
-                          check=True).stdout
+    snippet = (
+        f"package.path = [[{lib}/?.lua;{json_lib}/?.lua;]] "
+        "local A = require 'AihdDarktable' io.write(A.command_line({'printf', '%s', arg[1]}, "
+        f"[[{tmp_path}/err]], false))"
+    )
+    line = subprocess.run(
+        [lua54, "-e", snippet.replace("arg[1]", "os.getenv('ARG')")],
+        env={"ARG": arg, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert subprocess.run(["sh", "-c", line], capture_output=True, text=True).stdout == arg
 
 
@@ -168,5 +198,6 @@ def test_plugin_files_parse(lua54):
     files = sorted(DT.rglob("*.lua"))
     assert len(files) >= 5
     for f in files:
-        subprocess.run([luac, "-p", str(f)] if luac else [lua54, "-e", f"assert(loadfile([[{f}]]))"],
-                       check=True)
+        subprocess.run(
+            [luac, "-p", str(f)] if luac else [lua54, "-e", f"assert(loadfile([[{f}]]))"], check=True
+        )

@@ -37,8 +37,10 @@ def test_port_held_by_another_program(tmp_path):
 def test_running_bridge_and_online_key_check(tmp_path, start_bridge):
     good = SandboxState()
     refusing = SandboxState(accepted_keys={"some-other-key"})
-    with BackgroundServer(create_sandbox_app(good)) as ok_api, \
-            BackgroundServer(create_sandbox_app(refusing)) as no_api:
+    with (
+        BackgroundServer(create_sandbox_app(good)) as ok_api,
+        BackgroundServer(create_sandbox_app(refusing)) as no_api,
+    ):
         bridge = start_bridge(ok_api.url)
         proc = run_cli("doctor", "--json", "--online", env=bridge.env)
         checks = _checks(proc)

@@ -8,13 +8,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from test_plugin import HARNESS, PLUGIN, lua  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(scope="module")
 def echo_url():
     """A server on a free port that answers a POST with the request's headers, as JSON."""
+
     class Echo(BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -35,8 +35,12 @@ def echo_url():
 
 
 def rule_tests(lua, harness, echo_url):  # noqa: F811
-    return subprocess.run([lua, str(harness / "test_fake_sdk.lua"), str(PLUGIN), echo_url],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [lua, str(harness / "test_fake_sdk.lua"), str(PLUGIN), echo_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_fake_sdk_enforces_each_rule(lua, echo_url):  # noqa: F811
@@ -46,33 +50,75 @@ def test_fake_sdk_enforces_each_rule(lua, echo_url):  # noqa: F811
 
 # Each rule of the fake, taken out: (what the fake says, what it says without the rule).
 MUTANTS = {
-  "names: unknown namespace": ("if not SDK.namespaces[name] and not constructors[name] then", "if false then"),
-  "names: unknown member": ("      violation(class .. ' has no member \"' .. tostring(key) .. '\"', 2)", "      return nil"),
-  "require root only": ("if type(name) ~= 'string' or name:find('[./\\\\]') then", "if false then"),
-  "startAsyncTask inline": ("startAsyncTask = function(fn, name) start_task(fn, name) end,", "startAsyncTask = function(fn) fn() end,"),
-  "wait only in task": ("  if not task then violation(what .. ' must be called from within a task (LrTasks.startAsyncTask)', 3) end\n  if (boundary", "  if not task then return end\n  if (boundary"),
-  "no yield across pcall": ("  if (boundary[co] or 0) > 0 then\n    violation('Yielding", "  if false then\n    violation('Yielding"),
-  "nested writes": ("  if state.tx then\n    violation(", "  if false then\n    violation("),
-  "write in task": ("  wait('LrCatalog:' .. kind)\n", ""),
-  "keyword once": ("  if tx.asked and tx.asked[path] then", "  if false then"),
-  "failed write rollback": ("  if not results[1] then error(results[2], 0) end  -- a failed write changes nothing\n", ""),
-  "declared fields": ("  if not def then violation('no field", "  if not def then return end\n  if false then violation('no field"),
-  "field types": ("    if type(value) ~= 'string' then violation(", "    if false then violation("),
-  "512 bytes": ("    if def.searchable and #value >= FakeSdk.SEARCHABLE_LIMIT then", "    if false then"),
-  "utf8": ("    if not valid_utf8(value) then violation(", "    if false then violation("),
-  "scope ends with loop": ("      self._scope._ended_by = 'belongs to the renditions loop, which has ended'\n", ""),
-  "uploadFailed in loop": ("  if context._loop_ended then violation(", "  if false then violation("),
-  "own scopes done": ("    if scope._own and not scope._ended_by then", "    if false then"),
-  "sections": ("    if not SECTIONS[section] then violation(", "    if false then violation("),
-  "LrDate 2001": ("  currentTime = function() return socket.gettime() - EPOCH_2001 end,", "  currentTime = function() return socket.gettime() end,"),
-  "LrDate guard": ("    if type(t) ~= 'number' or t > socket.gettime() - EPOCH_2001 + 20 * 365 * 86400 then", "    if false then"),
-  "exists directory": ("  if err and err:find('directory') then return 'directory' end\n", ""),
-  "LrView props": ("      if type(key) ~= 'number' and not allowed[key] then\n        violation('LrView '", "      if false then\n        violation('LrView '"),
-  "LrView controls": ("  __index = function(_, name) violation('LrView has no control \"' .. tostring(name) .. '\"', 2) end,", "  __index = function() return function(_, p) return p end end,"),
-  "http header list": ("  if headers ~= nil and (type(headers) ~= 'table' or (next(headers) ~= nil and headers[1] == nil)) then", "  if false then"),
-  "content-type default": ("    if fields['content-type'] == nil then fields['content-type'] = 'text/plain'", "    if false then fields['content-type'] = 'text/plain'"),
-  "message scroll": ("    if lines + 1 > FakeSdk.MESSAGE_LINES then", "    if false then"),
-  "modal args": ("    check_named_args('LrDialogs.presentModalDialog', args)\n", ""),
+    "names: unknown namespace": (
+        "if not SDK.namespaces[name] and not constructors[name] then",
+        "if false then",
+    ),
+    "names: unknown member": (
+        "      violation(class .. ' has no member \"' .. tostring(key) .. '\"', 2)",
+        "      return nil",
+    ),
+    "require root only": ("if type(name) ~= 'string' or name:find('[./\\\\]') then", "if false then"),
+    "startAsyncTask inline": (
+        "startAsyncTask = function(fn, name) start_task(fn, name) end,",
+        "startAsyncTask = function(fn) fn() end,",
+    ),
+    "wait only in task": (
+        "  if not task then violation(what .. ' must be called from within a task (LrTasks.startAsyncTask)', 3) end\n  if (boundary",
+        "  if not task then return end\n  if (boundary",
+    ),
+    "no yield across pcall": (
+        "  if (boundary[co] or 0) > 0 then\n    violation('Yielding",
+        "  if false then\n    violation('Yielding",
+    ),
+    "nested writes": ("  if state.tx then\n    violation(", "  if false then\n    violation("),
+    "write in task": ("  wait('LrCatalog:' .. kind)\n", ""),
+    "keyword once": ("  if tx.asked and tx.asked[path] then", "  if false then"),
+    "failed write rollback": (
+        "  if not results[1] then error(results[2], 0) end  -- a failed write changes nothing\n",
+        "",
+    ),
+    "declared fields": (
+        "  if not def then violation('no field",
+        "  if not def then return end\n  if false then violation('no field",
+    ),
+    "field types": ("    if type(value) ~= 'string' then violation(", "    if false then violation("),
+    "512 bytes": ("    if def.searchable and #value >= FakeSdk.SEARCHABLE_LIMIT then", "    if false then"),
+    "utf8": ("    if not valid_utf8(value) then violation(", "    if false then violation("),
+    "scope ends with loop": (
+        "      self._scope._ended_by = 'belongs to the renditions loop, which has ended'\n",
+        "",
+    ),
+    "uploadFailed in loop": ("  if context._loop_ended then violation(", "  if false then violation("),
+    "own scopes done": ("    if scope._own and not scope._ended_by then", "    if false then"),
+    "sections": ("    if not SECTIONS[section] then violation(", "    if false then violation("),
+    "LrDate 2001": (
+        "  currentTime = function() return socket.gettime() - EPOCH_2001 end,",
+        "  currentTime = function() return socket.gettime() end,",
+    ),
+    "LrDate guard": (
+        "    if type(t) ~= 'number' or t > socket.gettime() - EPOCH_2001 + 20 * 365 * 86400 then",
+        "    if false then",
+    ),
+    "exists directory": ("  if err and err:find('directory') then return 'directory' end\n", ""),
+    "LrView props": (
+        "      if type(key) ~= 'number' and not allowed[key] then\n        violation('LrView '",
+        "      if false then\n        violation('LrView '",
+    ),
+    "LrView controls": (
+        "  __index = function(_, name) violation('LrView has no control \"' .. tostring(name) .. '\"', 2) end,",
+        "  __index = function() return function(_, p) return p end end,",
+    ),
+    "http header list": (
+        "  if headers ~= nil and (type(headers) ~= 'table' or (next(headers) ~= nil and headers[1] == nil)) then",
+        "  if false then",
+    ),
+    "content-type default": (
+        "    if fields['content-type'] == nil then fields['content-type'] = 'text/plain'",
+        "    if false then fields['content-type'] = 'text/plain'",
+    ),
+    "message scroll": ("    if lines + 1 > FakeSdk.MESSAGE_LINES then", "    if false then"),
+    "modal args": ("    check_named_args('LrDialogs.presentModalDialog', args)\n", ""),
 }
 
 

@@ -27,11 +27,14 @@ def test_detection_ignores_the_extension(samples, tmp_path):
     assert formats.upload_name(disguised, fmt) == "export.nef"
 
 
-@pytest.mark.parametrize("header,name", [
-    (b"II*\x00\x08\x00\x00\x00" + b"\x00" * 8, "TIFF"),
-    (b"IIRO\x08\x00\x00\x00", "ORF"),
-    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "HEIC"),
-])
+@pytest.mark.parametrize(
+    "header,name",
+    [
+        (b"II*\x00\x08\x00\x00\x00" + b"\x00" * 8, "TIFF"),
+        (b"IIRO\x08\x00\x00\x00", "ORF"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "HEIC"),
+    ],
+)
 def test_more_magic(header, name):
     assert detect(io.BytesIO(header + b"\x00" * 64)).name == name
 
@@ -100,9 +103,8 @@ def test_heic_becomes_jpeg_with_exif(tmp_path):
 def test_undecodable_heic_says_so(samples):
     path = samples / "QuickTime.heic"  # headers only, no pixels
     fmt, _ = check_file(path, LIMIT)
-    with pytest.raises(FileProblem, match="cannot be converted from HEIC"):
-        with prepared(path, fmt):
-            pass
+    with pytest.raises(FileProblem, match="cannot be converted from HEIC"), prepared(path, fmt):
+        pass
 
 
 def test_jpeg_with_a_trailer_is_whole(make_jpeg, tmp_path):

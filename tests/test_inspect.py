@@ -4,10 +4,12 @@ import json
 
 from support import bridge_env, run_cli
 
-XMP = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
-       '22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
-       '<dc:subject><rdf:Bag><rdf:li>{}</rdf:li></rdf:Bag></dc:subject></rdf:Description>'
-       '</rdf:RDF></x:xmpmeta>')
+XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+    '22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
+    "<dc:subject><rdf:Bag><rdf:li>{}</rdf:li></rdf:Bag></dc:subject></rdf:Description>"
+    "</rdf:RDF></x:xmpmeta>"
+)
 
 
 def test_inspect_answers_for_every_sample(samples, expected, tmp_path):
@@ -39,8 +41,10 @@ def test_auto_preset_uses_the_rules(sandbox, tmp_path):
     proc = run_cli("upload", "--json", vacant, dusk, env=bridge_env(tmp_path, sandbox.url))
     results = json.loads(proc.stdout)["results"]
     assert [r["service_name"] for r in results] == ["service-ai-virtual-staging", "service-day-to-dusk"]
-    assert [o["service_name"] for o in sandbox.state.orders()] == ["service-ai-virtual-staging",
-                                                                  "service-day-to-dusk"]
+    assert [o["service_name"] for o in sandbox.state.orders()] == [
+        "service-ai-virtual-staging",
+        "service-day-to-dusk",
+    ]
 
 
 def test_inspect_bad_file(tmp_path):

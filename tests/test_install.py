@@ -22,16 +22,22 @@ def machine(tmp_path):
         script = bin_dir / tool
         script.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\nexit 0\n')
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AIHD_", "XDG_", "VIRTUAL_ENV", "PYTHON"))}
-    env.update(HOME=str(home), PATH=f"{bin_dir}:{env['PATH']}", AIHD_PORT="0",
-               AIHD_LIGHTROOM_DIR=str(home / "Adobe" / "Lightroom"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AIHD_", "XDG_", "VIRTUAL_ENV", "PYTHON"))
+    }
+    env.update(
+        HOME=str(home),
+        PATH=f"{bin_dir}:{env['PATH']}",
+        AIHD_PORT="0",
+        AIHD_LIGHTROOM_DIR=str(home / "Adobe" / "Lightroom"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
     data = home / ".local" / "share" / "aihd-bridge"
 
     def run(*args):
-        return subprocess.run([str(ROOT / "install.sh"), *args], env=env, capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(
+            [str(ROOT / "install.sh"), *args], env=env, capture_output=True, text=True, timeout=600
+        )
 
     yield run, home, data, lambda: calls.read_text().splitlines() if calls.exists() else []
     run("--uninstall", "--purge")  # stops any bridge it started
@@ -63,19 +69,31 @@ def test_install_twice_then_uninstall(machine):
     assert second.returncode == 0, second.stdout + second.stderr
     assert _bridge_pid(data) != pid  # the bridge was restarted on the new code
     assert calls().count("systemctl --user enable --now aihd-bridge.service") == 2
-    assert (darktable / "luarc").read_text() == 'require "tools/script_manager"\nrequire "contrib/aihomedesign"\n'
-    doctor = subprocess.run([str(data / "venv/bin/aihd-bridge"), "doctor", "--json"],
-                            env={**os.environ, "HOME": str(home), "AIHD_LIGHTROOM_DIR": str(lightroom),
-                                 "PATH": f"{home / '.local/bin'}:{os.environ['PATH']}"},
-                            capture_output=True, text=True)
+    assert (
+        darktable / "luarc"
+    ).read_text() == 'require "tools/script_manager"\nrequire "contrib/aihomedesign"\n'
+    doctor = subprocess.run(
+        [str(data / "venv/bin/aihd-bridge"), "doctor", "--json"],
+        env={
+            **os.environ,
+            "HOME": str(home),
+            "AIHD_LIGHTROOM_DIR": str(lightroom),
+            "PATH": f"{home / '.local/bin'}:{os.environ['PATH']}",
+        },
+        capture_output=True,
+        text=True,
+    )
     checks = {c["name"]: c for c in json.loads(doctor.stdout)}
     assert doctor.returncode == 0, doctor.stdout
     assert checks["bridge"]["status"] == checks["lightroom plugin"]["status"] == "ok"
 
     gone = run("--uninstall")
     assert gone.returncode == 0, gone.stdout + gone.stderr
-    left = sorted(str(p.relative_to(home)) for p in home.rglob("*")
-                  if p.is_file() and not p.is_relative_to(home / ".rustup"))  # rustup's, not ours
+    left = sorted(
+        str(p.relative_to(home))
+        for p in home.rglob("*")
+        if p.is_file() and not p.is_relative_to(home / ".rustup")
+    )  # rustup's, not ours
     # only the history stays, and the user's own luarc without our line
     assert left == [".config/darktable/luarc", ".local/share/aihd-bridge/bridge.sqlite3"]
     assert (darktable / "luarc").read_text() == 'require "tools/script_manager"\n'
@@ -97,8 +115,15 @@ def test_darktable_install_is_idempotent_and_uninstall_removes_it(tmp_path):
         install_darktable(ROOT / "host-plugin", env)
     contrib = config / "lua" / "contrib"
     assert sorted(p.name for p in (contrib / "aihomedesign_lib").iterdir()) == [
-        "AihdDarktable.lua", "AihdJson.lua", "dkjson.lua", "installed.json"]
-    assert json.loads((contrib / "aihomedesign_lib/installed.json").read_text())["command"][1:] == ["-m", "bridge"]
+        "AihdDarktable.lua",
+        "AihdJson.lua",
+        "dkjson.lua",
+        "installed.json",
+    ]
+    assert json.loads((contrib / "aihomedesign_lib/installed.json").read_text())["command"][1:] == [
+        "-m",
+        "bridge",
+    ]
     assert (config / "luarc").read_text() == LUARC_LINE + "\n"
     (config / "luarc").write_text("-- mine\nrequire('contrib/aihomedesign')\nrequire 'contrib/gimp'\n")
     install_darktable(ROOT / "host-plugin", env)  # another spelling of the line counts too

@@ -65,8 +65,12 @@ def test_rejects_an_empty_key(tmp_path):
 
 
 def test_running_bridge_takes_up_a_new_key(tmp_path, sandbox, start_bridge, make_jpeg):
-    bridge = start_bridge(sandbox.url, api_key=None, home=tmp_path / "home",
-                          PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    bridge = start_bridge(
+        sandbox.url,
+        api_key=None,
+        home=tmp_path / "home",
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
     assert bridge.get("/v1/health").json()["mode"] == "sandbox"
     proc = run_cli("config", "set-key", env=bridge.env, input=KEY + "\n")
     assert "now uses it (live mode)" in proc.stdout, proc.stdout + proc.stderr

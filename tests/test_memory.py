@@ -37,8 +37,12 @@ def test_peak_memory_does_not_grow_with_file_size(sandbox, tmp_path, make_jpeg):
         fh.seek(45_000_000 - 1)
         fh.write(b"\x00")
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, sandbox.url + "/v1/order/image", CANARY_KEY,
-         make_jpeg(), big], capture_output=True, text=True, timeout=120, check=True)
+        [sys.executable, "-c", SCRIPT, sandbox.url + "/v1/order/image", CANARY_KEY, make_jpeg(), big],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     figures = json.loads(out.stdout)
     assert figures["order"] == sandbox.state.orders()[-1]["order_id"]
     assert sandbox.state.orders()[-1]["size"] == 45_000_000

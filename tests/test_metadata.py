@@ -14,12 +14,17 @@ from bridge.metadata.xmp import parse_xmp
 
 # ExifTool key -> (PhotoMeta field, tolerance or None for exact)
 ORACLE = {
-    "Make": ("make", None), "Model": ("model", None), "LensModel": ("lens_model", None),
+    "Make": ("make", None),
+    "Model": ("model", None),
+    "LensModel": ("lens_model", None),
     "DateTimeOriginal": ("date_time_original", None),
     "OffsetTimeOriginal": ("offset_time_original", None),
-    "Orientation": ("orientation", None), "ISO": ("iso", None),
-    "FocalLength": ("focal_length", 0.01), "FocalLengthIn35mmFormat": ("focal_length_35mm", 0.01),
-    "GPSLatitude": ("gps_latitude", 1e-5), "GPSLongitude": ("gps_longitude", 1e-5),
+    "Orientation": ("orientation", None),
+    "ISO": ("iso", None),
+    "FocalLength": ("focal_length", 0.01),
+    "FocalLengthIn35mmFormat": ("focal_length_35mm", 0.01),
+    "GPSLatitude": ("gps_latitude", 1e-5),
+    "GPSLongitude": ("gps_longitude", 1e-5),
     "Keywords": ("keywords", None),
 }
 # The one known difference, also in the README's format table: ExifTool -n reports the
@@ -51,8 +56,11 @@ def test_agrees_with_exiftool(samples, expected):
     for name, facts in expected.items():
         wrong += _mismatches(name, facts, read_metadata(samples / name))
     assert not wrong, "\n".join(wrong)
-    exact = [n for n, f in expected.items()
-             if not any(k[0] == n for k in KNOWN) and not _mismatches(n, f, read_metadata(samples / n))]
+    exact = [
+        n
+        for n, f in expected.items()
+        if not any(k[0] == n for k in KNOWN) and not _mismatches(n, f, read_metadata(samples / n))
+    ]
     assert len(exact) >= 22
 
 
@@ -64,25 +72,32 @@ def test_pillow_written_exif_and_gps(make_jpeg):
 
 
 def _xmp(body: str) -> bytes:
-    return ("<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
-            "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>" + body +
-            "</rdf:RDF></x:xmpmeta>").encode()
+    return (
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+        "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>" + body + "</rdf:RDF></x:xmpmeta>"
+    ).encode()
 
 
 def test_xmp_label_rating_and_lightroom_hierarchy():
-    facts = parse_xmp(_xmp(
-        "<rdf:Description xmlns:xmp='http://ns.adobe.com/xap/1.0/' "
-        "xmlns:lr='http://ns.adobe.com/lightroom/1.0/' xmlns:dc='http://purl.org/dc/elements/1.1/' "
-        "xmp:Label='Red' xmp:Rating='4'><dc:subject><rdf:Bag><rdf:li>vacant</rdf:li></rdf:Bag>"
-        "</dc:subject><lr:hierarchicalSubject><rdf:Bag><rdf:li>Rooms|Kitchen</rdf:li></rdf:Bag>"
-        "</lr:hierarchicalSubject></rdf:Description>"))
+    facts = parse_xmp(
+        _xmp(
+            "<rdf:Description xmlns:xmp='http://ns.adobe.com/xap/1.0/' "
+            "xmlns:lr='http://ns.adobe.com/lightroom/1.0/' xmlns:dc='http://purl.org/dc/elements/1.1/' "
+            "xmp:Label='Red' xmp:Rating='4'><dc:subject><rdf:Bag><rdf:li>vacant</rdf:li></rdf:Bag>"
+            "</dc:subject><lr:hierarchicalSubject><rdf:Bag><rdf:li>Rooms|Kitchen</rdf:li></rdf:Bag>"
+            "</lr:hierarchicalSubject></rdf:Description>"
+        )
+    )
     assert facts == {"keywords": ["vacant", "Kitchen"], "label": "Red", "rating": 4}
 
 
-@pytest.mark.parametrize("evil", [
-    '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
-    '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
-])
+@pytest.mark.parametrize(
+    "evil",
+    [
+        '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+        '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+    ],
+)
 def test_hostile_xmp_is_refused(evil):
     with pytest.raises(MetadataError, match="refused"):
         parse_xmp(evil.encode() + _xmp("<rdf:Description/>"))
@@ -122,8 +137,12 @@ def test_bogus_counts_do_not_allocate(tmp_path):
     # A TIFF whose one tag claims 2**31 values far beyond the end of the file. Whether it ends
     # in MetadataError or not, the reader must neither read nor allocate what the tag claims.
     bogus = tmp_path / "bogus.tif"
-    bogus.write_bytes(b"II*\x00\x08\x00\x00\x00\x01\x00" + b"\x0f\x01\x02\x00\xff\xff\xff\x7f\x20\x00\x00\x00"
-                      + b"\x00\x00\x00\x00" + b"\x00" * 64)
+    bogus.write_bytes(
+        b"II*\x00\x08\x00\x00\x00\x01\x00"
+        + b"\x0f\x01\x02\x00\xff\xff\xff\x7f\x20\x00\x00\x00"
+        + b"\x00\x00\x00\x00"
+        + b"\x00" * 64
+    )
     tracemalloc.start()
     try:
         with open(bogus, "rb") as fh:
@@ -146,9 +165,11 @@ def test_unreadable_and_missing(tmp_path):
         read_metadata(noise)
 
 
-LABEL_XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
-             b'02/22-rdf-syntax-ns#"><rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
-             b'xmp:Label="Purple"/></rdf:RDF></x:xmpmeta>')
+LABEL_XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+    b'02/22-rdf-syntax-ns#"><rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+    b'xmp:Label="Purple"/></rdf:RDF></x:xmpmeta>'
+)
 
 
 @pytest.mark.parametrize("fmt", ["HEIF", "WEBP", "PNG"])

@@ -4,12 +4,11 @@ import hashlib
 import json
 import shutil
 import subprocess
-import time
 
 import pytest
+from fakehttp import RecordingServer
 
 from bridge.remote.sandbox import Fault, FaultPlan
-from fakehttp import RecordingServer
 from support import ROOT
 
 PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"
@@ -34,8 +33,13 @@ def run(lua, tmp_path, scenario: dict, env: dict) -> dict:
     path, out = tmp_path / "scenario.json", tmp_path / "outcome.json"
     path.write_text(json.dumps(scenario))
     env = {**env, "HOME": str(tmp_path)}  # where the debug log lands, never the real one
-    proc = subprocess.run([lua, str(HARNESS / "run_scenario.lua"), str(PLUGIN), str(path), str(out)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [lua, str(HARNESS / "run_scenario.lua"), str(PLUGIN), str(path), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(out.read_text())
 
@@ -50,11 +54,14 @@ def _sha(path) -> str:
 
 def test_every_plugin_file_parses(lua):
     luac = shutil.which("luac5.1")
-    files = sorted(PLUGIN.rglob("*.lua")) + sorted(HARNESS.glob("*.lua")) + sorted(PRESETS.glob("*.lrtemplate"))
+    files = (
+        sorted(PLUGIN.rglob("*.lua")) + sorted(HARNESS.glob("*.lua")) + sorted(PRESETS.glob("*.lrtemplate"))
+    )
     assert len(files) > 20
     for f in files:
-        subprocess.run([luac or lua, "-p", str(f)] if luac else [lua, "-e", f"assert(loadfile([[{f}]]))"],
-                       check=True)
+        subprocess.run(
+            [luac or lua, "-p", str(f)] if luac else [lua, "-e", f"assert(loadfile([[{f}]]))"], check=True
+        )
 
 
 def test_luacheck_is_clean():
@@ -74,10 +81,15 @@ def test_plugin_definition_and_presets(lua, tmp_path):
     outcome = run(lua, tmp_path, {"action": "load_all"}, {})
     info = outcome["Info"]
     assert info["LrToolkitIdentifier"] == "com.aihomedesign.bridge.lightroom"
-    assert info["LrSdkMinimumVersion"] == 6.0 and info["LrExportServiceProvider"]["file"] == "ExportServiceProvider.lua"
+    assert (
+        info["LrSdkMinimumVersion"] == 6.0
+        and info["LrExportServiceProvider"]["file"] == "ExportServiceProvider.lua"
+    )
     for key in ("LrMetadataProvider", "LrPluginInfoProvider"):
         assert (PLUGIN / info[key]).is_file()
-    assert [(PLUGIN / f).is_file() for f in info["LrMetadataTagsetFactory"]] == [True]  # a list, as the samples
+    assert [(PLUGIN / f).is_file() for f in info["LrMetadataTagsetFactory"]] == [
+        True
+    ]  # a list, as the samples
     for item in info["LrLibraryMenuItems"]:
         assert (PLUGIN / item["file"]).is_file()
     fields = [f["id"] for f in outcome["MetadataDefinition"]["metadataFieldsForPhotos"]]
@@ -86,15 +98,25 @@ def test_plugin_definition_and_presets(lua, tmp_path):
     for preset in PRESETS.glob("*.lrtemplate"):
         # Lightroom keys a plug-in's fields "<toolkit id>_<key>" in the presets it writes (as in
         # svetlyak40wt/yafotki.lrplugin's presets/*.lrtemplate, saved by Lightroom).
-        check = subprocess.run([lua, "-e", f"dofile([[{preset}]]) for k, v in pairs(s.value) do print(k, v) end"],
-                               capture_output=True, text=True, check=True)
+        check = subprocess.run(
+            [lua, "-e", f"dofile([[{preset}]]) for k, v in pairs(s.value) do print(k, v) end"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         value = dict(line.split("\t") for line in check.stdout.splitlines())
         assert value["exportServiceProvider"] == info["LrToolkitIdentifier"]
         fields = {k for k in value if k.startswith(info["LrToolkitIdentifier"])}
         assert fields == {f"{info['LrToolkitIdentifier']}_{k}" for k in ("aihd_service", "aihd_addKeyword")}
         services.add(value[f"{info['LrToolkitIdentifier']}_aihd_service"])
-    assert services == {"auto", "service-ai-virtual-staging", "service-item-removal",
-                        "service-day-to-dusk", "service-image-enhancement", "service-creative-designer"}
+    assert services == {
+        "auto",
+        "service-ai-virtual-staging",
+        "service-item-removal",
+        "service-day-to-dusk",
+        "service-image-enhancement",
+        "service-creative-designer",
+    }
 
 
 def test_export_tags_every_photo_with_its_own_order(lua, samples, expected, sandbox, start_bridge, tmp_path):
@@ -104,8 +126,16 @@ def test_export_tags_every_photo_with_its_own_order(lua, samples, expected, sand
     corrupt.write_bytes((samples / "Canon.jpg").read_bytes()[:700])
     renders = tmp_path / "renders"
     renders.mkdir()
-    outcome = run(lua, tmp_path, {"photos": photo_specs(good + [corrupt]), "service": "service-day-to-dusk",
-                                  "render_dir": str(renders)}, bridge.env)
+    outcome = run(
+        lua,
+        tmp_path,
+        {
+            "photos": photo_specs(good + [corrupt]),
+            "service": "service-day-to-dusk",
+            "render_dir": str(renders),
+        },
+        bridge.env,
+    )
     assert outcome["dialog"]["cant_export"] is None and "sandbox" not in outcome["dialog"]["status"]
     orders = {o["sha256"]: o for o in sandbox.state.orders()}
     assert len(orders) == len(good)
@@ -119,7 +149,9 @@ def test_export_tags_every_photo_with_its_own_order(lua, samples, expected, sand
     bad = photos[str(corrupt)]
     assert "orderId" not in bad["props"] and "cut short" in bad["props"]["status"]
     record = outcome["record"]
-    assert list(record["failures"]) == [str(bad["id"])] and "corrupt.jpg" in record["failures"][str(bad["id"])]
+    assert (
+        list(record["failures"]) == [str(bad["id"])] and "corrupt.jpg" in record["failures"][str(bad["id"])]
+    )
     assert record["writes"] == 1 and record["portions"][-1] == 1
     assert any(c.startswith("Sending to AI HomeDesign") for c in record["captions"])
     assert not list(renders.iterdir())  # Lightroom deleted its renders; the bridge had its copies
@@ -147,7 +179,9 @@ def test_cancel_stops_the_rest_in_the_bridge(lua, make_jpeg, sandbox, start_brid
     assert 1 <= len(tagged) <= 3 and len(cancelled) >= 1
     assert len(tagged) + len(cancelled) == 3  # every photo handed over is accounted for
     assert outcome["record"]["failures"] == {} and not outcome["record"]["modals"]  # cancelled is not failed
-    assert outcome["record"]["bezels"] == [f"AI HomeDesign: {len(tagged)} ordered, 0 not ordered, {len(cancelled)} cancelled"]
+    assert outcome["record"]["bezels"] == [
+        f"AI HomeDesign: {len(tagged)} ordered, 0 not ordered, {len(cancelled)} cancelled"
+    ]
     assert len(sandbox.state.orders()) == len(tagged)
     assert all(not p["props"] for p in outcome["photos"][3:])  # never rendered, never sent
 
@@ -166,7 +200,9 @@ def test_second_export_keeps_the_earlier_order(lua, make_jpeg, sandbox, start_br
     props = first["photos"][0]["props"]
     spec = photo_specs([photo])
     spec[0]["props"] = props
-    second = run(lua, tmp_path, {"photos": spec, "service": "service-item-removal", "add_keyword": False}, bridge.env)
+    second = run(
+        lua, tmp_path, {"photos": spec, "service": "service-item-removal", "add_keyword": False}, bridge.env
+    )
     now = second["photos"][0]["props"]
     assert now["orderId"] != props["orderId"] and now["service"] == "service-item-removal"
     assert now["orderHistory"].startswith(props["orderId"] + " (Day to dusk, ")
@@ -193,14 +229,17 @@ def test_data_folder_set_in_the_plugin_manager(lua, make_jpeg, sandbox, start_br
     env = dict(bridge.env, AIHD_HOME=str(tmp_path / "elsewhere"))  # the default finds nothing
     info = run(lua, tmp_path, {"action": "info", "prefs": {"dataDir": str(bridge.home)}}, env)["info"]
     assert info["aihd_dataDir"] == str(bridge.home) and info["aihd_mode"] == "live"
-    outcome = run(lua, tmp_path, {"photos": photo_specs([make_jpeg()]),
-                                  "prefs": {"dataDir": str(bridge.home)}}, env)
+    outcome = run(
+        lua, tmp_path, {"photos": photo_specs([make_jpeg()]), "prefs": {"dataDir": str(bridge.home)}}, env
+    )
     assert outcome["photos"][0]["props"]["orderId"].startswith("sandbox-")
 
 
 def _history(entries: int) -> str:
     """An 'Earlier orders' field as a long-used photo carries it: multibyte text, near the limit."""
-    text = "; ".join(f"ordre-{n:02d} (Day to dusk, 2025-0{n % 9 + 1}-0{n % 9 + 1} 10:00 — été)" for n in range(entries))
+    text = "; ".join(
+        f"ordre-{n:02d} (Day to dusk, 2025-0{n % 9 + 1}-0{n % 9 + 1} 10:00 — été)" for n in range(entries)
+    )
     return text.encode()[:505].decode("utf-8", "ignore")
 
 
@@ -208,8 +247,13 @@ def test_twenty_photos_with_the_keyword_over_a_long_history(lua, make_jpeg, sand
     bridge = start_bridge(sandbox.url)
     photos = photo_specs([make_jpeg() for _ in range(20)])
     for spec in photos:
-        spec["props"] = {"orderId": f"old-{spec['id']}", "service": "service-day-to-dusk",
-                         "uploadedAt": "2026-01-02 09:00", "status": "Ordered", "orderHistory": _history(12)}
+        spec["props"] = {
+            "orderId": f"old-{spec['id']}",
+            "service": "service-day-to-dusk",
+            "uploadedAt": "2026-01-02 09:00",
+            "status": "Ordered",
+            "orderHistory": _history(12),
+        }
     outcome = run(lua, tmp_path, {"photos": photos, "service": "service-day-to-dusk"}, bridge.env)
     record = outcome["record"]
     assert record["writes"] == 1 and not record["failures"] and not record["modals"]
@@ -217,7 +261,9 @@ def test_twenty_photos_with_the_keyword_over_a_long_history(lua, make_jpeg, sand
         props = photo["props"]
         assert props["orderId"].startswith("sandbox-") and props["status"] == "Ordered"
         history = props["orderHistory"].encode()
-        assert len(history) <= 511 and history.decode().startswith(f"old-{photo['id']} (Day to dusk, 2026-01-02 09:00); ordre-00")
+        assert len(history) <= 511 and history.decode().startswith(
+            f"old-{photo['id']} (Day to dusk, 2026-01-02 09:00); ordre-00"
+        )
         assert history.endswith("…".encode())  # the oldest ones stay in the bridge's history only
         assert photo["keywords"] == [f"AI HomeDesign > Day to dusk > {props['orderId']}"]
     assert len({p["props"]["orderId"] for p in outcome["photos"]}) == 20
@@ -225,7 +271,9 @@ def test_twenty_photos_with_the_keyword_over_a_long_history(lua, make_jpeg, sand
     assert outcome["dialog_at_start"] == "Looking for the AI HomeDesign bridge..."  # the task ran later
 
 
-def test_a_600_byte_error_fits_the_status_field_and_shows_in_a_dialog(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+def test_a_600_byte_error_fits_the_status_field_and_shows_in_a_dialog(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
     message = "Le service a refusé la photo : " + "€" * 300  # the bridge keeps its first 300 or so characters
     sandbox.state.faults = FaultPlan(script=[Fault(status=422, body=json.dumps({"error": message}))])
     bridge = start_bridge(sandbox.url, config="workers = 1\n")
@@ -237,15 +285,23 @@ def test_a_600_byte_error_fits_the_status_field_and_shows_in_a_dialog(lua, make_
     remote = [i["error"] for i in bridge.get("/v1/history").json()["items"] if i["state"] == "failed"]
     assert len(remote[0].encode()) > 600  # what the bridge said: too long for a searchable field
     modal = outcome["record"]["modals"][0]
-    assert modal["scrolls"] and "1 of 2 photos were not ordered" in modal["text"] and "photo-" in modal["text"]
+    assert (
+        modal["scrolls"] and "1 of 2 photos were not ordered" in modal["text"] and "photo-" in modal["text"]
+    )
     assert outcome["record"]["failures"] == {}  # known after the loop: the dialog, not uploadFailed
 
 
-def test_cancel_during_the_wait_cancels_the_rest_in_the_bridge(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+def test_cancel_during_the_wait_cancels_the_rest_in_the_bridge(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
     sandbox.state.faults = FaultPlan(rate=1.0, kinds=[Fault(delay=0.5)])
     bridge = start_bridge(sandbox.url, config="workers = 1\n")
-    outcome = run(lua, tmp_path, {"photos": photo_specs([make_jpeg() for _ in range(6)]), "cancel_wait_after": 1},
-                  bridge.env)
+    outcome = run(
+        lua,
+        tmp_path,
+        {"photos": photo_specs([make_jpeg() for _ in range(6)]), "cancel_wait_after": 1},
+        bridge.env,
+    )
     states = [p["props"].get("status") for p in outcome["photos"]]
     assert states.count("Cancelled before upload") >= 4 and states.count("Ordered") >= 1
     assert states.count("Cancelled before upload") + states.count("Ordered") == 6
@@ -282,17 +338,28 @@ def test_history_of_many_photos_in_one_call(lua, make_jpeg, sandbox, start_bridg
 def test_a_stranger_on_the_bridges_port_gets_nothing(lua, make_jpeg, tmp_path):
     """bridge.json left by a killed bridge, its port now answered by another program that says
     200 to everything: the plugin sends it neither the token nor a photo, and says why."""
-    made_up = json.dumps({"status": "ok", "mode": "live", "version": "9", "batch_id": "b_x",
-                          "order_id": "MADE-UP", "pid": 1, "proof": "0" * 64}).encode()
+    made_up = json.dumps(
+        {
+            "status": "ok",
+            "mode": "live",
+            "version": "9",
+            "batch_id": "b_x",
+            "order_id": "MADE-UP",
+            "pid": 1,
+            "proof": "0" * 64,
+        }
+    ).encode()
     with RecordingServer(lambda *_: (200, {"Content-Type": "application/json"}, made_up)) as stranger:
         home = tmp_path / "home"
         home.mkdir()
         token = "stale-token-" + "x" * 32
-        (home / "bridge.json").write_text(json.dumps({"url": stranger.url, "port": stranger.port,
-                                                      "pid": 1, "token": token}))
+        (home / "bridge.json").write_text(
+            json.dumps({"url": stranger.url, "port": stranger.port, "pid": 1, "token": token})
+        )
         photos = [make_jpeg(), make_jpeg()]
-        outcome = run(lua, tmp_path, {"photos": photo_specs(photos)},
-                      {"AIHD_HOME": str(home), "HOME": str(tmp_path)})
+        outcome = run(
+            lua, tmp_path, {"photos": photo_specs(photos)}, {"AIHD_HOME": str(home), "HOME": str(tmp_path)}
+        )
     assert "Another program answers" in outcome["dialog"]["cant_export"]
     assert all(not p["props"] for p in outcome["photos"])
     assert stranger.requests and all(r["path"].startswith("/v1/identity?nonce=") for r in stranger.requests)

@@ -6,15 +6,17 @@ import hashlib
 import signal
 import time
 
-import pytest
-
-from bridge.remote.sandbox import Fault, FaultPlan
 from bridge.queue.store import MAY_BE_DUPLICATE
+from bridge.remote.sandbox import Fault, FaultPlan
 from support import CANARY_KEY, bridge_env, run_cli, wait_until
 
-FAULTS = [Fault(status=500), Fault(status=502, body="<html>bad gateway</html>"),
-          Fault(status=503, retry_after="0"), Fault(status=429, retry_after="0"),
-          Fault(drop=True)]
+FAULTS = [
+    Fault(status=500),
+    Fault(status=502, body="<html>bad gateway</html>"),
+    Fault(status=503, retry_after="0"),
+    Fault(status=429, retry_after="0"),
+    Fault(drop=True),
+]
 
 
 def _sha(path) -> str:
@@ -60,9 +62,13 @@ def test_kill_9_mid_batch_loses_nothing(make_jpeg, sandbox, start_bridge):
 
 def test_permanent_errors_fail_at_once_with_the_remote_message(make_jpeg, sandbox, start_bridge):
     photos = [make_jpeg() for _ in range(6)]
-    sandbox.state.faults = FaultPlan(script=[
-        Fault(status=400, body='{"error": "http: no such file"}'),
-        Fault(status=401, body='{"error": "invalid api key"}'), Fault(status=413)])
+    sandbox.state.faults = FaultPlan(
+        script=[
+            Fault(status=400, body='{"error": "http: no such file"}'),
+            Fault(status=401, body='{"error": "invalid api key"}'),
+            Fault(status=413),
+        ]
+    )
     bridge = start_bridge(sandbox.url, config="workers = 1\nretry_base = 0.05\n")
     batch = bridge.wait(bridge.upload(photos, service_name="service-item-removal")["batch_id"])
     failed = [i for i in batch["items"] if i["state"] == "failed"]
@@ -77,11 +83,21 @@ def test_bad_items_fail_alone(make_jpeg, sandbox, start_bridge, tmp_path):
     noise = tmp_path / "noise.jpg"
     noise.write_bytes(b"\x00" * 100)
     bridge = start_bridge(sandbox.url)
-    resp = bridge.post("/v1/uploads", json={"items": [
-        {"path": str(good), "source_id": "1"}, {"path": str(noise), "source_id": "2"},
-        {"path": "relative.jpg", "source_id": "3"}, {"path": "/dev/zero", "source_id": "4"},
-        {"path": str(tmp_path), "source_id": "5"}, {"path": str(good), "service_name": "nope"},
-        {"nopath": 1}, "a string"]})
+    resp = bridge.post(
+        "/v1/uploads",
+        json={
+            "items": [
+                {"path": str(good), "source_id": "1"},
+                {"path": str(noise), "source_id": "2"},
+                {"path": "relative.jpg", "source_id": "3"},
+                {"path": "/dev/zero", "source_id": "4"},
+                {"path": str(tmp_path), "source_id": "5"},
+                {"path": str(good), "service_name": "nope"},
+                {"nopath": 1},
+                "a string",
+            ]
+        },
+    )
     assert resp.status_code == 202
     answer = resp.json()["items"]
     assert answer[0]["state"] == "queued" and answer[0]["error"] is None
@@ -153,6 +169,7 @@ def test_bare_429_waits_about_a_minute_and_says_so(make_jpeg, sandbox, start_bri
     sandbox.state.faults = FaultPlan(script=[Fault(status=429)])
     bridge = start_bridge(sandbox.url)
     batch_id = bridge.upload([make_jpeg()])["batch_id"]
+
     def first_item():
         return bridge.get(f"/v1/batches/{batch_id}").json()["items"][0]
 
@@ -167,8 +184,11 @@ def test_multipart_intake(make_jpeg, sandbox, start_bridge):
     photo = make_jpeg("IMG_1.jpg")
     bridge = start_bridge(sandbox.url)
     with photo.open("rb") as fh:
-        resp = bridge.post("/v1/uploads", files={"image": ("IMG_1.jpg", fh, "image/jpeg")},
-                           data={"service_name": "day-to-dusk", "source_id": "lr-42"})
+        resp = bridge.post(
+            "/v1/uploads",
+            files={"image": ("IMG_1.jpg", fh, "image/jpeg")},
+            data={"service_name": "day-to-dusk", "source_id": "lr-42"},
+        )
     assert resp.status_code == 202, resp.text
     batch = bridge.wait(resp.json()["batch_id"])
     assert batch["items"][0]["source_id"] == "lr-42" and batch["items"][0]["state"] == "done"
@@ -191,12 +211,18 @@ def test_guards(sandbox, start_bridge):
     assert bare.get(url + "/v1/history", headers=wrong).status_code == 401
     assert bridge.get("/v1/history").status_code == 200
     assert bridge.get("/v1/history", headers={"Host": f"localhost:{port}"}).status_code == 200
-    for headers in ({"Host": f"evil.example:{port}"}, {"Host": "127.0.0.1"},
-                    {"Origin": "http://evil.example"}, {"Origin": "null"}):
+    for headers in (
+        {"Host": f"evil.example:{port}"},
+        {"Host": "127.0.0.1"},
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+    ):
         resp = bridge.get("/v1/history", headers=headers)
         assert resp.status_code == 403, headers
-    preflight = bridge.http.options(url + "/v1/uploads", headers={
-        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    preflight = bridge.http.options(
+        url + "/v1/uploads",
+        headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert preflight.status_code == 403
     csrf = bridge.post("/v1/uploads", data={"items": "x"})
     assert csrf.status_code == 415
@@ -206,12 +232,21 @@ def test_guards(sandbox, start_bridge):
 
 
 def test_canary_key_is_never_written_or_answered(make_jpeg, sandbox, start_bridge, tmp_path):
-    sandbox.state.faults = FaultPlan(script=[
-        Fault(status=401, body='{"error": "bad key ' + CANARY_KEY + '"}'), Fault(status=500)])
+    sandbox.state.faults = FaultPlan(
+        script=[Fault(status=401, body='{"error": "bad key ' + CANARY_KEY + '"}'), Fault(status=500)]
+    )
     bridge = start_bridge(sandbox.url)
     batch = bridge.wait(bridge.upload([make_jpeg(), make_jpeg(), make_jpeg()])["batch_id"])
-    bodies = [bridge.get(p).text for p in ("/v1/health", "/v1/history", f"/v1/batches/{batch['id']}",
-                                           "/v1/presets", "/v1/openapi.json")]
+    bodies = [
+        bridge.get(p).text
+        for p in (
+            "/v1/health",
+            "/v1/history",
+            f"/v1/batches/{batch['id']}",
+            "/v1/presets",
+            "/v1/openapi.json",
+        )
+    ]
     bodies += [bridge.get(f"/v1/uploads/{i['id']}").text for i in batch["items"]]
     status = run_cli("status", "--json", env=bridge.env)
     bridge.stop()
@@ -259,8 +294,10 @@ def test_sigterm_lets_the_upload_under_way_finish(make_jpeg, sandbox, start_brid
     sandbox.state.faults = FaultPlan(rate=1.0, kinds=[Fault(delay=1.0)])
     bridge = start_bridge(sandbox.url, config="workers = 1\n")
     batch_id = bridge.upload(photos)["batch_id"]
-    wait_until(lambda: bridge.get(f"/v1/batches/{batch_id}").json()["counts"]["uploading"],
-               what="an upload under way")
+    wait_until(
+        lambda: bridge.get(f"/v1/batches/{batch_id}").json()["counts"]["uploading"],
+        what="an upload under way",
+    )
     assert bridge.stop(signal.SIGTERM) == 0
     assert not (bridge.home / "bridge.json").exists()
     assert len(sandbox.state.orders()) == 1  # the one under way finished; the rest wait
@@ -286,8 +323,9 @@ def test_hand_over_photo_by_photo_into_one_batch(make_jpeg, sandbox, start_bridg
 def test_rate_limiting_pauses_everyone_and_never_fails_a_photo(make_jpeg, sandbox, start_bridge):
     photos = [make_jpeg() for _ in range(4)]
     sandbox.state.faults = FaultPlan(script=[Fault(status=429)] * 5)
-    bridge = start_bridge(sandbox.url, config="max_attempts = 2\nrate_limit_wait = 0.4\n"
-                                              "retry_base = 0.05\nworkers = 3\n")
+    bridge = start_bridge(
+        sandbox.url, config="max_attempts = 2\nrate_limit_wait = 0.4\nretry_base = 0.05\nworkers = 3\n"
+    )
     batch = bridge.wait(bridge.upload(photos)["batch_id"], timeout=60)
     assert batch["counts"]["done"] == 4, batch["items"]  # five 429s, yet nobody gave up
     arrivals = sorted(r["time"] for r in sandbox.state.received)
@@ -301,8 +339,9 @@ def test_history_of_several_photos_in_one_call(make_jpeg, sandbox, start_bridge)
     bridge = start_bridge(sandbox.url)
     items = [{"path": str(make_jpeg()), "source_id": f"src-{n}"} for n in range(5)]
     bridge.wait(bridge.post("/v1/uploads", json={"items": items, "preset": "auto"}).json()["batch_id"])
-    got = bridge.get("/v1/history", params=[("source_id", "src-1"), ("source_id", "src-3"),
-                                            ("source_id", "nope")]).json()["items"]
+    got = bridge.get(
+        "/v1/history", params=[("source_id", "src-1"), ("source_id", "src-3"), ("source_id", "nope")]
+    ).json()["items"]
     assert sorted(i["source_id"] for i in got) == ["src-1", "src-3"] and all(i["order_id"] for i in got)
     one = bridge.get("/v1/history", params={"source_id": "src-4"}).json()["items"]
     assert [i["source_id"] for i in one] == ["src-4"]

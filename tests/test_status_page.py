@@ -46,8 +46,11 @@ def _sign_in(client) -> str:
 
 
 def _upload(client, *paths) -> dict:
-    resp = client.post("/v1/uploads", headers=AUTH, json={"items": [
-        {"path": str(p), "source_id": f"s{n}"} for n, p in enumerate(paths)]})
+    resp = client.post(
+        "/v1/uploads",
+        headers=AUTH,
+        json={"items": [{"path": str(p), "source_id": f"s{n}"} for n, p in enumerate(paths)]},
+    )
     assert resp.status_code == 202, resp.get_json()
     return resp.get_json()
 
@@ -154,7 +157,7 @@ def test_settings_show_whether_a_key_is_set_never_the_key(app, tmp_path):
     client = app.test_client()
     _sign_in(client)
     text = client.get("/settings", headers=HOST).get_data(as_text=True)
-    assert "<th scope=\"row\">API key</th><td>set</td>" in text
+    assert '<th scope="row">API key</th><td>set</td>' in text
     assert str(tmp_path / "home") in text and "live" in text
     assert CANARY_KEY not in text and CANARY_KEY[:12] not in text
 
@@ -210,20 +213,41 @@ def _exif_with_thumbnail(jpeg: bytes) -> bytes:
 
 def test_banner_reads_healths_remote_state_or_the_waiting_items():
     soon = time.time() + 300
-    limited = banner({"state": "rate_limited", "since": time.time() - 60, "next_try": soon,
-                      "last_error": "the API is rate limiting uploads (HTTP 429)"}, [])
+    limited = banner(
+        {
+            "state": "rate_limited",
+            "since": time.time() - 60,
+            "next_try": soon,
+            "last_error": "the API is rate limiting uploads (HTTP 429)",
+        },
+        [],
+    )
     assert limited["state"] == "rate_limited"
     assert limited["until"] == time.strftime("%H:%M:%S", time.localtime(soon))
     iso = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(soon))
-    down = banner({"state": "unreachable", "next_try": iso, "since": None,
-                   "last_error": "network error: connection refused"}, [])
+    down = banner(
+        {
+            "state": "unreachable",
+            "next_try": iso,
+            "since": None,
+            "last_error": "network error: connection refused",
+        },
+        [],
+    )
     assert down["state"] == "unreachable" and down["until"] and "refused" in down["detail"]
-    assert banner({"state": "ok", "since": None, "next_try": None, "last_error": None},
-                  [{"waiting_until": soon, "error": "x (HTTP 429)"}]) is None  # health wins
+    assert (
+        banner(
+            {"state": "ok", "since": None, "next_try": None, "last_error": None},
+            [{"waiting_until": soon, "error": "x (HTTP 429)"}],
+        )
+        is None
+    )  # health wins
     waiting = [{"waiting_until": soon, "error": "a.jpg: the API is rate limiting uploads (HTTP 429)"}]
     assert banner(None, waiting)["state"] == "rate_limited"
-    assert banner(None, [{"waiting_until": soon, "error": "a.jpg: network error: timed out"}])[
-        "state"] == "unreachable"
+    assert (
+        banner(None, [{"waiting_until": soon, "error": "a.jpg: network error: timed out"}])["state"]
+        == "unreachable"
+    )
     assert banner(None, [{"waiting_until": soon, "error": "the API had a problem (HTTP 500)"}]) is None
     assert banner(None, [{"waiting_until": None, "error": None}]) is None
 
@@ -243,8 +267,11 @@ def test_open_prints_or_opens_a_one_time_link_and_status_names_it(sandbox, start
     opener.chmod(opener.stat().st_mode | stat.S_IXUSR)
     opened = run_cli("open", env=env | {"BROWSER": f"{opener} %s"})
     assert opened.returncode == 0 and "opened the status page" in opened.stdout, opened.stderr
-    sent = wait_until(lambda: (tmp_path / "opened.txt").is_file()
-                      and (tmp_path / "opened.txt").read_text().strip(), 10, "the browser to be called")
+    sent = wait_until(
+        lambda: (tmp_path / "opened.txt").is_file() and (tmp_path / "opened.txt").read_text().strip(),
+        10,
+        "the browser to be called",
+    )
     assert sent.startswith(bridge.url + "/?code=") and sent not in opened.stdout
     assert "status page: aihd-bridge open" in run_cli("status", env=env).stdout
 

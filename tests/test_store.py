@@ -15,9 +15,17 @@ def fresh_store(tmp_path):
 
 
 def _good(n: int = 0, **kw) -> NewItem:
-    return NewItem(source_path=f"/photos/{n}.jpg", source_id=f"src-{n}", spool_path=f"/spool/{n}.jpg",
-                   filename=f"{n}.jpg", size=100, format="JPEG",
-                   service_name="service-day-to-dusk", service_reason="chosen", **kw)
+    return NewItem(
+        source_path=f"/photos/{n}.jpg",
+        source_id=f"src-{n}",
+        spool_path=f"/spool/{n}.jpg",
+        filename=f"{n}.jpg",
+        size=100,
+        format="JPEG",
+        service_name="service-day-to-dusk",
+        service_reason="chosen",
+        **kw,
+    )
 
 
 def _states(store: Store, batch_id: str) -> list[str]:
@@ -111,8 +119,7 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
 
 def test_non_utf8_names_are_stored_readably(fresh_store):
     name = "/photos/caf\udce9.jpg"  # a Latin-1 name, as os.fsdecode gives it on Linux
-    batch_id = fresh_store.add_batch([NewItem(source_path=name, source_id="s",
-                                              error=f"{name}: not a photo")])
+    batch_id = fresh_store.add_batch([NewItem(source_path=name, source_id="s", error=f"{name}: not a photo")])
     item = fresh_store.batch(batch_id)["items"][0]
     assert item["source_path"] == "/photos/caf\\xed\\xb3\\xa9.jpg"  # escaped, not lost
     assert item["last_error"].startswith(item["source_path"])
@@ -132,8 +139,14 @@ def test_a_poll_with_an_unchanged_cursor_finds_nothing(fresh_store):
     fresh_store.mark_done(claimed["id"], "order-1", fingerprint="f", sha256=None)
     done = fresh_store.batch(batch_id, since=after_claim["cursor"])
     assert [(i["id"], i["order_id"]) for i in done["items"]] == [(claimed["id"], "order-1")]
-    assert done["summary"]["counts"] == {"queued": 2, "uploading": 0, "done": 1, "failed": 0,
-                                              "cancelled": 0, "waiting": 0}
+    assert done["summary"]["counts"] == {
+        "queued": 2,
+        "uploading": 0,
+        "done": 1,
+        "failed": 0,
+        "cancelled": 0,
+        "waiting": 0,
+    }
     assert done["summary"]["bytes_done"] == 100 and done["summary"]["bytes_total"] == 300
     # What a client cannot see (the idle-time hash) is no change.
     fresh_store.record_hash(claimed["id"], "0" * 64)
@@ -187,9 +200,11 @@ def test_a_version_1_database_upgrades_in_place(tmp_path):
         for n, (batch, client) in enumerate([("b_1", "lightroom"), ("b_2", "cli")]):
             db.execute("INSERT INTO batches(id, created, client) VALUES (?,?,?)", (batch, n, client))
             for pos in range(2):
-                db.execute("""INSERT INTO items(id, batch_id, position, source_id, state, created,
+                db.execute(
+                    """INSERT INTO items(id, batch_id, position, source_id, state, created,
                               order_id) VALUES (?,?,?,?,?,?,?)""",
-                           (f"i_{batch}_{pos}", batch, pos, f"src-{pos}", "done", n, f"o-{n}{pos}"))
+                    (f"i_{batch}_{pos}", batch, pos, f"src-{pos}", "done", n, f"o-{n}{pos}"),
+                )
     store = Store(path)
     try:
         assert store.history(limit=10)[0]["client"] in ("lightroom", "cli")

@@ -21,24 +21,43 @@ def make_pool(tmp_path, sandbox):
     made = []
 
     def make(clock=None, **overrides) -> WorkerPool:
-        settings = Settings(home=tmp_path, api_url=sandbox.url, api_key=CANARY_KEY,
-                            **({"workers": 1, "retry_base": 0.01, "max_attempts": 3,
-                                "rate_limit_wait": 0.2, "probe_max_wait": 0.05} | overrides))
+        settings = Settings(
+            home=tmp_path,
+            api_url=sandbox.url,
+            api_key=CANARY_KEY,
+            **(
+                {
+                    "workers": 1,
+                    "retry_base": 0.01,
+                    "max_attempts": 3,
+                    "rate_limit_wait": 0.2,
+                    "probe_max_wait": 0.05,
+                }
+                | overrides
+            ),
+        )
         store = Store(tmp_path / "bridge.sqlite3", clock=clock)
         spool = Spool(tmp_path / "spool")
-        workers = WorkerPool(store, spool, ApiClient(settings.upload_url, CANARY_KEY), settings,
-                             clock=clock)
+        workers = WorkerPool(store, spool, ApiClient(settings.upload_url, CANARY_KEY), settings, clock=clock)
 
         def add(paths, **kw) -> str:
             items = []
             for n, path in enumerate(paths):
                 copy = spool.path_for(f"copy{n}-{path.stem}", path.suffix)
                 shutil.copyfile(path, copy)
-                items.append(NewItem(source_path=str(path), source_id=f"src-{n}",
-                                     spool_path=str(copy), filename=path.name,
-                                     size=path.stat().st_size, format="JPEG",
-                                     service_name="service-day-to-dusk", service_reason="test",
-                                     **kw))
+                items.append(
+                    NewItem(
+                        source_path=str(path),
+                        source_id=f"src-{n}",
+                        spool_path=str(copy),
+                        filename=path.name,
+                        size=path.stat().st_size,
+                        format="JPEG",
+                        service_name="service-day-to-dusk",
+                        service_reason="test",
+                        **kw,
+                    )
+                )
             batch_id = store.add_batch(items)
             workers.wake()
             return batch_id
@@ -47,6 +66,7 @@ def make_pool(tmp_path, sandbox):
             def done():
                 items = store.batch(batch_id)["items"]
                 return items if all(i["state"] in ("done", "failed") for i in items) else None
+
             return wait_until(done, timeout=30, what="the batch to finish")
 
         workers.add, workers.finished = add, finished
@@ -114,8 +134,7 @@ def test_a_vanished_spool_copy_fails_with_its_reason(pool, make_jpeg, tmp_path):
 
 
 def test_gateway_errors_pause_the_pool_and_charge_no_attempt(pool, sandbox, make_jpeg):
-    sandbox.state.faults = FaultPlan(script=[Fault(status=502), Fault(status=503),
-                                             Fault(status=504)] * 3)
+    sandbox.state.faults = FaultPlan(script=[Fault(status=502), Fault(status=503), Fault(status=504)] * 3)
     pool.start()
     [item] = pool.finished(pool.add([make_jpeg()]))
     assert item["state"] == "done" and item["attempts"] == 1  # 9 outage answers, 0 charged
@@ -136,8 +155,9 @@ def test_server_errors_on_every_photo_are_an_outage(pool, sandbox, make_jpeg):
 def test_a_photo_the_api_keeps_failing_fails_while_others_go(pool, sandbox, make_jpeg):
     # One worker: the first photo meets a 500, the two others go through, then it meets 500s
     # twice more: the API works, this photo does not.
-    sandbox.state.faults = FaultPlan(script=[Fault(status=500), None, None, Fault(status=500),
-                                             Fault(status=500)])
+    sandbox.state.faults = FaultPlan(
+        script=[Fault(status=500), None, None, Fault(status=500), Fault(status=500)]
+    )
     pool.start()
     first, *others = pool.finished(pool.add([make_jpeg() for _ in range(3)]))
     assert first["state"] == "failed" and "gave up after 3 attempts" in first["last_error"]
@@ -150,9 +170,11 @@ def _tries(store, batch_id) -> int:
 
 def _settled(pool, batch_id):
     """Wait (for real, briefly) until no upload is under way and the pool waits for its clock."""
+
     def idle():
         items = pool.store.batch(batch_id)["items"]
         return not pool.busy and all(i["state"] != "uploading" for i in items)
+
     wait_until(idle, timeout=10, what="the pool to settle")
 
 
@@ -198,8 +220,12 @@ def test_a_30_minute_outage_on_a_clock_of_its_own(make_pool, sandbox, make_jpeg)
     items = pool.finished(batch_id)  # and everyone resumes at once, with no clock moved
     assert [i["state"] for i in items] == ["done"] * 6 and {i["attempts"] for i in items} == {1}
     assert sorted(o["filename"] for o in sandbox.state.orders()) == sorted(p.name for p in photos)
-    assert pool.health.snapshot() == {"state": "ok", "since": clock.wall(), "next_try": None,
-                                      "last_error": None}
+    assert pool.health.snapshot() == {
+        "state": "ok",
+        "since": clock.wall(),
+        "next_try": None,
+        "last_error": None,
+    }
 
 
 def test_after_a_laptop_sleep_the_pool_tries_at_once(make_pool, sandbox, make_jpeg):

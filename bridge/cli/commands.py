@@ -41,25 +41,47 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--items", "items_file", type=click.Path(path_type=Path, dir_okay=False),
-              help='a UTF-8 JSON file {"items": [{"path", "source_id"}]}: photos with the id '
-                   "their host knows them by (hosts use it so no path goes through a shell)")
-@click.option("--service", "-s", callback=_service_option,
-              help="service to order, e.g. day-to-dusk or service-item-removal")
-@click.option("--preset", "-p", help="a preset from presets.toml (default: auto, chosen "
-                                     "from each photo by the rules)")
+@click.option(
+    "--items",
+    "items_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help='a UTF-8 JSON file {"items": [{"path", "source_id"}]}: photos with the id '
+    "their host knows them by (hosts use it so no path goes through a shell)",
+)
+@click.option(
+    "--service",
+    "-s",
+    callback=_service_option,
+    help="service to order, e.g. day-to-dusk or service-item-removal",
+)
+@click.option(
+    "--preset", "-p", help="a preset from presets.toml (default: auto, chosen from each photo by the rules)"
+)
 @click.option("--json", "as_json", is_flag=True, help="print results as JSON for scripts")
-@click.option("--attempts", type=click.IntRange(1, 20), default=3, show_default=True,
-              help="tries per file on network errors, 429 and 5xx (without a bridge)")
+@click.option(
+    "--attempts",
+    type=click.IntRange(1, 20),
+    default=3,
+    show_default=True,
+    help="tries per file on network errors, 429 and 5xx (without a bridge)",
+)
 @click.option("--keep-heic", is_flag=True, help="send HEIC/HEIF as is instead of as JPEG")
 @click.option("--force", is_flag=True, help="send even photos already ordered (with a bridge)")
 @click.option("--no-bridge", is_flag=True, help="upload from this process even if a bridge runs")
-@click.option("--bridge-only", is_flag=True,
-              help="fail (exit code 3) when no bridge runs instead of uploading from here")
-@click.option("--client", default="cli", show_default=True,
-              help="who hands the photos over, recorded with the bridge's batch")
-def upload(paths, items_file, service, preset, as_json, attempts, keep_heic, force, no_bridge,
-           bridge_only, client) -> None:
+@click.option(
+    "--bridge-only",
+    is_flag=True,
+    help="fail (exit code 3) when no bridge runs instead of uploading from here",
+)
+@click.option(
+    "--client",
+    default="cli",
+    show_default=True,
+    help="who hands the photos over, recorded with the bridge's batch",
+)
+def upload(
+    paths, items_file, service, preset, as_json, attempts, keep_heic, force, no_bridge, bridge_only, client
+) -> None:
     """Upload photos and print one order id (or one error) per file."""
     from ..discovery import BridgeError, Found, find_bridge
     from ..remote.backoff import Backoff
@@ -84,15 +106,28 @@ def upload(paths, items_file, service, preset, as_json, attempts, keep_heic, for
                 from ..remote.connect import SANDBOX_NOTICE
 
                 click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
-            results = upload_via_bridge(bridge, items, service=service, preset=preset,
-                                        force=force, show_progress=not as_json, client=client)
+            results = upload_via_bridge(
+                bridge,
+                items,
+                service=service,
+                preset=preset,
+                force=force,
+                show_progress=not as_json,
+                client=client,
+            )
         except BridgeError as exc:
             raise click.ClickException(str(exc)) from None
     else:
         mode = "sandbox" if settings.sandbox else "live"
-        results = upload_in_process(settings, items, service=service, preset=preset,
-                                    attempts=attempts, backoff=Backoff(),
-                                    show_progress=not as_json)
+        results = upload_in_process(
+            settings,
+            items,
+            service=service,
+            preset=preset,
+            attempts=attempts,
+            backoff=Backoff(),
+            show_progress=not as_json,
+        )
     _print_results(results, mode, as_json)
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 
@@ -101,8 +136,10 @@ NO_BRIDGE_EXIT = 3
 
 
 def _no_bridge(home: Path, as_json: bool, note: str | None = None) -> None:
-    message = (f"the AI HomeDesign bridge is not running (data dir {home}"
-               f"{'; ' + note if note else ''}); start it with: aihd-bridge serve")
+    message = (
+        f"the AI HomeDesign bridge is not running (data dir {home}"
+        f"{'; ' + note if note else ''}); start it with: aihd-bridge serve"
+    )
     if as_json:
         click.echo(json.dumps({"mode": None, "error": message, "results": []}, indent=2))
     else:
@@ -127,7 +164,8 @@ def _print_results(results: list[dict], mode: str, as_json: bool) -> None:
 @main.command()
 def serve() -> None:
     """Run the bridge on 127.0.0.1 (port 47311, or AIHD_PORT) until stopped."""
-    from ..daemon import AlreadyRunning, serve as run
+    from ..daemon import AlreadyRunning
+    from ..daemon import serve as run
 
     settings = _settings()
     try:
@@ -146,28 +184,36 @@ def status(as_json) -> None:
 
     settings = _settings()
     found = find_bridge(settings.home)
-    report = {"running": False, "home": str(settings.home), "note": found.note}
+    report: dict[str, Any] = {"running": False, "home": str(settings.home), "note": found.note}
     if found.bridge is not None:
         bridge = found.bridge
         try:
-            report = {"running": True, "url": bridge.url, "pid": found.pid,
-                      "home": str(settings.home), **bridge.get("/v1/health"),
-                      "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"]}
+            report = {
+                "running": True,
+                "url": bridge.url,
+                "pid": found.pid,
+                "home": str(settings.home),
+                **bridge.get("/v1/health"),
+                "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"],
+            }
         except BridgeError as exc:
             report["note"] = str(exc)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     elif not report["running"]:
-        click.echo(f"the bridge is not running (data dir {settings.home}); "
-                   "start it with: aihd-bridge serve")
+        click.echo(f"the bridge is not running (data dir {settings.home}); start it with: aihd-bridge serve")
         if report["note"]:
             click.echo(f"note: {report['note']}")
     else:
         q = report["queue"]
-        click.echo(f"running at {report['url']} (pid {report['pid']}), {report['mode']} mode, "
-                   f"version {report['version']}")
-        click.echo(f"queue: {q['queued']} queued ({q['waiting']} waiting to retry), "
-                   f"{q['uploading']} uploading, {q['done']} done, {q['failed']} failed")
+        click.echo(
+            f"running at {report['url']} (pid {report['pid']}), {report['mode']} mode, "
+            f"version {report['version']}"
+        )
+        click.echo(
+            f"queue: {q['queued']} queued ({q['waiting']} waiting to retry), "
+            f"{q['uploading']} uploading, {q['done']} done, {q['failed']} failed"
+        )
         click.echo(_remote_line(report.get("remote")))
         for item in report["recent_failures"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
@@ -180,15 +226,18 @@ def _remote_line(remote: Any) -> str:
     """The remote API's state in words: the photos are safe in the bridge meanwhile."""
     if remote is None:  # a bridge of an older version
         return "remote API: state unknown"
+
     def hhmm(epoch: float) -> str:
         return time.strftime("%H:%M:%S", time.localtime(epoch))
 
     if remote["state"] == "ok":
         return f"remote API: ok since {hhmm(remote['since'])}"
     what = {"unreachable": "out of reach", "rate_limited": "rate limiting uploads"}
-    line = (f"remote API: {what.get(remote['state'], remote['state'])} since "
-            f"{hhmm(remote['since'])}, next try {hhmm(remote['next_try'])}; the photos wait "
-            f"safely in the bridge")
+    line = (
+        f"remote API: {what.get(remote['state'], remote['state'])} since "
+        f"{hhmm(remote['since'])}, next try {hhmm(remote['next_try'])}; the photos wait "
+        f"safely in the bridge"
+    )
     line += f" (last error: {remote['last_error']})" if remote["last_error"] else ""
     return click.style(line, fg="yellow")
 
@@ -204,16 +253,16 @@ def open_page(no_browser) -> None:
     settings = _settings()
     bridge = running_bridge(settings.home)
     if bridge is None:
-        raise click.ClickException(f"the bridge is not running (data dir {settings.home}); "
-                                   "start it with: aihd-bridge serve")
+        raise click.ClickException(
+            f"the bridge is not running (data dir {settings.home}); start it with: aihd-bridge serve"
+        )
     try:
         answer = bridge.post("/v1/session-code")
     except BridgeError as exc:
         raise click.ClickException(f"the bridge gave no login link: {exc}") from None
     url, minutes = answer["url"], max(1, answer.get("expires_in", 300) // 60)
     if no_browser or not webbrowser.open(url):
-        click.echo(f"open this address in your browser (it works once, within {minutes} "
-                   f"minutes):\n  {url}")
+        click.echo(f"open this address in your browser (it works once, within {minutes} minutes):\n  {url}")
     else:
         click.echo(f"opened the status page at {bridge.url}/")
 
@@ -232,8 +281,9 @@ def inspect(paths, service, preset, as_json) -> None:
     rules = Rules.load(settings.home)
     if rules.problem:
         click.secho(f"warning: {rules.problem}", fg="yellow", err=True)
-    reports = [inspect_file(p, rules, settings.max_upload_bytes, service=service, preset=preset)
-               for p in paths]
+    reports = [
+        inspect_file(p, rules, settings.max_upload_bytes, service=service, preset=preset) for p in paths
+    ]
     if as_json:
         click.echo(json.dumps(reports, indent=2))
     else:
@@ -251,11 +301,19 @@ def presets(as_json) -> None:
 
     rules = Rules.load(_settings().home)
     if as_json:
-        click.echo(json.dumps({
-            "services": [{"name": n, "title": t} for n, t in SERVICES.items()],
-            "presets": [{"name": p.name, "title": p.title, "service": p.service}
-                        for p in rules.presets.values()],
-            "problem": rules.problem}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "services": [{"name": n, "title": t} for n, t in SERVICES.items()],
+                    "presets": [
+                        {"name": p.name, "title": p.title, "service": p.service}
+                        for p in rules.presets.values()
+                    ],
+                    "problem": rules.problem,
+                },
+                indent=2,
+            )
+        )
         return
     if rules.problem:
         click.secho(f"warning: {rules.problem}", fg="yellow", err=True)
@@ -263,12 +321,18 @@ def presets(as_json) -> None:
         click.echo(f"{p.name:<20}{p.title}  ({p.service})")
 
 
-_FACTS = (("camera", ("make", "model")), ("lens", ("lens_model",)),
-          ("taken", ("date_time_original", "offset_time_original")),
-          ("exposure", ("exposure_time", "f_number", "iso", "focal_length")),
-          ("size", ("width", "height")), ("GPS", ("gps_latitude", "gps_longitude")),
-          ("keywords", ("keywords",)), ("label", ("label",)), ("rating", ("rating",)),
-          ("orientation", ("orientation",)))
+_FACTS = (
+    ("camera", ("make", "model")),
+    ("lens", ("lens_model",)),
+    ("taken", ("date_time_original", "offset_time_original")),
+    ("exposure", ("exposure_time", "f_number", "iso", "focal_length")),
+    ("size", ("width", "height")),
+    ("GPS", ("gps_latitude", "gps_longitude")),
+    ("keywords", ("keywords",)),
+    ("label", ("label",)),
+    ("rating", ("rating",)),
+    ("orientation", ("orientation",)),
+)
 
 
 def _print_inspection(report: dict) -> None:
@@ -290,8 +354,9 @@ def _print_inspection(report: dict) -> None:
 
 
 @main.command()
-@click.option("--timeout", type=float, default=30, show_default=True,
-              help="seconds to wait for uploads under way")
+@click.option(
+    "--timeout", type=float, default=30, show_default=True, help="seconds to wait for uploads under way"
+)
 def stop(timeout) -> None:
     """Stop the running bridge (uploads under way finish; the rest wait for the next start)."""
     import os
@@ -339,8 +404,11 @@ def set_key(from_stdin) -> None:
     import os
 
     if os.environ.get("AIHD_API_KEY"):
-        click.secho("note: AIHD_API_KEY is set in this shell and still wins over the stored key",
-                    fg="yellow", err=True)
+        click.secho(
+            "note: AIHD_API_KEY is set in this shell and still wins over the stored key",
+            fg="yellow",
+            err=True,
+        )
     bridge = running_bridge(settings.home)
     if bridge is not None:
         try:
@@ -420,10 +488,16 @@ def doctor(as_json, online) -> None:
     if as_json:
         click.echo(json.dumps([c.as_dict() for c in checks], indent=2))
     else:
-        marks = {"ok": click.style("ok  ", fg="green"), "warn": click.style("warn", fg="yellow"),
-                 "fail": click.style("FAIL", fg="red")}
+        marks = {
+            "ok": click.style("ok  ", fg="green"),
+            "warn": click.style("warn", fg="yellow"),
+            "fail": click.style("FAIL", fg="red"),
+        }
         for c in checks:
-            click.echo(f"{marks[c.status]}  {c.name:<17}{c.detail}" + (f"  ->  {c.fix}" if c.fix and c.status != "ok" else ""))
+            click.echo(
+                f"{marks[c.status]}  {c.name:<17}{c.detail}"
+                + (f"  ->  {c.fix}" if c.fix and c.status != "ok" else "")
+            )
     sys.exit(1 if any(c.status == "fail" for c in checks) else 0)
 
 
@@ -433,21 +507,32 @@ def plugin() -> None:
 
 
 @plugin.command("install")
-@click.option("--from", "source", type=click.Path(path_type=Path, file_okay=False),
-              default=lambda: str(Path(__file__).resolve().parents[2] / "host-plugin"),
-              help="the host-plugin folder of an aihd-bridge checkout")
-@click.option("--host", type=click.Choice(["lightroom", "darktable"]), default="lightroom",
-              show_default=True, help="which photo manager to install into")
-@click.option("--if-found", is_flag=True,
-              help="do nothing when the host is not on this machine (darktable)")
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=lambda: str(Path(__file__).resolve().parents[2] / "host-plugin"),
+    help="the host-plugin folder of an aihd-bridge checkout",
+)
+@click.option(
+    "--host",
+    type=click.Choice(["lightroom", "darktable"]),
+    default="lightroom",
+    show_default=True,
+    help="which photo manager to install into",
+)
+@click.option("--if-found", is_flag=True, help="do nothing when the host is not on this machine (darktable)")
 def plugin_install(source, host, if_found) -> None:
     """Copy the plugin and export presets into Lightroom's folders, or the script into
     darktable's lua/contrib (and require it from luarc)."""
     from ..setup.plugins import install, install_darktable
 
     try:
-        lines = (install_darktable(source, only_if_found=if_found) if host == "darktable"
-                 else install(source, _settings().home))
+        lines = (
+            install_darktable(source, only_if_found=if_found)
+            if host == "darktable"
+            else install(source, _settings().home)
+        )
     except (FileNotFoundError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:
@@ -474,8 +559,11 @@ def sandbox(port, max_bytes) -> None:
     state = SandboxState(max_bytes=max_bytes)
     with BackgroundServer(create_sandbox_app(state), port=port) as server:
         click.echo(f"sandbox API at {server.url}  (AIHD_API_URL={server.url} to use it)", err=True)
-        click.echo(f"its /_sandbox/received and /_sandbox/faults need the header "
-                   f"'Authorization: Bearer {state.control_token}'", err=True)
+        click.echo(
+            f"its /_sandbox/received and /_sandbox/faults need the header "
+            f"'Authorization: Bearer {state.control_token}'",
+            err=True,
+        )
         seen = 0
         try:
             while True:

@@ -29,16 +29,27 @@ class Check:
 
 
 def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
-    from ..setup.autostart import manager
     from ..discovery import BridgeError, find_bridge
     from ..keystore import find_key
+    from ..setup.autostart import manager
 
-    checks = [Check("python", "ok" if sys.version_info >= (3, 11) else "fail",
-                    sys.version.split()[0], "install Python 3.11 or newer")]
+    checks = [
+        Check(
+            "python",
+            "ok" if sys.version_info >= (3, 11) else "fail",
+            sys.version.split()[0],
+            "install Python 3.11 or newer",
+        )
+    ]
     on_path = shutil.which("aihd-bridge")
-    checks.append(Check("install", "ok" if on_path else "warn",
-                        f"aihd-bridge {__version__}" + (f" at {on_path}" if on_path else " (not on PATH)"),
-                        None if on_path else 'add ~/.local/bin to PATH: export PATH="$HOME/.local/bin:$PATH"'))
+    checks.append(
+        Check(
+            "install",
+            "ok" if on_path else "warn",
+            f"aihd-bridge {__version__}" + (f" at {on_path}" if on_path else " (not on PATH)"),
+            None if on_path else 'add ~/.local/bin to PATH: export PATH="$HOME/.local/bin:$PATH"',
+        )
+    )
     key = find_key(settings.home, os.environ)
     if key.problem:
         checks.append(Check("api key", "fail", key.problem, "aihd-bridge config set-key"))
@@ -47,32 +58,63 @@ def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
         if online:
             checks.append(_online_check(settings))
     else:
-        checks.append(Check("api key", "warn", "none: uploads go to the embedded sandbox",
-                            "aihd-bridge config set-key (then the bridge orders for real)"))
+        checks.append(
+            Check(
+                "api key",
+                "warn",
+                "none: uploads go to the embedded sandbox",
+                "aihd-bridge config set-key (then the bridge orders for real)",
+            )
+        )
     found = find_bridge(settings.home)
     try:
         health = found.bridge.get("/v1/health") if found.bridge else None
     except BridgeError as exc:
         health, found.note = None, str(exc)
-    if health is not None:
-        bridge = found.bridge
-        checks.append(Check("bridge", "ok", f"running at {bridge.url}, {health['mode']} mode, "
-                                            f"queue {health['queue']['queued']} queued, "
-                                            f"{health['queue']['failed']} failed"))
+    bridge = found.bridge
+    if health is not None and bridge is not None:
+        checks.append(
+            Check(
+                "bridge",
+                "ok",
+                f"running at {bridge.url}, {health['mode']} mode, "
+                f"queue {health['queue']['queued']} queued, "
+                f"{health['queue']['failed']} failed",
+            )
+        )
         if health.get("rules_problem"):
             checks.append(Check("rules", "warn", health["rules_problem"], "fix presets.toml in the data dir"))
         checks.append(Check("port", "ok", f"{bridge.info.get('port')} is the bridge's"))
     else:
-        checks.append(Check("bridge", "fail", "not running" + (f" ({found.note})" if found.note else ""),
-                            "aihd-bridge serve (or aihd-bridge autostart enable)"))
+        checks.append(
+            Check(
+                "bridge",
+                "fail",
+                "not running" + (f" ({found.note})" if found.note else ""),
+                "aihd-bridge serve (or aihd-bridge autostart enable)",
+            )
+        )
         checks.append(_port_check(settings.port))
     status = manager(settings.home).status()
-    checks.append(Check("autostart", "ok" if status.enabled else "warn", status.detail,
-                        None if status.enabled else "aihd-bridge autostart enable"))
+    checks.append(
+        Check(
+            "autostart",
+            "ok" if status.enabled else "warn",
+            status.detail,
+            None if status.enabled else "aihd-bridge autostart enable",
+        )
+    )
     checks.append(_plugin_check())
     checks.append(_disk_check(settings.home))
-    checks.append(Check("mode", "ok", "sandbox: nothing reaches AI HomeDesign" if settings.sandbox
-                        else f"live: orders go to {settings.api_url}"))
+    checks.append(
+        Check(
+            "mode",
+            "ok",
+            "sandbox: nothing reaches AI HomeDesign"
+            if settings.sandbox
+            else f"live: orders go to {settings.api_url}",
+        )
+    )
     return checks
 
 
@@ -83,28 +125,49 @@ def _online_check(settings: Settings) -> Check:
     import requests
 
     try:
-        resp = requests.post(settings.upload_url, files={"service_name": (None, "service-image-enhancement")},
-                             headers={"x-api-key": settings.api_key}, timeout=15,
-                             allow_redirects=False)
+        resp = requests.post(
+            settings.upload_url,
+            files={"service_name": (None, "service-image-enhancement")},
+            headers={"x-api-key": settings.api_key or ""},
+            timeout=15,
+            allow_redirects=False,
+        )
     except requests.RequestException as exc:
-        return Check("api key online", "fail", f"could not reach {settings.api_url} ({type(exc).__name__})",
-                     "check the network or AIHD_API_URL")
+        return Check(
+            "api key online",
+            "fail",
+            f"could not reach {settings.api_url} ({type(exc).__name__})",
+            "check the network or AIHD_API_URL",
+        )
     status = resp.status_code
     if 300 <= status < 400:
         where = urlsplit(resp.headers.get("Location", "")).netloc or "elsewhere"
-        return Check("api key online", "fail",
-                     f"{settings.api_url} redirects (HTTP {status}) to {where}; the key was not "
-                     "sent there, so it is not known whether it is accepted",
-                     "set AIHD_API_URL to the API itself (https://api.aihomedesign.com)")
+        return Check(
+            "api key online",
+            "fail",
+            f"{settings.api_url} redirects (HTTP {status}) to {where}; the key was not "
+            "sent there, so it is not known whether it is accepted",
+            "set AIHD_API_URL to the API itself (https://api.aihomedesign.com)",
+        )
     if status in (401, 403):
-        return Check("api key online", "fail", f"the API refused the key (HTTP {status})",
-                     "aihd-bridge config set-key with the key from your AI HomeDesign account")
+        return Check(
+            "api key online",
+            "fail",
+            f"the API refused the key (HTTP {status})",
+            "aihd-bridge config set-key with the key from your AI HomeDesign account",
+        )
     if status == 400:
-        return Check("api key online", "ok", f"accepted by {settings.api_url} (HTTP 400 for a "
-                                             "request without a photo, as expected)")
-    return Check("api key online", "warn",
-                 f"{settings.api_url} answered HTTP {status}, so it is not known whether it "
-                 "accepts the key", "run the check again later, or check AIHD_API_URL")
+        return Check(
+            "api key online",
+            "ok",
+            f"accepted by {settings.api_url} (HTTP 400 for a request without a photo, as expected)",
+        )
+    return Check(
+        "api key online",
+        "warn",
+        f"{settings.api_url} answered HTTP {status}, so it is not known whether it accepts the key",
+        "run the check again later, or check AIHD_API_URL",
+    )
 
 
 def _port_check(port: int) -> Check:
@@ -115,9 +178,12 @@ def _port_check(port: int) -> Check:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                return Check("port", "warn", f"{port} is used by another program: the bridge "
-                                             "will serve on a free port instead",
-                             "set AIHD_PORT to a free port to have a fixed one")
+                return Check(
+                    "port",
+                    "warn",
+                    f"{port} is used by another program: the bridge will serve on a free port instead",
+                    "set AIHD_PORT to a free port to have a fixed one",
+                )
             raise
     return Check("port", "ok", f"{port} is free for the bridge")
 
@@ -128,9 +194,14 @@ def _plugin_check() -> Check:
     place = installed()
     if place:
         return Check("lightroom plugin", "ok", f"installed in {place}")
-    if lightroom_dir() is None or not lightroom_dir().is_dir():
-        return Check("lightroom plugin", "warn", "Lightroom Classic not found on this machine",
-                     "add host-plugin/aihomedesign.lrplugin in Lightroom's Plug-in Manager")
+    folder = lightroom_dir()
+    if folder is None or not folder.is_dir():
+        return Check(
+            "lightroom plugin",
+            "warn",
+            "Lightroom Classic not found on this machine",
+            "add host-plugin/aihomedesign.lrplugin in Lightroom's Plug-in Manager",
+        )
     return Check("lightroom plugin", "fail", "not in Lightroom's Modules folder", "./install.sh")
 
 
@@ -138,5 +209,9 @@ def _disk_check(home: Path) -> Check:
     home.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(home).free
     ok = free >= MIN_FREE_BYTES
-    return Check("disk", "ok" if ok else "fail", f"{free / 1e9:.1f} GB free for the spool in {home}",
-                 None if ok else "free some disk space: the spool holds each photo until it is sent")
+    return Check(
+        "disk",
+        "ok" if ok else "fail",
+        f"{free / 1e9:.1f} GB free for the spool in {home}",
+        None if ok else "free some disk space: the spool holds each photo until it is sent",
+    )

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from ..remote.client import RemoteError
-from ..remote.backoff import Backoff
 from ..config import Settings
 from ..discovery import BridgeError, LocalBridge
 from ..formats import FileProblem, check_file, prepared
+from ..remote.backoff import Backoff
+from ..remote.client import RemoteError
 from ..remote.connect import SANDBOX_NOTICE, remote_client
 from ..rules import Rules, RulesError
 
@@ -21,9 +21,16 @@ POLL = 0.5
 
 
 def _result(path, source_id=None, **kw) -> dict:
-    return {"path": str(path), "source_id": source_id if source_id is not None else str(path),
-            "ok": False, "order_id": None, "error": None, "service_name": None, "reason": None,
-            "attempts": 0} | kw
+    return {
+        "path": str(path),
+        "source_id": source_id if source_id is not None else str(path),
+        "ok": False,
+        "order_id": None,
+        "error": None,
+        "service_name": None,
+        "reason": None,
+        "attempts": 0,
+    } | kw
 
 
 def read_items(manifest: Path) -> list[tuple[Path, str]]:
@@ -37,19 +44,33 @@ def read_items(manifest: Path) -> list[tuple[Path, str]]:
     except (KeyError, TypeError):
         pairs = []
     if not pairs or any(not isinstance(path, str) or not path for path, _ in pairs):
-        raise click.ClickException(f'{manifest}: expected {{"items": [{{"path": "...", '
-                                   f'"source_id": "..."}}, ...]}} with at least one item')
+        raise click.ClickException(
+            f'{manifest}: expected {{"items": [{{"path": "...", '
+            f'"source_id": "..."}}, ...]}} with at least one item'
+        )
     return [(Path(path), source_id) for path, source_id in pairs]
 
 
 def _bar(total: int, show: bool):
-    return click.progressbar(length=max(total, 1), label="uploading", show_eta=True,
-                             file=click.get_text_stream("stderr"), hidden=not show)
+    return click.progressbar(
+        length=max(total, 1),
+        label="uploading",
+        show_eta=True,
+        file=click.get_text_stream("stderr"),  # type: ignore[operator]  # mypy misreads click's stub
+        hidden=not show,
+    )
 
 
-def upload_in_process(settings: Settings, items: list[tuple[Path, str]], *,
-                      service: str | None, preset: str | None, attempts: int, backoff: Backoff,
-                      show_progress: bool) -> list[dict]:
+def upload_in_process(
+    settings: Settings,
+    items: list[tuple[Path, str]],
+    *,
+    service: str | None,
+    preset: str | None,
+    attempts: int,
+    backoff: Backoff,
+    show_progress: bool,
+) -> list[dict]:
     if settings.sandbox:
         click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
     rules = Rules.load(settings.home)
@@ -58,11 +79,13 @@ def upload_in_process(settings: Settings, items: list[tuple[Path, str]], *,
     sizes = [_size(p) for p, _ in items]
     results = []
     with remote_client(settings) as client, _bar(sum(sizes), show_progress) as bar:
-        for (path, source_id), size in zip(items, sizes):
+        for (path, source_id), size in zip(items, sizes, strict=True):
             start = bar.pos
-            sent = lambda n: bar.update(start + min(n, size) - bar.pos)
-            result = _send_one(client, settings, rules, path, service, preset,
-                               attempts, backoff, sent)
+
+            def sent(n: int, start: int = start, size: int = size) -> None:
+                bar.update(start + min(n, size) - bar.pos)
+
+            result = _send_one(client, settings, rules, path, service, preset, attempts, backoff, sent)
             results.append(result | {"source_id": source_id})
             bar.update(start + size - bar.pos)
     return results
@@ -95,12 +118,21 @@ def _send_one(client, settings, rules, path, service, preset, attempts, backoff,
     return result
 
 
-def upload_via_bridge(bridge: LocalBridge, items: list[tuple[Path, str]], *,
-                      service: str | None, preset: str | None, force: bool, show_progress: bool,
-                      client: str = "cli") -> list[dict]:
+def upload_via_bridge(
+    bridge: LocalBridge,
+    items: list[tuple[Path, str]],
+    *,
+    service: str | None,
+    preset: str | None,
+    force: bool,
+    show_progress: bool,
+    client: str = "cli",
+) -> list[dict]:
     choice = {"service_name": service} if service else {"preset": preset or "auto"}
-    wanted = [{"path": str(p.absolute()), "source_id": source_id, "force": force, **choice}
-              for p, source_id in items]
+    wanted = [
+        {"path": str(p.absolute()), "source_id": source_id, "force": force, **choice}
+        for p, source_id in items
+    ]
     try:
         batch_id = bridge.post("/v1/uploads", {"items": wanted, "client": client})["batch_id"]
     except BridgeError as exc:
@@ -117,18 +149,32 @@ def upload_via_bridge(bridge: LocalBridge, items: list[tuple[Path, str]], *,
                 waits = [i["waiting_until"] for i in batch["items"] if i["waiting_until"]]
                 if waits and min(waits) != shown_wait and show_progress:
                     shown_wait = min(waits)
-                    click.echo(f"\nwaiting: the API asked to slow down; next try at "
-                               f"{time.strftime('%H:%M:%S', time.localtime(shown_wait))}", err=True)
+                    click.echo(
+                        f"\nwaiting: the API asked to slow down; next try at "
+                        f"{time.strftime('%H:%M:%S', time.localtime(shown_wait))}",
+                        err=True,
+                    )
                 time.sleep(POLL)
                 batch = bridge.get(f"/v1/batches/{batch_id}")
     except KeyboardInterrupt:
-        click.echo(f"\nstopped watching; the bridge goes on with batch {batch_id} "
-                   "(see `aihd-bridge status`)", err=True)
-        raise SystemExit(130)
-    return [_result(i["path"], i["source_id"], ok=i["state"] == "done", order_id=i["order_id"],
-                    error=None if i["state"] == "done" else i["error"] or i["state"],
-                    service_name=i["service_name"], reason=i["service_reason"],
-                    attempts=i["attempts"]) for i in batch["items"]]
+        click.echo(
+            f"\nstopped watching; the bridge goes on with batch {batch_id} (see `aihd-bridge status`)",
+            err=True,
+        )
+        raise SystemExit(130) from None
+    return [
+        _result(
+            i["path"],
+            i["source_id"],
+            ok=i["state"] == "done",
+            order_id=i["order_id"],
+            error=None if i["state"] == "done" else i["error"] or i["state"],
+            service_name=i["service_name"],
+            reason=i["service_reason"],
+            attempts=i["attempts"],
+        )
+        for i in batch["items"]
+    ]
 
 
 def _size(path: Path) -> int:

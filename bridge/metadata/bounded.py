@@ -15,8 +15,9 @@ MAX_TOTAL = 64 << 20  # nor all of them together, for one file
 class LimitedFile(io.RawIOBase):
     """A read-only view of a file that caps each read and the total read, and counts bytes."""
 
-    def __init__(self, fh: BinaryIO, start: int = 0, length: int | None = None,
-                 _budget: list[int] | None = None):
+    def __init__(
+        self, fh: BinaryIO, start: int = 0, length: int | None = None, _budget: list[int] | None = None
+    ):
         self._fh, self._start = fh, start
         self._budget = _budget if _budget is not None else [0]  # shared with windows
         fh.seek(0, io.SEEK_END)
@@ -60,7 +61,7 @@ class LimitedFile(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
-    def window(self, start: int, length: int) -> "LimitedFile":
+    def window(self, start: int, length: int) -> LimitedFile:
         """A view of part of this one (an embedded file), sharing the same file handle."""
         return LimitedFile(self._fh, self._start + start, length, self._budget)
 

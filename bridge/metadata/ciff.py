@@ -28,22 +28,22 @@ def ciff_facts(block: bytes) -> dict:
 def _heap(data: bytes, endian: str, start: int, end: int, found: dict, depth: int) -> None:
     if depth > MAX_DEPTH or not 0 <= start < end <= len(data) or end - start < 6:
         return
-    table = start + struct.unpack(endian + "I", data[end - 4:end])[0]
+    table = start + struct.unpack(endian + "I", data[end - 4 : end])[0]
     if not start <= table < end - 2:
         return
-    count = min(struct.unpack(endian + "H", data[table:table + 2])[0], MAX_ENTRIES)
+    count = min(struct.unpack(endian + "H", data[table : table + 2])[0], MAX_ENTRIES)
     for i in range(count):
         entry = table + 2 + 10 * i
         if entry + 10 > end:
             return
-        tag, size, offset = struct.unpack(endian + "HII", data[entry:entry + 10])
+        tag, size, offset = struct.unpack(endian + "HII", data[entry : entry + 10])
         kind = tag & 0x3800
         if tag & 0xC000 == 0x4000:  # value stored in the entry itself
-            value = data[entry + 2:entry + 10]
+            value = data[entry + 2 : entry + 10]
         else:
             if not 0 <= start + offset <= start + offset + size <= end:
                 continue
-            value = data[start + offset:start + offset + size]
+            value = data[start + offset : start + offset + size]
             if kind in (0x2800, 0x3000):  # a nested heap
                 _heap(data, endian, start + offset, start + offset + size, found, depth + 1)
                 continue

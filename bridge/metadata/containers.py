@@ -36,6 +36,7 @@ class Found:
 
 # -- JPEG ---------------------------------------------------------------------------------
 
+
 def read_jpeg(f: LimitedFile, found: Found) -> None:
     pos = 2
     while True:
@@ -60,7 +61,7 @@ def _jpeg_segment(marker: int, payload: bytes, found: Found) -> None:
     if marker == 0xE1 and payload.startswith(b"Exif\x00"):
         found.add_tags(Tags.from_bytes(payload[6:]))
     elif marker == 0xE1 and payload.startswith(XMP_JPEG):
-        found.xmp.append(payload[len(XMP_JPEG):])
+        found.xmp.append(payload[len(XMP_JPEG) :])
     elif marker == 0xED and payload.startswith(b"Photoshop 3.0\x00"):
         iim = iptc_from_photoshop(payload)
         if iim:
@@ -74,6 +75,7 @@ def _jpeg_segment(marker: int, payload: bytes, found: Found) -> None:
 
 
 # -- TIFF-based RAWs and TIFF -------------------------------------------------------------
+
 
 def read_tiff(f: LimitedFile, found: Found, fmt: str) -> None:
     tags = Tags.read(f)
@@ -103,6 +105,7 @@ def _phase_one_lens(f: LimitedFile) -> str | None:
 
 
 # -- ISO base media (CR3, HEIF) -----------------------------------------------------------
+
 
 def _boxes(f: LimitedFile, start: int, end: int):
     pos, seen = start, 0
@@ -179,8 +182,8 @@ def _heif_items(f: LimitedFile, start: int, end: int) -> dict:
         wide = body[0] >= 3
         item_id = struct.unpack(">I" if wide else ">H", body[4:8] if wide else body[4:6])[0]
         type_at = 4 + (4 if wide else 2) + 2
-        item_type = body[type_at:type_at + 4]
-        rest = body[type_at + 4:].split(b"\x00")
+        item_type = body[type_at : type_at + 4]
+        rest = body[type_at + 4 :].split(b"\x00")
         items[item_id] = (item_type, rest[1] if len(rest) > 1 else b"")
     return items
 
@@ -223,6 +226,7 @@ def _heif_locations(f: LimitedFile, start: int, end: int) -> dict:
 
 # -- other RAWs ---------------------------------------------------------------------------
 
+
 def read_raf(f: LimitedFile, found: Found) -> None:
     """Fujifilm RAF: the header points to an embedded JPEG, whose EXIF is the camera's."""
     jpeg_offset, jpeg_length = unpack_at(f, 84, ">II")
@@ -243,8 +247,15 @@ def read_mrw(f: LimitedFile, found: Found) -> None:
         pos += 8 + size
 
 
-_X3F_PROPS = {"CAMMANUF": "make", "CAMMODEL": "model", "ISO": "iso", "FLENGTH": "focal_length",
-              "FLEQ35MM": "focal_length_35mm", "APERTURE": "f_number", "SHUTTER": "exposure_time"}
+_X3F_PROPS = {
+    "CAMMANUF": "make",
+    "CAMMODEL": "model",
+    "ISO": "iso",
+    "FLENGTH": "focal_length",
+    "FLEQ35MM": "focal_length_35mm",
+    "APERTURE": "f_number",
+    "SHUTTER": "exposure_time",
+}
 
 
 def read_x3f(f: LimitedFile, found: Found) -> None:
@@ -265,15 +276,15 @@ def _x3f_props(data: bytes, found: Found) -> None:
         return
     count, _fmt, _, chars = struct.unpack("<IIII", data[8:24])
     count = min(count, (len(data) - 24) // 8)
-    table = data[24 + 8 * count:24 + 8 * count + 2 * chars].decode("utf-16-le", "replace")
+    table = data[24 + 8 * count : 24 + 8 * count + 2 * chars].decode("utf-16-le", "replace")
 
     def at(n: int) -> str:
         stop = table.find("\x00", n)
-        return table[n:stop if stop >= 0 else len(table)]
+        return table[n : stop if stop >= 0 else len(table)]
 
     props = {}
     for i in range(count):
-        name_at, value_at = struct.unpack("<II", data[24 + 8 * i:32 + 8 * i])
+        name_at, value_at = struct.unpack("<II", data[24 + 8 * i : 32 + 8 * i])
         props[at(name_at)] = at(value_at)
     for name, field_name in _X3F_PROPS.items():
         if props.get(name):
@@ -288,10 +299,12 @@ def _x3f_props(data: bytes, found: Found) -> None:
                 found.facts[field_name] = int(number) if field_name == "iso" else number
     if props.get("TIME", "").isdigit():
         found.facts["date_time_original"] = time.strftime(
-            "%Y:%m:%d %H:%M:%S", time.gmtime(int(props["TIME"])))
+            "%Y:%m:%d %H:%M:%S", time.gmtime(int(props["TIME"]))
+        )
 
 
 # -- WEBP and PNG -------------------------------------------------------------------------
+
 
 def read_webp(f: LimitedFile, found: Found) -> None:
     (riff_size,) = unpack_at(f, 4, "<I")

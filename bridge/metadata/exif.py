@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 import logging
-from typing import BinaryIO
 
 import exifread
+
+from ..formats import Readable
 
 # exifread logs every odd tag at WARNING; damaged files are our business, not the log's.
 logging.getLogger("exifread").setLevel(logging.ERROR)
@@ -23,12 +24,13 @@ TAG_XMP, TAG_IPTC = 0x02BC, 0x83BB
 class Tags:
     """Tags of one TIFF structure by group and number, with access to their raw bytes."""
 
-    def __init__(self, fh: BinaryIO, groups: dict[str, dict[int, object]]):
+    def __init__(self, fh: Readable, groups: dict[str, dict[int, object]]):
         self._fh, self.groups = fh, groups
 
     @classmethod
-    def read(cls, fh: BinaryIO, first_ifd_is: str = IFD0) -> "Tags":
-        raw = exifread.process_file(fh, details=False, extract_thumbnail=False)
+    def read(cls, fh: Readable, first_ifd_is: str = IFD0) -> Tags:
+        # exifread asks for a BinaryIO but only reads, seeks and tells.
+        raw = exifread.process_file(fh, details=False, extract_thumbnail=False)  # type: ignore[arg-type]
         groups: dict[str, dict[int, object]] = {IFD0: {}, EXIF: {}, GPS: {}}
         for name, tag in raw.items():
             group = _GROUPS.get(name.split(" ", 1)[0])
@@ -40,7 +42,7 @@ class Tags:
         return cls(fh, groups)
 
     @classmethod
-    def from_bytes(cls, blob: bytes, first_ifd_is: str = IFD0) -> "Tags":
+    def from_bytes(cls, blob: bytes, first_ifd_is: str = IFD0) -> Tags:
         return cls.read(io.BytesIO(blob), first_ifd_is)
 
     def get(self, group: str, number: int):
@@ -56,20 +58,31 @@ class Tags:
 
     def facts(self) -> dict:
         out: dict = {}
-        for field, group, number in (("make", IFD0, 0x010F), ("model", IFD0, 0x0110),
-                                     ("lens_model", EXIF, 0xA434),
-                                     ("offset_time_original", EXIF, 0x9011),
-                                     ("date_time_original", EXIF, 0x9003)):
+        for field, group, number in (
+            ("make", IFD0, 0x010F),
+            ("model", IFD0, 0x0110),
+            ("lens_model", EXIF, 0xA434),
+            ("offset_time_original", EXIF, 0x9011),
+            ("date_time_original", EXIF, 0x9003),
+        ):
             value = text(self.get(group, number))
             if value:
                 out[field] = value
-        for field, group, number in (("orientation", IFD0, 0x0112), ("iso", EXIF, 0x8827),
-                                     ("width", EXIF, 0xA002), ("height", EXIF, 0xA003)):
+        for field, group, number in (
+            ("orientation", IFD0, 0x0112),
+            ("iso", EXIF, 0x8827),
+            ("width", EXIF, 0xA002),
+            ("height", EXIF, 0xA003),
+        ):
             count = number_of(self.get(group, number))
             if count is not None:
                 out[field] = int(count)
-        for field, number in (("exposure_time", 0x829A), ("f_number", 0x829D),
-                              ("focal_length", 0x920A), ("focal_length_35mm", 0xA405)):
+        for field, number in (
+            ("exposure_time", 0x829A),
+            ("f_number", 0x829D),
+            ("focal_length", 0x920A),
+            ("focal_length_35mm", 0xA405),
+        ):
             measure = number_of(self.get(EXIF, number))
             if measure is not None:
                 out[field] = measure

@@ -57,8 +57,19 @@ def read_metadata_counted(path: Path) -> tuple[PhotoMeta, int]:
         raise MetadataError(f"cannot read the file ({exc.strerror or exc})") from None
     except RecursionError:
         raise MetadataError("its metadata nests too deeply") from None
-    except (struct.error, ValueError, KeyError, IndexError, TypeError, AttributeError,
-            ZeroDivisionError, OverflowError, EOFError, UnicodeError, MemoryError) as exc:
+    except (
+        struct.error,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        AttributeError,
+        ZeroDivisionError,
+        OverflowError,
+        EOFError,
+        UnicodeError,
+        MemoryError,
+    ) as exc:
         # exifread and the adapters meet damage as a parsing exception: one error type out.
         raise MetadataError(f"its metadata is damaged ({type(exc).__name__})") from None
 

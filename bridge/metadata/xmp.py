@@ -32,11 +32,15 @@ def _q(prefix: str, name: str) -> str:
 def decode_packet(data: bytes) -> str:
     """XMP is UTF-8 mostly, but UTF-16/32 packets exist (with or without a BOM)."""
     data = data[:MAX_PACKET]
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"),
-                       (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xfe\xff", "utf-16-be"),
-                       (b"\xff\xfe", "utf-16-le")):
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xfe\xff", "utf-16-be"),
+        (b"\xff\xfe", "utf-16-le"),
+    ):
         if data.startswith(bom):
-            return data[len(bom):].decode(codec, "replace")
+            return data[len(bom) :].decode(codec, "replace")
     if data[:2] == b"\x00<":
         return data.decode("utf-16-be", "replace")
     if data[:2] == b"<\x00":
@@ -54,11 +58,12 @@ def parse_xmp(data: bytes) -> dict:
         return {}
     end_tag = "</x:xmpmeta>" if text.startswith("<x:xmpmeta", start) else "</rdf:RDF>"
     end = text.find(end_tag, start)
-    body = text[start: end + len(end_tag)] if end >= 0 else text[start:]
+    body = text[start : end + len(end_tag)] if end >= 0 else text[start:]
     doctype = re.search(r"<!DOCTYPE", text[:start], re.I)
     try:
-        root = ElementTree.fromstring((text[doctype.start():start] if doctype else "") + body,
-                                      forbid_dtd=True)
+        root = ElementTree.fromstring(
+            (text[doctype.start() : start] if doctype else "") + body, forbid_dtd=True
+        )
     except DefusedXmlException:
         raise MetadataError("its XMP declares entities, which are refused") from None
     except ElementTree.ParseError as exc:
@@ -87,9 +92,13 @@ def _facts(root) -> dict:
     keywords += [h.split("|")[-1] for h in _values(root, "lr", "hierarchicalSubject")]
     if keywords:
         out["keywords"] = keywords
-    for field, prefix, name in (("label", "xmp", "Label"), ("make", "tiff", "Make"),
-                                ("model", "tiff", "Model"), ("lens_model", "exifEX", "LensModel"),
-                                ("lens_model", "aux", "Lens")):
+    for field, prefix, name in (
+        ("label", "xmp", "Label"),
+        ("make", "tiff", "Make"),
+        ("model", "tiff", "Model"),
+        ("lens_model", "exifEX", "LensModel"),
+        ("lens_model", "aux", "Lens"),
+    ):
         values = _values(root, prefix, name)
         if values and field not in out:
             out[field] = values[0]
@@ -107,9 +116,11 @@ def _facts(root) -> dict:
             out["date_time_original"] = f"{y}:{mo}:{d} {h}:{mi}:{s or '00'}"
             if tz:
                 out["offset_time_original"] = "+00:00" if tz == "Z" else tz
-    for field, prefix, name in (("orientation", "tiff", "Orientation"),
-                                ("iso", "exif", "ISOSpeedRatings"),
-                                ("focal_length", "exif", "FocalLength")):
+    for field, prefix, name in (
+        ("orientation", "tiff", "Orientation"),
+        ("iso", "exif", "ISOSpeedRatings"),
+        ("focal_length", "exif", "FocalLength"),
+    ):
         values = _values(root, prefix, name)
         if values:
             number = _number(values[0])

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from ..config import Settings
 from ..formats import FileProblem, ImageFormat, check_file, open_photo, upload_name
@@ -43,8 +44,7 @@ class Intake:
         if batch_id is not None and not isinstance(batch_id, str):
             raise BadRequest(f"no batch {batch_id!r} to add to")  # add_batch checks it exists
         defaults = {k: payload[k] for k in ("service_name", "preset", "force") if k in payload}
-        items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw)
-                 for raw in raw_items]
+        items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw) for raw in raw_items]
         try:
             batch_id = self._record(items, client=_text(payload.get("client")), batch_id=batch_id)
         except KeyError:
@@ -62,8 +62,10 @@ class Intake:
             return self.store.add_batch(items, **kw)
         except sqlite3.Error as exc:
             self._unspool(items)
-            raise Unavailable(f"the bridge could not record the photos ({exc}); nothing was "
-                              "taken: free some disk space or try again") from None
+            raise Unavailable(
+                f"the bridge could not record the photos ({exc}); nothing was "
+                "taken: free some disk space or try again"
+            ) from None
 
     def _unspool(self, items: list[NewItem]) -> None:
         for item in items:
@@ -76,7 +78,8 @@ class Intake:
         path_text = raw.get("path")
         if not isinstance(path_text, str) or not path_text or "\x00" in path_text:
             return NewItem(None, source_id, error="item has no usable 'path'")
-        item = NewItem(path_text, source_id, force=raw.get("force") is True, id=new_id("i"))
+        item_id = new_id("i")
+        item = NewItem(path_text, source_id, force=raw.get("force") is True, id=item_id)
         path = Path(path_text)
         if not path.is_absolute():
             item.error = f"{path_text}: the path must be absolute"
@@ -84,7 +87,7 @@ class Intake:
         try:
             # Checked and kept through one handle: the path may be repointed in between.
             with open_photo(path, self.settings.max_upload_bytes) as (fh, fmt, st):
-                spooled = self.spool.take(path, fh, item.id)
+                spooled = self.spool.take(path, fh, item_id)
         except FileProblem as exc:
             item.error = str(exc)
             return item
@@ -101,13 +104,15 @@ class Intake:
         item.filename = upload_name(path, fmt)
         return item
 
-    def from_upload(self, stream: BinaryIO, filename: str, fields: dict) -> NewItem:
+    def from_upload(
+        self, stream: IO[bytes], filename: str | None, fields: Mapping[str, str | None]
+    ) -> NewItem:
         """One file sent in the request body (multipart)."""
         name = os.path.basename(filename or "") or "upload"
-        item = NewItem(name, _text(fields.get("source_id")), force=fields.get("force") == "true",
-                       id=new_id("i"))
+        item_id = new_id("i")
+        item = NewItem(name, _text(fields.get("source_id")), force=fields.get("force") == "true", id=item_id)
         try:
-            spooled = self.spool.receive(stream, item.id, Path(name).suffix)
+            spooled = self.spool.receive(stream, item_id, Path(name).suffix)
         except OSError as exc:
             item.error = f"{name}: could not be written into the spool ({_why(exc)})"
             return item
@@ -127,8 +132,9 @@ class Intake:
         return self._record(items, client="multipart")
 
     def _choose(self, item: NewItem, fields, path: Path, fmt: ImageFormat) -> None:
-        choice = self.rules.choose(path, fmt, service=_text(fields.get("service_name")),
-                                   preset=_text(fields.get("preset")))
+        choice = self.rules.choose(
+            path, fmt, service=_text(fields.get("service_name")), preset=_text(fields.get("preset"))
+        )
         item.service_name, item.service_reason = choice.service_name, choice.reason
 
 

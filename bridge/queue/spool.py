@@ -17,15 +17,27 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import IO, BinaryIO
 
 CHUNK = 1 << 20
 # The spool's own files: never follow a link out of it, never wait on a FIFO put in it.
-_READ_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
-_CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-                 | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_CREATE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 class NotOwnCopy(OSError):
@@ -45,8 +57,7 @@ class Spool:
         dest = self.path_for(item_id, src.suffix)
         opened = os.fstat(fh.fileno())
         # Linux's link() links a symlink itself: then the file it resolves to is linked.
-        if self._linked(src, dest, opened) or \
-                self._linked(Path(os.path.realpath(src)), dest, opened):
+        if self._linked(src, dest, opened) or self._linked(Path(os.path.realpath(src)), dest, opened):
             return dest
         return self._create(dest, lambda out: _copy_file(fh, out))
 
@@ -58,16 +69,16 @@ class Spool:
         except OSError:  # refused (another file system...) or the path moved: copy instead
             return False
         linked = os.lstat(dest)
-        if stat.S_ISREG(linked.st_mode) and \
-                (linked.st_dev, linked.st_ino) == (opened.st_dev, opened.st_ino):
+        if stat.S_ISREG(linked.st_mode) and (linked.st_dev, linked.st_ino) == (opened.st_dev, opened.st_ino):
             return True
         dest.unlink()  # a symlink, or the path was repointed since it was opened
         return False
 
-    def receive(self, stream: BinaryIO, item_id: str, suffix: str) -> Path:
+    def receive(self, stream: IO[bytes], item_id: str, suffix: str) -> Path:
         """Write an uploaded stream into the spool."""
-        return self._create(self.path_for(item_id, suffix),
-                            lambda out: shutil.copyfileobj(stream, out, CHUNK))
+        return self._create(
+            self.path_for(item_id, suffix), lambda out: shutil.copyfileobj(stream, out, CHUNK)
+        )
 
     @staticmethod
     def _create(dest: Path, fill: Callable[[BinaryIO], None]) -> Path:
@@ -87,8 +98,9 @@ class Spool:
 
     def orphans(self, in_use: set[str]) -> list[Path]:
         # lstat: a link or a FIFO left in the spool is an orphan too, not followed
-        return [p for p in self.root.iterdir()
-                if not stat.S_ISDIR(p.lstat().st_mode) and str(p) not in in_use]
+        return [
+            p for p in self.root.iterdir() if not stat.S_ISDIR(p.lstat().st_mode) and str(p) not in in_use
+        ]
 
 
 def _copy_file(src: BinaryIO, out: BinaryIO) -> None:

@@ -14,10 +14,10 @@ import json
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..clock import Clock
 
@@ -91,11 +91,31 @@ CREATE INDEX items_batch_state ON items(batch_id, state);
 
 MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2}
 
-ITEM_FIELDS = ("id", "batch_id", "position", "source_path", "source_id", "filename", "sha256",
-               "fingerprint",
-               "size", "format", "service_name", "service_reason", "state", "attempts",
-               "next_attempt_at", "last_error", "order_id", "notes", "created", "started",
-               "finished", "client", "change_seq")
+ITEM_FIELDS = (
+    "id",
+    "batch_id",
+    "position",
+    "source_path",
+    "source_id",
+    "filename",
+    "sha256",
+    "fingerprint",
+    "size",
+    "format",
+    "service_name",
+    "service_reason",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "order_id",
+    "notes",
+    "created",
+    "started",
+    "finished",
+    "client",
+    "change_seq",
+)
 
 
 @dataclass
@@ -136,8 +156,7 @@ class Store:
         self._now = (clock or Clock()).wall
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                   timeout=30)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process crash
@@ -163,8 +182,9 @@ class Store:
         with self._tx() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} was written by a newer aihd-bridge "
-                                   f"(schema {version}); please upgrade")
+                raise RuntimeError(
+                    f"{self.path} was written by a newer aihd-bridge (schema {version}); please upgrade"
+                )
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[step].split(";"):
                     if statement.strip():
@@ -180,8 +200,7 @@ class Store:
 
     # -- intake ---------------------------------------------------------------------------
 
-    def add_batch(self, items: list[NewItem], client: str | None = None,
-                  batch_id: str | None = None) -> str:
+    def add_batch(self, items: list[NewItem], client: str | None = None, batch_id: str | None = None) -> str:
         """Record a batch, or add to an existing one (a host handing photos over as they
         render); good items are queued, bad ones failed at once with their error. Items take
         their batch's client; joining another client's batch raises OtherClient."""
@@ -189,8 +208,7 @@ class Store:
         with self._tx() as db:
             if batch_id is None:
                 batch_id = new_id("b")
-                db.execute("INSERT INTO batches(id, created, client) VALUES (?,?,?)",
-                           (batch_id, now, client))
+                db.execute("INSERT INTO batches(id, created, client) VALUES (?,?,?)", (batch_id, now, client))
                 first = 0
             else:
                 row = db.execute("SELECT client FROM batches WHERE id=?", (batch_id,)).fetchone()
@@ -199,8 +217,9 @@ class Store:
                 if client is not None and client != row["client"]:
                     raise OtherClient(batch_id)
                 client = row["client"]
-                first = db.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM items "
-                                   "WHERE batch_id=?", (batch_id,)).fetchone()[0]
+                first = db.execute(
+                    "SELECT COALESCE(MAX(position) + 1, 0) FROM items WHERE batch_id=?", (batch_id,)
+                ).fetchone()[0]
             seq = self._bump(db, len(items))
             for position, item in enumerate(items, start=first):
                 item.id = item.id or new_id("i")
@@ -211,11 +230,27 @@ class Store:
                        spool_path, filename, size, format, service_name, service_reason, state,
                        force, last_error, created, finished, client, change_seq) VALUES
                        (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                    (item.id, batch_id, position, item.source_path, item.source_id,
-                     item.spool_path, item.filename, item.size, item.format, item.service_name,
-                     item.service_reason, "failed" if item.error else "queued", int(item.force),
-                     item.error, now, now if item.error else None, client,
-                     seq + position - first))
+                    (
+                        item.id,
+                        batch_id,
+                        position,
+                        item.source_path,
+                        item.source_id,
+                        item.spool_path,
+                        item.filename,
+                        item.size,
+                        item.format,
+                        item.service_name,
+                        item.service_reason,
+                        "failed" if item.error else "queued",
+                        int(item.force),
+                        item.error,
+                        now,
+                        now if item.error else None,
+                        client,
+                        seq + position - first,
+                    ),
+                )
         return batch_id
 
     # -- the worker side ------------------------------------------------------------------
@@ -228,12 +263,16 @@ class Store:
         with self._tx() as db:
             row = db.execute(
                 f"""SELECT * FROM items WHERE state='queued' AND next_attempt_at <= ?
-                    ORDER BY {order} LIMIT 1""", (now,)).fetchone()
+                    ORDER BY {order} LIMIT 1""",
+                (now,),
+            ).fetchone()
             if row is None:
                 return None
-            db.execute("""UPDATE items SET state='uploading', attempts=attempts+1,
+            db.execute(
+                """UPDATE items SET state='uploading', attempts=attempts+1,
                           started=COALESCE(started, ?), change_seq=? WHERE id=?""",
-                       (now, self._bump(db), row["id"]))
+                (now, self._bump(db), row["id"]),
+            )
             db.execute("INSERT INTO attempts(item_id, started) VALUES (?,?)", (row["id"], now))
             item = dict(row)
             item["attempts"] += 1
@@ -241,8 +280,9 @@ class Store:
 
     def next_due(self) -> float | None:
         with self._lock:
-            return self._db.execute(
-                "SELECT MIN(next_attempt_at) FROM items WHERE state='queued'").fetchone()[0]
+            return self._db.execute("SELECT MIN(next_attempt_at) FROM items WHERE state='queued'").fetchone()[
+                0
+            ]
 
     def orders_like(self, fingerprint: str, service_name: str, exclude: str) -> list[dict]:
         """Earlier orders for what may be the same file (same fingerprint) and service."""
@@ -250,7 +290,8 @@ class Store:
             rows = self._db.execute(
                 """SELECT id, order_id, sha256, spool_path FROM items WHERE fingerprint=? AND service_name=?
                    AND order_id IS NOT NULL AND id != ? ORDER BY finished""",
-                (fingerprint, service_name, exclude)).fetchall()
+                (fingerprint, service_name, exclude),
+            ).fetchall()
         return [dict(r) for r in rows]
 
     def next_unhashed(self) -> dict | None:
@@ -258,7 +299,8 @@ class Store:
         with self._lock:
             row = self._db.execute(
                 """SELECT id, spool_path, format FROM items WHERE state='done' AND sha256 IS NULL
-                   AND spool_path IS NOT NULL ORDER BY finished LIMIT 1""").fetchone()
+                   AND spool_path IS NOT NULL ORDER BY finished LIMIT 1"""
+            ).fetchone()
         return dict(row) if row else None
 
     def record_hash(self, item_id: str, sha256: str | None) -> None:
@@ -266,14 +308,17 @@ class Store:
         with self._tx() as db:
             db.execute("UPDATE items SET sha256=?, spool_path=NULL WHERE id=?", (sha256, item_id))
 
-    def mark_done(self, item_id: str, order_id: str, *, fingerprint: str, sha256: str | None,
-                  outcome: str = "order") -> None:
+    def mark_done(
+        self, item_id: str, order_id: str, *, fingerprint: str, sha256: str | None, outcome: str = "order"
+    ) -> None:
         now = self._now()
         with self._tx() as db:
-            db.execute("""UPDATE items SET state='done', order_id=?, last_error=NULL,
+            db.execute(
+                """UPDATE items SET state='done', order_id=?, last_error=NULL,
                           next_attempt_at=0, finished=?, fingerprint=?, sha256=?, change_seq=?
                           WHERE id=?""",
-                       (order_id, now, fingerprint, sha256, self._bump(db), item_id))
+                (order_id, now, fingerprint, sha256, self._bump(db), item_id),
+            )
             self._end_attempt(db, item_id, now, outcome, order_id)
 
     def mark_retry(self, item_id: str, error: str, when: float, counted: bool = True) -> None:
@@ -281,40 +326,54 @@ class Store:
         the item closer to giving up, though its history keeps it."""
         now = self._now()
         with self._tx() as db:
-            db.execute("""UPDATE items SET state='queued', last_error=?, next_attempt_at=?,
+            db.execute(
+                """UPDATE items SET state='queued', last_error=?, next_attempt_at=?,
                           attempts=attempts - ?, change_seq=? WHERE id=? AND state='uploading'""",
-                       (error, when, 0 if counted else 1, self._bump(db), item_id))
+                (error, when, 0 if counted else 1, self._bump(db), item_id),
+            )
             self._end_attempt(db, item_id, now, "retry", error)
 
     def defer(self, item_id: str, when: float) -> None:
         """Put a claimed item back untried (its twin is under way): no attempt is counted."""
         with self._tx() as db:
-            db.execute("""UPDATE items SET state='queued', attempts=attempts-1, next_attempt_at=?,
+            db.execute(
+                """UPDATE items SET state='queued', attempts=attempts-1, next_attempt_at=?,
                           change_seq=? WHERE id=? AND state='uploading'""",
-                       (when, self._bump(db), item_id))
-            db.execute("""DELETE FROM attempts WHERE id = (SELECT MAX(id) FROM attempts
-                          WHERE item_id=?) AND finished IS NULL""", (item_id,))
+                (when, self._bump(db), item_id),
+            )
+            db.execute(
+                """DELETE FROM attempts WHERE id = (SELECT MAX(id) FROM attempts
+                          WHERE item_id=?) AND finished IS NULL""",
+                (item_id,),
+            )
 
     def mark_failed(self, item_id: str, error: str) -> None:
         now = self._now()
         with self._tx() as db:
-            db.execute("""UPDATE items SET state='failed', last_error=?, finished=?, change_seq=?
-                          WHERE id=?""", (error, now, self._bump(db), item_id))
+            db.execute(
+                """UPDATE items SET state='failed', last_error=?, finished=?, change_seq=?
+                          WHERE id=?""",
+                (error, now, self._bump(db), item_id),
+            )
             self._end_attempt(db, item_id, now, "failed", error)
 
     def mark_cancelled_in_flight(self, item_id: str) -> None:
         now = self._now()
         with self._tx() as db:
-            db.execute("""UPDATE items SET state='cancelled', last_error='cancelled',
+            db.execute(
+                """UPDATE items SET state='cancelled', last_error='cancelled',
                           finished=?, change_seq=? WHERE id=? AND state='uploading'""",
-                       (now, self._bump(db), item_id))
+                (now, self._bump(db), item_id),
+            )
             self._end_attempt(db, item_id, now, "cancelled", None)
 
     @staticmethod
     def _end_attempt(db, item_id: str, now: float, outcome: str, detail: str | None) -> None:
-        db.execute("""UPDATE attempts SET finished=?, outcome=?, detail=? WHERE id =
+        db.execute(
+            """UPDATE attempts SET finished=?, outcome=?, detail=? WHERE id =
                       (SELECT MAX(id) FROM attempts WHERE item_id=?) AND finished IS NULL""",
-                   (now, outcome, detail, item_id))
+            (now, outcome, detail, item_id),
+        )
 
     def recover(self) -> int:
         """After a crash: uploads that were under way go back to the queue, flagged."""
@@ -324,61 +383,84 @@ class Store:
                 notes = json.loads(row["notes"])
                 if MAY_BE_DUPLICATE not in notes:
                     notes.append(MAY_BE_DUPLICATE)
-                db.execute("""UPDATE items SET state='queued', next_attempt_at=0, notes=?,
+                db.execute(
+                    """UPDATE items SET state='queued', next_attempt_at=0, notes=?,
                               change_seq=? WHERE id=?""",
-                           (json.dumps(notes), self._bump(db), row["id"]))
-                db.execute("""UPDATE attempts SET finished=?, outcome='interrupted'
-                              WHERE item_id=? AND finished IS NULL""", (self._now(), row["id"]))
+                    (json.dumps(notes), self._bump(db), row["id"]),
+                )
+                db.execute(
+                    """UPDATE attempts SET finished=?, outcome='interrupted'
+                              WHERE item_id=? AND finished IS NULL""",
+                    (self._now(), row["id"]),
+                )
             return len(rows)
 
     # -- user actions ---------------------------------------------------------------------
 
-    def cancel(self, *, batch_id: str | None = None,
-               item_id: str | None = None) -> tuple[list[str], list[str]]:
+    def cancel(
+        self, *, batch_id: str | None = None, item_id: str | None = None
+    ) -> tuple[list[str], list[str]]:
         """Cancel what has not started. Returns the ids now cancelled, and those under way
         (they finish: an order the remote made is never dropped)."""
         where, arg = ("batch_id=?", batch_id) if batch_id else ("id=?", item_id)
         now = self._now()
         with self._tx() as db:
-            ids = [r[0] for r in db.execute(
-                f"SELECT id FROM items WHERE {where} AND state='queued'", (arg,))]
+            ids = [r[0] for r in db.execute(f"SELECT id FROM items WHERE {where} AND state='queued'", (arg,))]
             seq = self._bump(db, len(ids))
-            db.executemany("""UPDATE items SET state='cancelled', last_error='cancelled',
+            db.executemany(
+                """UPDATE items SET state='cancelled', last_error='cancelled',
                               finished=?, change_seq=? WHERE id=?""",
-                           [(now, seq + n, i) for n, i in enumerate(ids)])
-            under_way = [r[0] for r in db.execute(
-                f"SELECT id FROM items WHERE {where} AND state='uploading'", (arg,))]
+                [(now, seq + n, i) for n, i in enumerate(ids)],
+            )
+            under_way = [
+                r[0] for r in db.execute(f"SELECT id FROM items WHERE {where} AND state='uploading'", (arg,))
+            ]
             return ids, under_way
 
     def retry(self, *, batch_id: str | None = None, item_id: str | None = None) -> list[str]:
         """Queue failed or cancelled items again; never one that already has an order id."""
         where, arg = ("batch_id=?", batch_id) if batch_id else ("id=?", item_id)
         with self._tx() as db:
-            ids = [r[0] for r in db.execute(
-                f"""SELECT id FROM items WHERE {where} AND state IN ('failed','cancelled')
-                    AND order_id IS NULL AND spool_path IS NOT NULL""", (arg,))]
+            ids = [
+                r[0]
+                for r in db.execute(
+                    f"""SELECT id FROM items WHERE {where} AND state IN ('failed','cancelled')
+                    AND order_id IS NULL AND spool_path IS NOT NULL""",
+                    (arg,),
+                )
+            ]
             seq = self._bump(db, len(ids))
-            db.executemany("""UPDATE items SET state='queued', attempts=0, next_attempt_at=0,
+            db.executemany(
+                """UPDATE items SET state='queued', attempts=0, next_attempt_at=0,
                               finished=NULL, change_seq=? WHERE id=?""",
-                           [(seq + n, i) for n, i in enumerate(ids)])
+                [(seq + n, i) for n, i in enumerate(ids)],
+            )
             return ids
 
     def due_now(self) -> int:
         """End every item's wait (the machine slept, or its clock was set): how many."""
         with self._tx() as db:
-            ids = [r[0] for r in db.execute(
-                "SELECT id FROM items WHERE state='queued' AND next_attempt_at > 0")]
+            ids = [
+                r[0] for r in db.execute("SELECT id FROM items WHERE state='queued' AND next_attempt_at > 0")
+            ]
             seq = self._bump(db, len(ids))
-            db.executemany("UPDATE items SET next_attempt_at=0, change_seq=? WHERE id=?",
-                           [(seq + n, i) for n, i in enumerate(ids)])
+            db.executemany(
+                "UPDATE items SET next_attempt_at=0, change_seq=? WHERE id=?",
+                [(seq + n, i) for n, i in enumerate(ids)],
+            )
             return len(ids)
 
     def stale_spool(self, before: float) -> list[tuple[str, str]]:
         """Spool copies of failed or cancelled items that ended before `before`."""
         with self._lock:
-            return [tuple(r) for r in self._db.execute(
-                """SELECT id, spool_path FROM items WHERE state IN ('failed','cancelled')
-                   AND spool_path IS NOT NULL AND finished < ?""", (before,))]
+            return [
+                tuple(r)
+                for r in self._db.execute(
+                    """SELECT id, spool_path FROM items WHERE state IN ('failed','cancelled')
+                   AND spool_path IS NOT NULL AND finished < ?""",
+                    (before,),
+                )
+            ]
 
     def forget_spool(self, item_id: str) -> None:
         with self._tx() as db:
@@ -396,22 +478,33 @@ class Store:
                 return None
             items = self._db.execute(
                 "SELECT * FROM items WHERE batch_id=? AND change_seq > ? ORDER BY position",
-                (batch_id, since or 0)).fetchall()
+                (batch_id, since or 0),
+            ).fetchall()
             by_state = self._db.execute(
                 """SELECT state, COUNT(*), COALESCE(SUM(size), 0),
                    SUM(state='queued' AND next_attempt_at > ?) FROM items WHERE batch_id=?
-                   GROUP BY state""", (now, batch_id)).fetchall()
+                   GROUP BY state""",
+                (now, batch_id),
+            ).fetchall()
             uploading = self._db.execute(
-                "SELECT id, size FROM items WHERE batch_id=? AND state='uploading'",
-                (batch_id,)).fetchall()
+                "SELECT id, size FROM items WHERE batch_id=? AND state='uploading'", (batch_id,)
+            ).fetchall()
         counts = {s: 0 for s in STATES} | {r[0]: r[1] for r in by_state}
-        summary = {"counts": counts | {"waiting": sum(r[3] for r in by_state)},
-                   "total": sum(counts.values()), "bytes_total": sum(r[2] for r in by_state),
-                   "bytes_done": sum(r[2] for r in by_state if r[0] == "done"),
-                   "uploading": {r[0]: r[1] or 0 for r in uploading}}
-        return {"id": row["id"], "created": row["created"], "client": row["client"],
-                "cursor": max([since or 0, *(r["change_seq"] for r in items)]),
-                "items": [_item(r, now) for r in items], "summary": summary}
+        summary = {
+            "counts": counts | {"waiting": sum(r[3] for r in by_state)},
+            "total": sum(counts.values()),
+            "bytes_total": sum(r[2] for r in by_state),
+            "bytes_done": sum(r[2] for r in by_state if r[0] == "done"),
+            "uploading": {r[0]: r[1] or 0 for r in uploading},
+        }
+        return {
+            "id": row["id"],
+            "created": row["created"],
+            "client": row["client"],
+            "cursor": max([since or 0, *(r["change_seq"] for r in items)]),
+            "items": [_item(r, now) for r in items],
+            "summary": summary,
+        }
 
     def changes(self, client: str, since: int, limit: int) -> tuple[list[dict], int, bool]:
         """A client's items changed after cursor `since`, in the order they changed: (up to
@@ -420,7 +513,9 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 """SELECT * FROM items WHERE client=? AND change_seq > ? ORDER BY change_seq
-                   LIMIT ?""", (client, since, limit + 1)).fetchall()
+                   LIMIT ?""",
+                (client, since, limit + 1),
+            ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
         return [_item(r, now) for r in rows], (rows[-1]["change_seq"] if rows else since), more
@@ -428,15 +523,18 @@ class Store:
     def recent_batches(self, limit: int) -> list[dict]:
         """The newest batches, each with its items."""
         with self._lock:
-            ids = [r[0] for r in self._db.execute(
-                "SELECT id FROM batches ORDER BY created DESC, rowid DESC LIMIT ?", (limit,))]
+            ids = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT id FROM batches ORDER BY created DESC, rowid DESC LIMIT ?", (limit,)
+                )
+            ]
             return [b for b in map(self.batch, ids) if b is not None]
 
     def spool_copy(self, item_id: str) -> tuple[str, str | None] | None:
         """(spool path, format) of an item whose copy is still in the spool."""
         with self._lock:
-            row = self._db.execute("SELECT spool_path, format FROM items WHERE id=?",
-                                   (item_id,)).fetchone()
+            row = self._db.execute("SELECT spool_path, format FROM items WHERE id=?", (item_id,)).fetchone()
         return (row[0], row[1]) if row is not None and row[0] else None
 
     def item(self, item_id: str) -> dict | None:
@@ -446,16 +544,28 @@ class Store:
                 return None
             attempts = self._db.execute(
                 "SELECT started, finished, outcome, detail FROM attempts WHERE item_id=? ORDER BY id",
-                (item_id,)).fetchall()
+                (item_id,),
+            ).fetchall()
         return _item(row, self._now()) | {"history": [dict(a) for a in attempts]}
 
-    def history(self, *, state: str | None = None, source_path: str | None = None,
-                source_ids: list[str] | None = None, order_id: str | None = None,
-                client: str | None = None, limit: int = 100) -> list[dict]:
+    def history(
+        self,
+        *,
+        state: str | None = None,
+        source_path: str | None = None,
+        source_ids: list[str] | None = None,
+        order_id: str | None = None,
+        client: str | None = None,
+        limit: int = 100,
+    ) -> list[dict]:
         """Past items, newest first; `source_ids` matches any of them."""
         clauses, args = [], []
-        for column, value in (("state", state), ("source_path", source_path),
-                              ("order_id", order_id), ("client", client)):
+        for column, value in (
+            ("state", state),
+            ("source_path", source_path),
+            ("order_id", order_id),
+            ("client", client),
+        ):
             if value is not None:
                 clauses.append(f"{column}=?")
                 args.append(value)
@@ -465,8 +575,8 @@ class Store:
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT * FROM items {where} ORDER BY created DESC, position DESC LIMIT ?",
-                (*args, limit)).fetchall()
+                f"SELECT * FROM items {where} ORDER BY created DESC, position DESC LIMIT ?", (*args, limit)
+            ).fetchall()
         now = self._now()
         return [_item(r, now) for r in rows]
 
@@ -475,15 +585,18 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 """SELECT CASE WHEN state='queued' AND next_attempt_at > ? THEN 'waiting'
-                   ELSE state END AS s, COUNT(*) FROM items GROUP BY s""", (now,)).fetchall()
+                   ELSE state END AS s, COUNT(*) FROM items GROUP BY s""",
+                (now,),
+            ).fetchall()
         counts = {s: 0 for s in (*STATES, "waiting")}
         counts.update({r[0]: r[1] for r in rows})
         return counts
 
     def spool_paths_in_use(self) -> set[str]:
         with self._lock:
-            return {r[0] for r in self._db.execute(
-                "SELECT spool_path FROM items WHERE spool_path IS NOT NULL")}
+            return {
+                r[0] for r in self._db.execute("SELECT spool_path FROM items WHERE spool_path IS NOT NULL")
+            }
 
 
 def _item(row: sqlite3.Row, now: float) -> dict:

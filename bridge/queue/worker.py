@@ -31,14 +31,23 @@ IDLE_POLL = 1.0  # seconds: also bounds every wait, so a sleep of the machine is
 
 
 class WorkerPool:
-    def __init__(self, store: Store, spool: Spool, client: ApiClient, settings: Settings,
-                 backoff: Backoff | None = None, clock: Clock | None = None,
-                 thumbnails: Thumbnails | None = None):
+    def __init__(
+        self,
+        store: Store,
+        spool: Spool,
+        client: ApiClient,
+        settings: Settings,
+        backoff: Backoff | None = None,
+        clock: Clock | None = None,
+        thumbnails: Thumbnails | None = None,
+    ):
         self.store, self.spool, self.client, self.settings = store, spool, client, settings
         self.thumbnails = thumbnails
-        self.backoff = backoff or Backoff(base=settings.retry_base,
-                                          rate_limit_wait=settings.rate_limit_wait,
-                                          probe_cap=settings.probe_max_wait)
+        self.backoff = backoff or Backoff(
+            base=settings.retry_base,
+            rate_limit_wait=settings.rate_limit_wait,
+            probe_cap=settings.probe_max_wait,
+        )
         self.clock = clock or Clock()
         self.health = RemoteHealth(self.backoff, self.clock)
         self.progress: dict[str, int] = {}  # item id -> bytes sent of the upload under way
@@ -100,8 +109,10 @@ class WorkerPool:
             except Exception as exc:  # a worker never dies of one item
                 log.exception("unexpected error on item %s", item["id"])
                 try:
-                    self.store.mark_failed(item["id"], f"{item['source_path']}: internal error "
-                                                       f"({type(exc).__name__}); please report it")
+                    self.store.mark_failed(
+                        item["id"],
+                        f"{item['source_path']}: internal error ({type(exc).__name__}); please report it",
+                    )
                 except Exception:  # the database itself fails: the item stays for recovery
                     log.exception("could not record the failure of item %s", item["id"])
             finally:
@@ -193,8 +204,9 @@ class WorkerPool:
         if not item["force"]:
             earlier = self._earlier_order(item, spooled, fingerprint)
             if earlier:
-                self.store.mark_done(item_id, earlier[0], fingerprint=fingerprint,
-                                     sha256=earlier[1], outcome="already ordered")
+                self.store.mark_done(
+                    item_id, earlier[0], fingerprint=fingerprint, sha256=earlier[1], outcome="already ordered"
+                )
                 self._drop_copy(item_id, spooled, item["format"])
                 self.store.forget_spool(item_id)
                 return
@@ -208,7 +220,8 @@ class WorkerPool:
                 if up.filename != item["filename"] and up.converted_from is None:
                     up = type(up)(up.path, item["filename"], up.mime)
                 order_id = self.client.upload(
-                    up, item["service_name"], lambda n: self.progress.__setitem__(item_id, n))
+                    up, item["service_name"], lambda n: self.progress.__setitem__(item_id, n)
+                )
         except FileProblem as exc:
             self.store.mark_failed(item_id, f"{name}: {exc.reason}")
             return
@@ -226,8 +239,7 @@ class WorkerPool:
                 self.store.mark_done(item_id, order_id, fingerprint=fingerprint, sha256=None)
                 return
             except sqlite3.Error:
-                log.exception("could not record order %s of item %s (try %d)", order_id, item_id,
-                              attempt + 1)
+                log.exception("could not record order %s of item %s (try %d)", order_id, item_id, attempt + 1)
                 time.sleep(1 + attempt)
         # Left "uploading": the next start puts it back in the queue, flagged, and the log
         # holds the order id this attempt got.
@@ -245,11 +257,14 @@ class WorkerPool:
         except OSError as exc:
             return _copy_problem(exc)
         if item["size"] is not None and size != item["size"]:
-            return (f"the file changed after it was handed over ({item['size']:,} bytes, now "
-                    f"{size:,}); export it again")
+            return (
+                f"the file changed after it was handed over ({item['size']:,} bytes, now "
+                f"{size:,}); export it again"
+            )
         if fmt is None or fmt.name != item["format"]:
-            return (f"the bridge's copy is no longer a {item['format']} photo; nothing was sent, "
-                    "export it again")
+            return (
+                f"the bridge's copy is no longer a {item['format']} photo; nothing was sent, export it again"
+            )
         return None
 
     def _failed(self, item: dict, error: str, exc: RemoteError) -> None:
@@ -266,8 +281,12 @@ class WorkerPool:
             # The API is out of reach, down or pacing us (10 orders per 10 minutes): nothing
             # about this photo. It waits with the whole pool and is charged no attempt.
             when = self.health.next_try_wall()
-            log.info("item %s: %s; waiting with the others until %s", item_id, error,
-                     time.strftime("%H:%M:%S", time.localtime(when)))
+            log.info(
+                "item %s: %s; waiting with the others until %s",
+                item_id,
+                error,
+                time.strftime("%H:%M:%S", time.localtime(when)),
+            )
             self.store.mark_retry(item_id, error, when, counted=False)
             return
         elif item["attempts"] < self.settings.max_attempts:

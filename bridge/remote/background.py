@@ -11,14 +11,14 @@ from waitress.server import create_server
 class BackgroundServer:
     def __init__(self, app, port: int = 0, threads: int = 8):
         # Loopback only: nothing here is ever meant to be reached from another machine.
-        self._server = create_server(app, host="127.0.0.1", port=port, threads=threads,
-                                     clear_untrusted_proxy_headers=True)
+        self._server = create_server(
+            app, host="127.0.0.1", port=port, threads=threads, clear_untrusted_proxy_headers=True
+        )
         self.port = int(self._server.effective_port)
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.run, name=f"waitress:{self.port}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.run, name=f"waitress:{self.port}", daemon=True)
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> BackgroundServer:
         self._thread.start()
         return self
 
@@ -33,7 +33,7 @@ class BackgroundServer:
         server.task_dispatcher.shutdown()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import __version__
 from ..formats import UploadFile
@@ -30,9 +30,16 @@ class RemoteError(Exception):
     says the API could not be reached or is down (nothing about this photo).
     """
 
-    def __init__(self, *, status: int | None, message: str, retryable: bool,
-                 cause: str | None = None, retry_after: float | None = None,
-                 outage: bool = False):
+    def __init__(
+        self,
+        *,
+        status: int | None,
+        message: str,
+        retryable: bool,
+        cause: str | None = None,
+        retry_after: float | None = None,
+        outage: bool = False,
+    ):
         self.status = status
         self.message = message
         self.retryable = retryable
@@ -96,26 +103,35 @@ class ApiClient:
         if self._session is not None:
             self._session.close()
 
-    def upload(self, file: UploadFile, service_name: str,
-               on_progress: Callable[[int], None] | None = None) -> str:
+    def upload(
+        self, file: UploadFile, service_name: str, on_progress: Callable[[int], None] | None = None
+    ) -> str:
         """Send one photo; return its order id or raise RemoteError."""
         import requests
         from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
 
         session = self.session
         with file.path.open("rb") as fh:
-            encoder = MultipartEncoder(fields={
-                "image": (file.filename, fh, file.mime),
-                "service_name": service_name,
-            })
-            body = encoder if on_progress is None else MultipartEncoderMonitor(
-                encoder, lambda m: on_progress(m.bytes_read))
+            encoder = MultipartEncoder(
+                fields={
+                    "image": (file.filename, fh, file.mime),
+                    "service_name": service_name,
+                }
+            )
+            body = (
+                encoder
+                if on_progress is None
+                else MultipartEncoderMonitor(encoder, lambda m: on_progress(m.bytes_read))
+            )
             try:
                 resp = session.post(
                     self.upload_url,
                     data=body,
-                    headers={"Content-Type": encoder.content_type, "x-api-key": self.api_key,
-                             "Accept": "application/json"},
+                    headers={
+                        "Content-Type": encoder.content_type,
+                        "x-api-key": self.api_key,
+                        "Accept": "application/json",
+                    },
                     timeout=(self.connect_timeout, self.read_timeout),
                     allow_redirects=False,
                 )
@@ -123,9 +139,13 @@ class ApiClient:
             except requests.RequestException as exc:
                 # Refused, reset, DNS, TLS, no connection in time: the API is out of reach.
                 # A read timeout is not: the photo went out and the API kept silent about it.
-                raise RemoteError(status=None, cause=_network_cause(exc),
-                                  message=_network_detail(exc), retryable=True,
-                                  outage=not isinstance(exc, requests.ReadTimeout)) from None
+                raise RemoteError(
+                    status=None,
+                    cause=_network_cause(exc),
+                    message=_network_detail(exc),
+                    retryable=True,
+                    outage=not isinstance(exc, requests.ReadTimeout),
+                ) from None
         return self._order_id(resp.status_code, resp.headers, content)
 
     def _order_id(self, status: int, headers, content: bytes) -> str:
@@ -134,8 +154,11 @@ class ApiClient:
             order_id = payload.get("order_id") if isinstance(payload, dict) else None
             if isinstance(order_id, str) and order_id.strip():
                 return order_id
-            raise RemoteError(status=200, retryable=False, message="the answer had no order id: "
-                              + self._snippet(content.decode("utf-8", "replace")))
+            raise RemoteError(
+                status=200,
+                retryable=False,
+                message="the answer had no order id: " + self._snippet(content.decode("utf-8", "replace")),
+            )
         if isinstance(payload, dict) and isinstance(payload.get("error"), str):
             message = payload["error"]
         elif isinstance(payload, dict) and isinstance(payload.get("message"), str):
@@ -143,9 +166,13 @@ class ApiClient:
         else:
             message = content.decode("utf-8", "replace")
         retryable = status == 429 or status >= 500 or status == 408
-        raise RemoteError(status=status, message=self._snippet(message), retryable=retryable,
-                          retry_after=parse_retry_after(headers.get("Retry-After")),
-                          outage=status in GATEWAY_DOWN)
+        raise RemoteError(
+            status=status,
+            message=self._snippet(message),
+            retryable=retryable,
+            retry_after=parse_retry_after(headers.get("Retry-After")),
+            outage=status in GATEWAY_DOWN,
+        )
 
     def _snippet(self, text: str) -> str:
         """The remote's words, short, with the key masked in any form it echoed it in."""
@@ -173,9 +200,14 @@ def _network_cause(exc) -> str:
     return type(exc).__name__
 
 
-_NETWORK_DETAILS = ("Connection refused", "Connection reset", "Name or service not known",
-                    "Temporary failure in name resolution", "No route to host",
-                    "CERTIFICATE_VERIFY_FAILED")
+_NETWORK_DETAILS = (
+    "Connection refused",
+    "Connection reset",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "No route to host",
+    "CERTIFICATE_VERIFY_FAILED",
+)
 
 
 def _network_detail(exc) -> str:

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
-from .client import ApiClient
 from ..config import Settings
 from .background import BackgroundServer
+from .client import ApiClient
 from .sandbox import SandboxState, create_sandbox_app
 
 SANDBOX_KEY = "sandbox-key"
-SANDBOX_NOTICE = ("sandbox mode: no API key is set, so photos go to the embedded sandbox and "
-                  "the order ids are not real (set AIHD_API_KEY to upload for real)")
+SANDBOX_NOTICE = (
+    "sandbox mode: no API key is set, so photos go to the embedded sandbox and "
+    "the order ids are not real (set AIHD_API_KEY to upload for real)"
+)
 
 
 @contextlib.contextmanager
 def remote_client(settings: Settings) -> Iterator[ApiClient]:
     timeouts = dict(connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout)
     if not settings.sandbox:
-        client = ApiClient(settings.upload_url, settings.api_key, **timeouts)
+        client = ApiClient(settings.upload_url, settings.api_key or "", **timeouts)
         try:
             yield client
         finally:

@@ -30,7 +30,8 @@ class RemoteHealth:
     def __init__(self, backoff: Backoff, clock: Clock):
         self.backoff, self.clock = backoff, clock
         self._lock = threading.Lock()
-        self._state, self._since, self._last_error = OK, clock.wall(), None
+        self._last_error: str | None = None
+        self._state, self._since = OK, clock.wall()
         self._next_try = 0.0  # monotonic
         self._failures = 0  # probes in a row that met the outage
         self._prober: int | None = None  # the thread whose upload is the probe
@@ -66,8 +67,11 @@ class RemoteHealth:
             self._recent.append((item_id, False))
             if self._state == OK:
                 return False
-            log.info("the API answers again after being %s since %s", self._state.replace("_", " "),
-                     _hhmmss(self._since))
+            log.info(
+                "the API answers again after being %s since %s",
+                self._state.replace("_", " "),
+                _hhmmss(self._since),
+            )
             self._state, self._since, self._last_error = OK, self.clock.wall(), None
             self._failures = 0
             return True
@@ -89,8 +93,11 @@ class RemoteHealth:
                 return True
             if self._state != UNREACHABLE:
                 self._state, self._since, self._failures = UNREACHABLE, self.clock.wall(), 0
-                log.warning("the API is out of reach (%s): uploads wait, none is charged an "
-                            "attempt, and one at a time tries again", error)
+                log.warning(
+                    "the API is out of reach (%s): uploads wait, none is charged an "
+                    "attempt, and one at a time tries again",
+                    error,
+                )
             if probe or self._failures == 0:
                 self._failures += 1
                 self._next_try = now + self.backoff.probe_delay(self._failures, error)
@@ -98,8 +105,11 @@ class RemoteHealth:
             return False
 
     def _everything_fails(self) -> bool:
-        return (len(self._recent) == RECENT and all(bad for _, bad in self._recent)
-                and len({item for item, _ in self._recent}) > 1)
+        return (
+            len(self._recent) == RECENT
+            and all(bad for _, bad in self._recent)
+            and len({item for item, _ in self._recent}) > 1
+        )
 
     def clock_jumped(self) -> bool:
         """True (once) after the machine slept or its clock was set: a pause ends now."""
@@ -119,8 +129,12 @@ class RemoteHealth:
         """For /v1/health: state, since (epoch s), next_try (epoch s, null when ok), last_error."""
         with self._lock:
             state, since, error = self._state, self._since, self._last_error
-        return {"state": state, "since": since,
-                "next_try": None if state == OK else self.next_try_wall(), "last_error": error}
+        return {
+            "state": state,
+            "since": since,
+            "next_try": None if state == OK else self.next_try_wall(),
+            "last_error": error,
+        }
 
 
 def _hhmmss(epoch: float) -> str:

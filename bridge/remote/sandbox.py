@@ -17,8 +17,8 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 
@@ -37,7 +37,7 @@ class Fault:
     body: str | None = None  # raw body to send with `status`
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Fault":
+    def from_dict(cls, data: dict) -> Fault:
         return cls(**{k: data[k] for k in ("status", "retry_after", "delay", "drop", "body") if k in data})
 
 
@@ -63,7 +63,7 @@ class FaultPlan:
         return None
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FaultPlan":
+    def from_dict(cls, data: dict) -> FaultPlan:
         return cls(
             script=[Fault.from_dict(f) for f in data.get("script", [])],
             rate=float(data.get("rate", 0.0)),
@@ -134,8 +134,9 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
         refused = refusal(request.host, request.headers.get("Origin"), request.method, None)
         if refused:
             return jsonify(error=refused), 403
-        if request.path.startswith("/_sandbox/") and \
-                not bearer_ok(request.headers.get("Authorization", ""), state.control_token):
+        if request.path.startswith("/_sandbox/") and not bearer_ok(
+            request.headers.get("Authorization", ""), state.control_token
+        ):
             return jsonify(error="missing or wrong token: the sandbox printed it at start"), 401
         return None
 
@@ -167,9 +168,13 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
         for chunk in iter(lambda: image.stream.read(1 << 20), b""):
             digest.update(chunk)
             size += len(chunk)
-        entry.update(filename=image.filename, content_type=image.mimetype,
-                     size=size, sha256=digest.hexdigest(),
-                     service_name=request.form.get("service_name"))
+        entry.update(
+            filename=image.filename,
+            content_type=image.mimetype,
+            size=size,
+            sha256=digest.hexdigest(),
+            service_name=request.form.get("service_name"),
+        )
         if not entry["service_name"]:
             return error(400, "service_name is required", entry)
         if entry["service_name"] not in SERVICES:

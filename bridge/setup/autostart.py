@@ -72,9 +72,11 @@ class Systemd:
             self.unit_path.unlink(missing_ok=True)
             self._write_desktop_entry()
             why = "systemctl is not installed" if reload is None else reload.stderr.strip()
-            return (f"no user systemd here ({why}); added {self.desktop_path}, which desktop "
-                    "sessions start at login. Without a desktop session, run 'aihd-bridge serve' "
-                    "from your shell profile instead.")
+            return (
+                f"no user systemd here ({why}); added {self.desktop_path}, which desktop "
+                "sessions start at login. Without a desktop session, run 'aihd-bridge serve' "
+                "from your shell profile instead."
+            )
         done = _run("systemctl", "--user", "enable", "--now", UNIT)
         if done is None or done.returncode != 0:
             said = done.stderr.strip() if done else "it is gone"
@@ -83,12 +85,18 @@ class Systemd:
 
     def _write_desktop_entry(self) -> None:
         self.desktop_path.parent.mkdir(parents=True, exist_ok=True)
-        exec_line = " ".join(["env", *(f"{k}={v}" for k, v in sorted(self.env.items()))]
-                             + [_quote(c) for c in self.command]) if self.env else \
-            " ".join(_quote(c) for c in self.command)
+        exec_line = (
+            " ".join(
+                ["env", *(f"{k}={v}" for k, v in sorted(self.env.items()))]
+                + [_quote(c) for c in self.command]
+            )
+            if self.env
+            else " ".join(_quote(c) for c in self.command)
+        )
         self.desktop_path.write_text(
             "[Desktop Entry]\nType=Application\nName=AI HomeDesign bridge\n"
-            f"Exec={exec_line}\nX-GNOME-Autostart-enabled=true\nNoDisplay=true\n")
+            f"Exec={exec_line}\nX-GNOME-Autostart-enabled=true\nNoDisplay=true\n"
+        )
 
     def disable(self) -> str:
         if self.unit_path.exists():
@@ -105,9 +113,11 @@ class Systemd:
             return Status(False, False, "not set up")
         enabled = _run("systemctl", "--user", "is-enabled", UNIT)
         active = _run("systemctl", "--user", "is-active", UNIT)
-        return Status(bool(enabled and enabled.returncode == 0),
-                      None if active is None else active.returncode == 0,
-                      f"systemd user service {self.unit_path}")
+        return Status(
+            bool(enabled and enabled.returncode == 0),
+            None if active is None else active.returncode == 0,
+            f"systemd user service {self.unit_path}",
+        )
 
 
 class LaunchAgent:
@@ -152,22 +162,25 @@ class LaunchAgent:
         if not self.plist_path.exists():
             return Status(False, False, "not set up")
         done = _run("launchctl", "print", f"{self.domain}/{LABEL}")
-        return Status(True, None if done is None else done.returncode == 0,
-                      f"LaunchAgent {self.plist_path}")
+        return Status(True, None if done is None else done.returncode == 0, f"LaunchAgent {self.plist_path}")
 
 
 class StartupFolder:
     def __init__(self, home: Path, data_dir: Path, command: list[str], env: dict[str, str]):
         appdata = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
-        self.script = appdata / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / "aihd-bridge.cmd"
+        self.script = (
+            appdata / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / "aihd-bridge.cmd"
+        )
         self.command, self.env = command, _env_lines(env)
 
     def script_text(self) -> str:
         sets = "".join(f'set "{k}={v}"\r\n' for k, v in sorted(self.env.items()))
         command = " ".join(f'"{c}"' for c in self.command)
         # Start again after a crash; a clean exit (stopped, or already running) ends the loop.
-        return (f"@echo off\r\n{sets}:again\r\n{command}\r\n"
-                "if errorlevel 1 (timeout /t 5 /nobreak >nul & goto again)\r\n")
+        return (
+            f"@echo off\r\n{sets}:again\r\n{command}\r\n"
+            "if errorlevel 1 (timeout /t 5 /nobreak >nul & goto again)\r\n"
+        )
 
     def enable(self) -> str:
         self.script.parent.mkdir(parents=True, exist_ok=True)
@@ -183,8 +196,13 @@ class StartupFolder:
         return Status(on, None, f"Startup folder script {self.script}" if on else "not set up")
 
 
-def manager(data_dir: Path, env: dict[str, str] | None = None, platform: str | None = None,
-            home: Path | None = None, command: list[str] | None = None):
+def manager(
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    platform: str | None = None,
+    home: Path | None = None,
+    command: list[str] | None = None,
+):
     env = dict(os.environ if env is None else env)
     platform = platform or sys.platform
     home = home or Path(env.get("HOME") or Path.home())

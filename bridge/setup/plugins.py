@@ -41,10 +41,12 @@ def _wsl_appdata() -> Path | None:
     try:
         if "microsoft" not in Path("/proc/version").read_text().lower():
             return None
-        win = subprocess.run(["cmd.exe", "/c", "echo %APPDATA%"], capture_output=True, text=True,
-                             timeout=10).stdout.strip()
-        unix = subprocess.run(["wslpath", "-u", win], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        win = subprocess.run(
+            ["cmd.exe", "/c", "echo %APPDATA%"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        unix = subprocess.run(
+            ["wslpath", "-u", win], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         return Path(unix) if unix else None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -59,8 +61,10 @@ def install(source: Path, data_dir: Path, env: dict[str, str] | None = None) -> 
     done.append(f"plugin kept at {kept / PLUGIN_DIR}")
     target = lightroom_dir(env)
     if target is None or not target.is_dir():
-        done.append("Lightroom Classic was not found here: in Lightroom, choose File > Plug-in "
-                    f"Manager > Add and pick {kept / PLUGIN_DIR}")
+        done.append(
+            "Lightroom Classic was not found here: in Lightroom, choose File > Plug-in "
+            f"Manager > Add and pick {kept / PLUGIN_DIR}"
+        )
         return done
     _replace_tree(source / PLUGIN_DIR, target / "Modules" / PLUGIN_DIR)
     _replace_tree(source / "presets", target / "Export Presets" / PRESET_FOLDER)
@@ -87,15 +91,17 @@ def darktable_found(env: dict[str, str] | None = None) -> bool:
     return darktable_dir(env).is_dir() or shutil.which("darktable", path=env.get("PATH")) is not None
 
 
-def install_darktable(source: Path, env: dict[str, str] | None = None,
-                      only_if_found: bool = False) -> list[str]:
+def install_darktable(
+    source: Path, env: dict[str, str] | None = None, only_if_found: bool = False
+) -> list[str]:
     """Copy the darktable script into lua/contrib and require it from luarc once."""
     if only_if_found and not darktable_found(env):
         return ["darktable was not found here: its script was not installed"]
     for name in SHARED_LUA:
         if not (source / PLUGIN_DIR / name).is_file():
-            raise FileNotFoundError(f"{source / PLUGIN_DIR / name} is missing: run this from a "
-                                    "checkout of aihd-bridge")
+            raise FileNotFoundError(
+                f"{source / PLUGIN_DIR / name} is missing: run this from a checkout of aihd-bridge"
+            )
     config = darktable_dir(env)
     contrib = config / "lua" / "contrib"
     _replace_tree(source / "darktable" / DARKTABLE_LIB, contrib / DARKTABLE_LIB)
@@ -103,14 +109,17 @@ def install_darktable(source: Path, env: dict[str, str] | None = None,
         shutil.copyfile(source / PLUGIN_DIR / name, contrib / DARKTABLE_LIB / Path(name).name)
     # The script runs the very aihd-bridge that installed it, wherever darktable's PATH points.
     (contrib / DARKTABLE_LIB / "installed.json").write_text(
-        json.dumps({"command": [sys.executable, "-m", "bridge"]}), "utf-8")
+        json.dumps({"command": [sys.executable, "-m", "bridge"]}), "utf-8"
+    )
     shutil.copyfile(source / "darktable" / DARKTABLE_SCRIPT, contrib / DARKTABLE_SCRIPT)
     luarc = config / "luarc"
     lines = luarc.read_text("utf-8").splitlines() if luarc.is_file() else []
     if not any(_LUARC_RE.match(line) for line in lines):
         luarc.write_text("".join(f"{line}\n" for line in [*lines, LUARC_LINE]), "utf-8")
-    return [f"darktable script installed in {contrib}, required from {luarc}; restart darktable "
-            "and pick the storage 'AI HomeDesign' in the export module"]
+    return [
+        f"darktable script installed in {contrib}, required from {luarc}; restart darktable "
+        "and pick the storage 'AI HomeDesign' in the export module"
+    ]
 
 
 def uninstall_darktable(env: dict[str, str] | None = None) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -19,18 +19,21 @@ BODY_TYPES = ("application/json", "multipart/form-data")
 REQUEST_OVERHEAD = 10_000_000  # bytes around the photo in a request: see max_request_bytes
 
 
-def create_app(settings: Settings, *, runtime: Runtime | None = None,
-               token: str | None = None, port: int | None = None) -> Flask:
+def create_app(
+    settings: Settings, *, runtime: Runtime | None = None, token: str | None = None, port: int | None = None
+) -> Flask:
     """Build the bridge's app. `port` is the one the server listens on (the Host check needs
     it); set `app.config["BRIDGE_PORT"]` later when the server picks a free port itself."""
     from .pages import pages
     from .routes import v1
 
     app = Flask("bridge")
-    app.config.update(BRIDGE_PORT=port if port is not None else settings.port,
-                      BRIDGE_TOKEN=token or secrets.token_urlsafe(32),
-                      MAX_CONTENT_LENGTH=max_request_bytes(settings))
-    app.json.sort_keys = False  # answers keep the order they were built in: easier to read
+    app.config.update(
+        BRIDGE_PORT=port if port is not None else settings.port,
+        BRIDGE_TOKEN=token or secrets.token_urlsafe(32),
+        MAX_CONTENT_LENGTH=max_request_bytes(settings),
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's  # answers keep the order they were built in: easier to read
     app.extensions["runtime"] = runtime or Runtime(settings)
     app.register_blueprint(v1)
     app.register_blueprint(pages)
@@ -38,14 +41,22 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     @app.before_request
     def guard():
-        refused = refused_by_headers(request.host, request.headers.get("Origin"),
-                                     request.headers.get("Authorization", ""), request.method,
-                                     request.path)
+        refused = refused_by_headers(
+            request.host,
+            request.headers.get("Origin"),
+            request.headers.get("Authorization", ""),
+            request.method,
+            request.path,
+        )
         if refused:
             return _error(*refused)
-        if request.blueprint == "v1" and request.path not in OPEN_PATHS and \
-                request.method == "POST" and request.content_length and \
-                request.mimetype not in BODY_TYPES:  # the status page posts its forms
+        if (
+            request.blueprint == "v1"
+            and request.path not in OPEN_PATHS
+            and request.method == "POST"
+            and request.content_length
+            and request.mimetype not in BODY_TYPES
+        ):  # the status page posts its forms
             return _error(415, "send application/json or multipart/form-data")
         return None
 
@@ -53,7 +64,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     def headers(response):
         response.headers.setdefault("Cache-Control", "no-store")  # thumbnails say otherwise
         response.headers["X-Content-Type-Options"] = "nosniff"
-        for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:
+        for name in [h for h in response.headers if h.lower().startswith("access-control-")]:
             del response.headers[name]  # never any CORS: browsers must not read our answers
         return response
 
@@ -80,6 +91,7 @@ def header_guard(app: Flask) -> Callable[[str, str | None, str, str, str], tuple
     """The guard on what headers alone tell: Host (DNS rebinding), Origin (cross-site), the
     token. Flask applies it to every request; the server applies it as soon as the headers
     are in, so a stranger's body is never buffered. Returns (status, message) to refuse."""
+
     def refused(host: str, origin: str | None, authorization: str, method: str, path: str):
         why = refusal(host, origin, method, app.config["BRIDGE_PORT"])
         if why:

@@ -10,8 +10,8 @@ Incomplete requests never hold a worker thread, so a few threads serve everyone 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Callable
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -33,11 +33,19 @@ def create_listener(app, port: int, max_body: int, guard: HeaderGuard):
     """A waitress server on 127.0.0.1:`port` for `app`; `guard(host, origin, authorization,
     method, path)` returns (status, message) for a request to refuse from its headers."""
     _allow_descriptors(CONNECTION_LIMIT + SPARE_FDS)
-    server = create_server(app, host="127.0.0.1", port=port, threads=THREADS,
-                           max_request_body_size=max_body, connection_limit=CONNECTION_LIMIT,
-                           channel_timeout=CHANNEL_TIMEOUT, cleanup_interval=CLEANUP_INTERVAL,
-                           asyncore_use_poll=True, clear_untrusted_proxy_headers=True,
-                           ident="aihd-bridge")
+    server = create_server(
+        app,
+        host="127.0.0.1",
+        port=port,
+        threads=THREADS,
+        max_request_body_size=max_body,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT,
+        cleanup_interval=CLEANUP_INTERVAL,
+        asyncore_use_poll=True,
+        clear_untrusted_proxy_headers=True,
+        ident="aihd-bridge",
+    )
     server.channel_class = _guarded_channel(guard)
     return server
 
@@ -56,8 +64,13 @@ def _guarded_channel(guard: HeaderGuard) -> type[HTTPChannel]:
 
         def _guard(self) -> None:
             headers = self.headers
-            refused = guard(headers.get("HOST", ""), headers.get("ORIGIN"),
-                            headers.get("AUTHORIZATION", ""), self.command, self.path)
+            refused = guard(
+                headers.get("HOST", ""),
+                headers.get("ORIGIN"),
+                headers.get("AUTHORIZATION", ""),
+                self.command,
+                self.path,
+            )
             if refused:
                 # Answered now and the connection closed: the body is never read.
                 self.error = _Refusal(*refused)
@@ -78,10 +91,15 @@ class _Refusal(Error):
         self.code, self.reason = code, HTTPStatus(code).phrase
 
     def to_response(self, ident=None):
-        return (f"{self.code} {self.reason}",
-                [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-                 ("X-Content-Type-Options", "nosniff")],
-                json.dumps({"error": self.body}).encode())
+        return (
+            f"{self.code} {self.reason}",
+            [
+                ("Content-Type", "application/json"),
+                ("Cache-Control", "no-store"),
+                ("X-Content-Type-Options", "nosniff"),
+            ],
+            json.dumps({"error": self.body}).encode(),
+        )
 
 
 def _allow_descriptors(needed: int) -> None:

@@ -14,24 +14,35 @@ _ITEM: dict[str, Any] = {
     "type": "object",
     "required": ["id", "state", "order_id", "error", "attempts"],
     "properties": {
-        "id": {"type": "string"}, "source_id": _NULLABLE_STR, "path": _NULLABLE_STR,
-        "filename": _NULLABLE_STR, "state": {"enum": list(STATES)},
+        "id": {"type": "string"},
+        "source_id": _NULLABLE_STR,
+        "path": _NULLABLE_STR,
+        "filename": _NULLABLE_STR,
+        "state": {"enum": list(STATES)},
         "waiting_until": {"type": ["number", "null"], "description": "retry time (epoch s)"},
-        "order_id": _NULLABLE_STR, "error": _NULLABLE_STR, "attempts": {"type": "integer"},
-        "service_name": _NULLABLE_STR, "service_reason": _NULLABLE_STR,
-        "size": {"type": ["integer", "null"]}, "bytes_sent": {"type": "integer"},
+        "order_id": _NULLABLE_STR,
+        "error": _NULLABLE_STR,
+        "attempts": {"type": "integer"},
+        "service_name": _NULLABLE_STR,
+        "service_reason": _NULLABLE_STR,
+        "size": {"type": ["integer", "null"]},
+        "bytes_sent": {"type": "integer"},
         "notes": {"type": "array", "items": {"type": "string"}},
     },
 }
 
-_CURSOR = {"type": "integer", "minimum": 0,
-           "description": "opaque: pass it back as `since` to get only what changed after it"}
+_CURSOR = {
+    "type": "integer",
+    "minimum": 0,
+    "description": "opaque: pass it back as `since` to get only what changed after it",
+}
 
 _REMOTE = {
-    "type": "object", "required": ["state", "since", "next_try", "last_error"],
+    "type": "object",
+    "required": ["state", "since", "next_try", "last_error"],
     "description": "whether the remote API can be reached; while it cannot, or rate limits, "
-                   "every upload waits (no photo is charged an attempt) and one at a time "
-                   "tries again",
+    "every upload waits (no photo is charged an attempt) and one at a time "
+    "tries again",
     "properties": {
         "state": {"enum": ["ok", "unreachable", "rate_limited"]},
         "since": {"type": "number", "description": "when this state began (epoch s)"},
@@ -44,47 +55,75 @@ _BATCH = {
     "type": "object",
     "required": ["id", "cursor", "finished", "counts", "total", "items"],
     "properties": {
-        "id": {"type": "string"}, "created": {"type": "number"}, "cursor": _CURSOR,
+        "id": {"type": "string"},
+        "created": {"type": "number"},
+        "cursor": _CURSOR,
         "finished": {"type": "boolean"},
-        "counts": {"type": "object", "additionalProperties": {"type": "integer"},
-                   "description": "items per state over the whole batch, and `waiting`"},
-        "total": {"type": "integer"}, "bytes_total": {"type": "integer"},
-        "bytes_sent": {"type": "integer"}, "remote": _REMOTE,
-        "items": {"type": "array", "items": _ITEM,
-                  "description": "every item, or with `since` those changed after it"},
+        "counts": {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "items per state over the whole batch, and `waiting`",
+        },
+        "total": {"type": "integer"},
+        "bytes_total": {"type": "integer"},
+        "bytes_sent": {"type": "integer"},
+        "remote": _REMOTE,
+        "items": {
+            "type": "array",
+            "items": _ITEM,
+            "description": "every item, or with `since` those changed after it",
+        },
     },
 }
 
-_LISTED = {**_ITEM, "properties": {
-    **_ITEM["properties"], "batch_id": {"type": "string"}, "created": {"type": "number"},
-    "finished_at": {"type": ["number", "null"]}}}
+_LISTED = {
+    **_ITEM,
+    "properties": {
+        **_ITEM["properties"],
+        "batch_id": {"type": "string"},
+        "created": {"type": "number"},
+        "finished_at": {"type": ["number", "null"]},
+    },
+}
 
 _CHANGES = {
-    "type": "object", "required": ["cursor", "more", "items"],
-    "properties": {"cursor": _CURSOR, "more": {"type": "boolean",
-                                              "description": "ask again at once with the new cursor"},
-                   "items": {"type": "array", "items": _LISTED,
-                             "description": "in the order they changed"}},
+    "type": "object",
+    "required": ["cursor", "more", "items"],
+    "properties": {
+        "cursor": _CURSOR,
+        "more": {"type": "boolean", "description": "ask again at once with the new cursor"},
+        "items": {"type": "array", "items": _LISTED, "description": "in the order they changed"},
+    },
 }
 
 _UPLOAD_REQUEST_JSON = {
     "type": "object",
     "required": ["items"],
     "properties": {
-        "items": {"type": "array", "minItems": 1, "maxItems": 10000, "items": {
-            "type": "object", "required": ["path"],
-            "properties": {
-                "path": {"type": "string", "description": "absolute path of a file to send"},
-                "source_id": {"type": "string", "description": "the host's id of the photo"},
-                "service_name": {"type": "string"}, "preset": {"type": "string"},
-                "force": {"type": "boolean", "description": "send even if already ordered"},
-            }}},
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 10000,
+            "items": {
+                "type": "object",
+                "required": ["path"],
+                "properties": {
+                    "path": {"type": "string", "description": "absolute path of a file to send"},
+                    "source_id": {"type": "string", "description": "the host's id of the photo"},
+                    "service_name": {"type": "string"},
+                    "preset": {"type": "string"},
+                    "force": {"type": "boolean", "description": "send even if already ordered"},
+                },
+            },
+        },
         "service_name": {"type": "string", "description": "default for every item"},
         "preset": {"type": "string", "description": "default for every item"},
-        "client": {"type": "string", "description":
-                   "who hands the photos over; a Lightroom catalog sends `lightroom:<catalog "
-                   "id>` and asks GET /v1/changes?client= for its own items. Items take their "
-                   "batch's client: joining another client's batch is refused"},
+        "client": {
+            "type": "string",
+            "description": "who hands the photos over; a Lightroom catalog sends `lightroom:<catalog "
+            "id>` and asks GET /v1/changes?client= for its own items. Items take their "
+            "batch's client: joining another client's batch is refused",
+        },
         "batch_id": {"type": "string", "description": "add to this batch instead of a new one"},
     },
 }
@@ -95,7 +134,8 @@ _UPLOAD_REQUEST_MULTIPART = {
     "properties": {
         "image": {"type": "array", "items": {"type": "string", "format": "binary"}},
         "source_id": {"type": "array", "items": {"type": "string"}},
-        "service_name": {"type": "string"}, "preset": {"type": "string"},
+        "service_name": {"type": "string"},
+        "preset": {"type": "string"},
         "force": {"type": "string", "enum": ["true", "false"]},
     },
 }
@@ -106,15 +146,21 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 
 def _errors(*codes: int) -> dict:
-    text = {400: "bad request", 401: "missing or wrong token", 403: "refused (Host or Origin)",
-            404: "not found", 413: "body larger than one photo at max_upload_bytes + 10 MB",
-            415: "unsupported body type",
-            503: "cannot take work now (disk full, database locked): try again"}
+    text = {
+        400: "bad request",
+        401: "missing or wrong token",
+        403: "refused (Host or Origin)",
+        404: "not found",
+        413: "body larger than one photo at max_upload_bytes + 10 MB",
+        415: "unsupported body type",
+        503: "cannot take work now (disk full, database locked): try again",
+    }
     return {str(c): _json(_ERROR, text[c]) for c in (401, 403, *codes)}
 
 
-def _op(summary: str, ok: dict, *errors: int, body: dict | None = None, params=None,
-        status: str = "200") -> dict:
+def _op(
+    summary: str, ok: dict, *errors: int, body: dict | None = None, params=None, status: str = "200"
+) -> dict:
     op = {"summary": summary, "responses": {status: ok, **_errors(*errors)}}
     if body:
         op["requestBody"] = {"required": True, "content": body}
@@ -128,35 +174,73 @@ def _id(name: str) -> list[dict]:
 
 
 def _query(*names: str, required: tuple[str, ...] = ()) -> list[dict]:
-    return [{"name": n, "in": "query", "required": n in required,
-             "schema": {"type": "integer"} if n == "limit" else _CURSOR if n == "since" else
-             {"enum": list(STATES)} if n == "state" else
-             # source_id may repeat: the history of several photos in one call
-             {"type": "array", "items": {"type": "string"}, "maxItems": MAX_SOURCE_IDS}
-             if n == "source_id" else {"type": "string"}} for n in names]
+    return [
+        {
+            "name": n,
+            "in": "query",
+            "required": n in required,
+            "schema": {"type": "integer"}
+            if n == "limit"
+            else _CURSOR
+            if n == "since"
+            else {"enum": list(STATES)}
+            if n == "state"
+            # source_id may repeat: the history of several photos in one call
+            else {"type": "array", "items": {"type": "string"}, "maxItems": MAX_SOURCE_IDS}
+            if n == "source_id"
+            else {"type": "string"},
+        }
+        for n in names
+    ]
 
 
 def openapi_document() -> dict:
     action = _json({"type": "object"})
-    health = _op("Is the bridge up; its mode, version and queue", _json({
-        "type": "object", "required": ["status", "mode", "version", "queue"],
-        "properties": {"status": {"const": "ok"}, "mode": {"enum": ["live", "sandbox"]},
-                       "version": {"type": "string"},
-                       "queue": {"type": "object", "additionalProperties": {"type": "integer"}},
-                       "uploading_now": {"type": "integer"},
-                       "rules_problem": _NULLABLE_STR, "remote": _REMOTE}}))
+    health = _op(
+        "Is the bridge up; its mode, version and queue",
+        _json(
+            {
+                "type": "object",
+                "required": ["status", "mode", "version", "queue"],
+                "properties": {
+                    "status": {"const": "ok"},
+                    "mode": {"enum": ["live", "sandbox"]},
+                    "version": {"type": "string"},
+                    "queue": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "uploading_now": {"type": "integer"},
+                    "rules_problem": _NULLABLE_STR,
+                    "remote": _REMOTE,
+                },
+            }
+        ),
+    )
     health["responses"] = {"200": health["responses"]["200"], "403": _json(_ERROR, "refused")}
     health["security"] = []
-    identity = _op("Prove this is the bridge that wrote bridge.json: HMAC-SHA256 under its token "
-                   "of 'aihd-bridge identity <nonce> <pid>', hex; ask it before sending the token",
-                   _json({"type": "object", "required": ["pid", "proof"],
-                          "properties": {"pid": {"type": "integer"}, "proof": {"type": "string"}}}),
-                   params=[{"name": "nonce", "in": "query", "required": True, "schema": {
-                       "type": "string", "pattern": "^[0-9A-Za-z_-]{16,128}$"},
-                       "description": "fresh and random for each check"}])
-    identity["responses"] = {"200": identity["responses"]["200"],
-                             "400": _json(_ERROR, "no nonce, or a malformed one"),
-                             "403": _json(_ERROR, "refused")}
+    identity = _op(
+        "Prove this is the bridge that wrote bridge.json: HMAC-SHA256 under its token "
+        "of 'aihd-bridge identity <nonce> <pid>', hex; ask it before sending the token",
+        _json(
+            {
+                "type": "object",
+                "required": ["pid", "proof"],
+                "properties": {"pid": {"type": "integer"}, "proof": {"type": "string"}},
+            }
+        ),
+        params=[
+            {
+                "name": "nonce",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9A-Za-z_-]{16,128}$"},
+                "description": "fresh and random for each check",
+            }
+        ],
+    )
+    identity["responses"] = {
+        "200": identity["responses"]["200"],
+        "400": _json(_ERROR, "no nonce, or a malformed one"),
+        "403": _json(_ERROR, "refused"),
+    }
     identity["security"] = []
     return {
         "openapi": "3.1.0",
@@ -167,51 +251,112 @@ def openapi_document() -> dict:
         "paths": {
             "/v1/health": {"get": health},
             "/v1/identity": {"get": identity},
-            "/v1/uploads": {"post": _op(
-                "Hand files over; each is spooled before the answer", _json({
-                    "type": "object", "required": ["batch_id", "items"],
-                    "properties": {"batch_id": {"type": "string"}, "items": {"type": "array"}}},
-                    "accepted"), 400, 413, 415, 503, status="202",
-                body={"application/json": {"schema": _UPLOAD_REQUEST_JSON},
-                      "multipart/form-data": {"schema": _UPLOAD_REQUEST_MULTIPART}})},
-            "/v1/uploads/{item_id}": {"get": _op("One item, with its attempts", _json(_ITEM),
-                                                 404, params=_id("item_id"))},
-            "/v1/uploads/{item_id}/cancel": {"post": _op("Cancel an item not yet sent", action,
-                                                         404, params=_id("item_id"))},
-            "/v1/uploads/{item_id}/retry": {"post": _op("Queue a failed item again", action,
-                                                        404, params=_id("item_id"))},
-            "/v1/batches/{batch_id}": {"get": _op(
-                "Every item's state, or with `since` the items changed after that cursor",
-                _json(_BATCH), 400, 404, params=_id("batch_id") + _query("since"))},
-            "/v1/batches/{batch_id}/cancel": {"post": _op("Cancel the items not yet sent",
-                                                          action, 404, params=_id("batch_id"))},
-            "/v1/batches/{batch_id}/retry": {"post": _op("Queue failed items again", action,
-                                                         404, params=_id("batch_id"))},
-            "/v1/history": {"get": _op("Past uploads, newest first", _json({
-                "type": "object", "properties": {"items": {"type": "array", "items": _LISTED}}}),
-                400, params=_query("state", "source_path", "source_id", "order_id", "client",
-                                   "limit"))},
-            "/v1/changes": {"get": _op(
-                "One client's items changed since a cursor (catch-up); nothing when nothing "
-                "changed", _json(_CHANGES), 400,
-                params=_query("client", "since", "limit", required=("client",)))},
+            "/v1/uploads": {
+                "post": _op(
+                    "Hand files over; each is spooled before the answer",
+                    _json(
+                        {
+                            "type": "object",
+                            "required": ["batch_id", "items"],
+                            "properties": {"batch_id": {"type": "string"}, "items": {"type": "array"}},
+                        },
+                        "accepted",
+                    ),
+                    400,
+                    413,
+                    415,
+                    503,
+                    status="202",
+                    body={
+                        "application/json": {"schema": _UPLOAD_REQUEST_JSON},
+                        "multipart/form-data": {"schema": _UPLOAD_REQUEST_MULTIPART},
+                    },
+                )
+            },
+            "/v1/uploads/{item_id}": {
+                "get": _op("One item, with its attempts", _json(_ITEM), 404, params=_id("item_id"))
+            },
+            "/v1/uploads/{item_id}/cancel": {
+                "post": _op("Cancel an item not yet sent", action, 404, params=_id("item_id"))
+            },
+            "/v1/uploads/{item_id}/retry": {
+                "post": _op("Queue a failed item again", action, 404, params=_id("item_id"))
+            },
+            "/v1/batches/{batch_id}": {
+                "get": _op(
+                    "Every item's state, or with `since` the items changed after that cursor",
+                    _json(_BATCH),
+                    400,
+                    404,
+                    params=_id("batch_id") + _query("since"),
+                )
+            },
+            "/v1/batches/{batch_id}/cancel": {
+                "post": _op("Cancel the items not yet sent", action, 404, params=_id("batch_id"))
+            },
+            "/v1/batches/{batch_id}/retry": {
+                "post": _op("Queue failed items again", action, 404, params=_id("batch_id"))
+            },
+            "/v1/history": {
+                "get": _op(
+                    "Past uploads, newest first",
+                    _json({"type": "object", "properties": {"items": {"type": "array", "items": _LISTED}}}),
+                    400,
+                    params=_query("state", "source_path", "source_id", "order_id", "client", "limit"),
+                )
+            },
+            "/v1/changes": {
+                "get": _op(
+                    "One client's items changed since a cursor (catch-up); nothing when nothing changed",
+                    _json(_CHANGES),
+                    400,
+                    params=_query("client", "since", "limit", required=("client",)),
+                )
+            },
             "/v1/services": {"get": _op("The API's services", _json({"type": "object"}))},
             "/v1/presets": {"get": _op("Presets and auto rules", _json({"type": "object"}))},
-            "/v1/inspect": {"post": _op(
-                "What the bridge reads from a file and the service it would pick",
-                _json({"type": "object", "required": ["path"]}), 400, 415,
-                body={"application/json": {"schema": {
-                    "type": "object", "required": ["path"],
-                    "properties": {"path": {"type": "string"}, "service_name": {"type": "string"},
-                                   "preset": {"type": "string"}}}}})},
-            "/v1/config/reload": {"post": _op(
-                "Take up an API key stored or removed since start", _json({
-                    "type": "object", "properties": {"mode": {"enum": ["live", "sandbox"]}}}))},
-            "/v1/session-code": {"post": _op(
-                "A one-time login link to the status page (works once, within expires_in s)",
-                _json({"type": "object", "required": ["url", "expires_in"], "properties": {
-                    "url": {"type": "string", "description": "open it in a browser"},
-                    "expires_in": {"type": "integer"}}}))},
+            "/v1/inspect": {
+                "post": _op(
+                    "What the bridge reads from a file and the service it would pick",
+                    _json({"type": "object", "required": ["path"]}),
+                    400,
+                    415,
+                    body={
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["path"],
+                                "properties": {
+                                    "path": {"type": "string"},
+                                    "service_name": {"type": "string"},
+                                    "preset": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                )
+            },
+            "/v1/config/reload": {
+                "post": _op(
+                    "Take up an API key stored or removed since start",
+                    _json({"type": "object", "properties": {"mode": {"enum": ["live", "sandbox"]}}}),
+                )
+            },
+            "/v1/session-code": {
+                "post": _op(
+                    "A one-time login link to the status page (works once, within expires_in s)",
+                    _json(
+                        {
+                            "type": "object",
+                            "required": ["url", "expires_in"],
+                            "properties": {
+                                "url": {"type": "string", "description": "open it in a browser"},
+                                "expires_in": {"type": "integer"},
+                            },
+                        }
+                    ),
+                )
+            },
             "/v1/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
         },
     }

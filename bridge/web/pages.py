@@ -21,14 +21,17 @@ from .remote_banner import banner, clock
 from .routes import act, batch_view, health
 from .session import COOKIE, Sessions
 
-pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
-                  static_url_path="/page/static")
+pages = Blueprint(
+    "pages", __name__, template_folder="templates", static_folder="static", static_url_path="/page/static"
+)
 RECENT_BATCHES = 20
 ROWS_PER_BATCH = 200  # beyond that the batch's own view shows them all
 # Nothing but this origin's own files: no inline script or style, no frames, no plug-ins.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 OWN_FETCH = {"same-origin", "none"}  # "none": opened from outside a page (a typed URL, a link)
 LOGIN_HINT = "aihd-bridge open"
 PLACEHOLDER = Path(__file__).parent / "static" / "placeholder.svg"
@@ -53,7 +56,7 @@ def _basename(path: str) -> str:
 def _error_text(item: dict) -> str:
     """The error without the file's path in front: the row shows the path already."""
     error, path = item["error"] or "", item["path"] or ""
-    return error[len(path) + 2:] if path and error.startswith(path + ": ") else error
+    return error[len(path) + 2 :] if path and error.startswith(path + ": ") else error
 
 
 @pages.app_template_filter("size")
@@ -136,8 +139,7 @@ def live():
     context = _live(request.args.get("batch"))
     if request.args.get("v") == context["version"]:
         return "", 204
-    response = current_app.make_response(render_template("_live.html", session=g.session,
-                                                         **context))
+    response = current_app.make_response(render_template("_live.html", session=g.session, **context))
     response.headers["X-Live-Version"] = context["version"]
     return response
 
@@ -156,8 +158,15 @@ def _live(only: str | None) -> dict:
         b["version"] = _digest(b)
         b["shown"] = b["items"] if only else b["items"][:ROWS_PER_BATCH]
     version = _digest([notice, status.get("mode"), [b["version"] for b in batches]])
-    return {"batches": batches, "banner": notice, "banner_version": _digest(notice),
-            "health": status, "version": version, "only": only, "services": SERVICES}
+    return {
+        "batches": batches,
+        "banner": notice,
+        "banner_version": _digest(notice),
+        "health": status,
+        "version": version,
+        "only": only,
+        "services": SERVICES,
+    }
 
 
 def _digest(value) -> str:
@@ -169,24 +178,24 @@ def settings():
     rt = current_app.extensions["runtime"]
     s = rt.settings
     rows = [
-        ("mode", rt.mode + (" (no API key: uploads go to the embedded sandbox)"
-                            if rt.mode == "sandbox" else "")),
+        (
+            "mode",
+            rt.mode + (" (no API key: uploads go to the embedded sandbox)" if rt.mode == "sandbox" else ""),
+        ),
         ("API key", "set" if s.api_key else "not set"),
         ("API", s.api_url if rt.mode == "live" else "embedded sandbox"),
         ("data dir", str(s.home)),
         ("address", f"http://127.0.0.1:{current_app.config['BRIDGE_PORT']}"),
         ("version", __version__),
         ("upload workers", str(s.workers)),
-        ("attempts per photo", f"{s.max_attempts} (first retry after {s.retry_base:g} s, "
-                               "then doubling)"),
+        ("attempts per photo", f"{s.max_attempts} (first retry after {s.retry_base:g} s, then doubling)"),
         ("wait after a 429", f"{s.rate_limit_wait:g} s unless the API says how long"),
         ("size limit", f"{s.max_upload_bytes:,} bytes"),
         ("HEIC to JPEG", "yes" if s.convert_heic else "no"),
         ("timeouts", f"connect {s.connect_timeout:g} s, read {s.read_timeout:g} s"),
         ("rules", rt.rules.problem or "presets.toml is fine"),
     ]
-    return render_template("settings.html", session=g.session, rows=rows,
-                           health=health().get_json())
+    return render_template("settings.html", session=g.session, rows=rows, health=health().get_json())
 
 
 @pages.get("/page/thumbs/<item_id>")

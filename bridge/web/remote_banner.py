@@ -23,8 +23,9 @@ def banner(remote: dict | None, items: list[dict]) -> dict | None:
         state = remote.get("state")
         if state not in TITLES:
             return None
-        return _notice(state, _epoch(remote.get("next_try")), _epoch(remote.get("since")),
-                       remote.get("last_error"))
+        return _notice(
+            state, _epoch(remote.get("next_try")), _epoch(remote.get("since")), remote.get("last_error")
+        )
     waiting = [i for i in items if i.get("waiting_until") and i.get("error")]
     if not waiting:
         return None
@@ -40,10 +41,13 @@ def banner(remote: dict | None, items: list[dict]) -> dict | None:
 
 
 def _notice(state: str, until: float | None, since: float | None, error) -> dict:
-    return {"state": state, "title": TITLES[state],
-            "until": clock(until) if until and until > time.time() else None,
-            "since": clock(since) if since else None,
-            "detail": error if isinstance(error, str) else None}
+    return {
+        "state": state,
+        "title": TITLES[state],
+        "until": clock(until) if until and until > time.time() else None,
+        "since": clock(since) if since else None,
+        "detail": error if isinstance(error, str) else None,
+    }
 
 
 def _epoch(value) -> float | None:

@@ -11,11 +11,11 @@ from .. import __version__
 from ..identity import NONCE, proof
 from ..inspection import inspect_file
 from ..queue.intake import BadRequest, Unavailable
-from .openapi import openapi_document
-from .session import CODE_TTL
+from ..queue.store import MAX_SOURCE_IDS, STATES
 from ..runtime import Runtime
 from ..services import SERVICES
-from ..queue.store import MAX_SOURCE_IDS, STATES
+from .openapi import openapi_document
+from .session import CODE_TTL
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1")
 MAX_JSON_BYTES = 8_000_000
@@ -53,9 +53,15 @@ def unavailable(exc: Unavailable):
 @v1.get("/health")
 def health():
     rt = _rt()
-    return jsonify(status="ok", version=__version__, mode=rt.mode, queue=rt.store.counts(),
-                   uploading_now=rt.pool.busy, rules_problem=rt.rules.problem,
-                   remote=rt.pool.health.snapshot())
+    return jsonify(
+        status="ok",
+        version=__version__,
+        mode=rt.mode,
+        queue=rt.store.counts(),
+        uploading_now=rt.pool.busy,
+        rules_problem=rt.rules.problem,
+        remote=rt.pool.health.snapshot(),
+    )
 
 
 @v1.get("/identity")
@@ -78,30 +84,47 @@ def create_uploads():
         source_ids = request.form.getlist("source_id")
         items = []
         for n, storage in enumerate(files):
-            fields = dict(request.form.items())
+            fields: dict[str, str | None] = dict(request.form.items())
             fields["source_id"] = source_ids[n] if n < len(source_ids) else None
             items.append(rt.intake.from_upload(storage.stream, storage.filename, fields))
         batch_id = rt.intake.add_uploaded(items)
     else:
         batch_id, items = rt.intake.from_json(_json_body())
     rt.pool.wake()
-    return jsonify(batch_id=batch_id, items=[
-        {"id": i.id, "source_id": i.source_id, "path": i.source_path,
-         "state": "failed" if i.error else "queued", "error": i.error,
-         "service_name": i.service_name, "service_reason": i.service_reason}
-        for i in items]), 202
+    return jsonify(
+        batch_id=batch_id,
+        items=[
+            {
+                "id": i.id,
+                "source_id": i.source_id,
+                "path": i.source_path,
+                "state": "failed" if i.error else "queued",
+                "error": i.error,
+                "service_name": i.service_name,
+                "service_reason": i.service_reason,
+            }
+            for i in items
+        ],
+    ), 202
 
 
 def item_view(item: dict, progress: dict) -> dict:
     sent = item["size"] if item["state"] == "done" else progress.get(item["id"], 0)
     return {
-        "id": item["id"], "source_id": item["source_id"], "path": item["source_path"],
-        "filename": item["filename"], "state": item["state"],
-        "waiting_until": item["waiting_until"], "order_id": item["order_id"],
+        "id": item["id"],
+        "source_id": item["source_id"],
+        "path": item["source_path"],
+        "filename": item["filename"],
+        "state": item["state"],
+        "waiting_until": item["waiting_until"],
+        "order_id": item["order_id"],
         "error": item["last_error"] if item["state"] != "done" else None,
-        "attempts": item["attempts"], "service_name": item["service_name"],
-        "service_reason": item["service_reason"], "size": item["size"],
-        "bytes_sent": min(sent or 0, item["size"] or 0), "notes": item["notes"],
+        "attempts": item["attempts"],
+        "service_name": item["service_name"],
+        "service_reason": item["service_reason"],
+        "size": item["size"],
+        "bytes_sent": min(sent or 0, item["size"] or 0),
+        "notes": item["notes"],
     }
 
 
@@ -120,11 +143,17 @@ def batch_view(batch: dict, progress: dict) -> dict:
     summary = batch["summary"]
     counts = summary["counts"]
     in_flight = sum(min(progress.get(i, 0), size) for i, size in summary["uploading"].items())
-    return {"id": batch["id"], "created": batch["created"], "cursor": batch["cursor"],
-            "finished": counts["queued"] + counts["uploading"] == 0, "counts": counts,
-            "total": summary["total"], "bytes_total": summary["bytes_total"],
-            "bytes_sent": summary["bytes_done"] + in_flight,
-            "items": [item_view(i, progress) for i in batch["items"]]}
+    return {
+        "id": batch["id"],
+        "created": batch["created"],
+        "cursor": batch["cursor"],
+        "finished": counts["queued"] + counts["uploading"] == 0,
+        "counts": counts,
+        "total": summary["total"],
+        "bytes_total": summary["bytes_total"],
+        "bytes_sent": summary["bytes_done"] + in_flight,
+        "items": [item_view(i, progress) for i in batch["items"]],
+    }
 
 
 @v1.get("/batches/<batch_id>")
@@ -154,8 +183,11 @@ def changes():
 
 def _listed(item: dict) -> dict:
     """An item seen outside its batch (history, changes)."""
-    return item_view(item, {}) | {"batch_id": item["batch_id"], "created": item["created"],
-                              "finished_at": item["finished"]}
+    return item_view(item, {}) | {
+        "batch_id": item["batch_id"],
+        "created": item["created"],
+        "finished_at": item["finished"],
+    }
 
 
 @v1.post("/batches/<batch_id>/cancel")
@@ -213,9 +245,14 @@ def history():
     source_ids = args.getlist("source_id")
     if len(source_ids) > MAX_SOURCE_IDS:
         return _fail(400, f"at most {MAX_SOURCE_IDS} source_id values per call")
-    items = _rt().store.history(state=state, source_path=args.get("source_path"),
-                                source_ids=source_ids or None, order_id=args.get("order_id"),
-                                client=args.get("client"), limit=limit)
+    items = _rt().store.history(
+        state=state,
+        source_path=args.get("source_path"),
+        source_ids=source_ids or None,
+        order_id=args.get("order_id"),
+        client=args.get("client"),
+        limit=limit,
+    )
     return jsonify(items=[_listed(i) for i in items])
 
 
@@ -227,17 +264,17 @@ def services():
 @v1.get("/presets")
 def presets():
     rules = _rt().rules
-    return jsonify(presets=[{"name": p.name, "title": p.title, "service": p.service}
-                            for p in rules.presets.values()],
-                   rules=[{"name": r.name, "service": r.service} for r in rules.rules],
-                   problem=rules.problem)
+    return jsonify(
+        presets=[{"name": p.name, "title": p.title, "service": p.service} for p in rules.presets.values()],
+        rules=[{"name": r.name, "service": r.service} for r in rules.rules],
+        problem=rules.problem,
+    )
 
 
 @v1.post("/inspect")
 def inspect():
     payload = _json_body()
-    if not isinstance(payload, dict) or not isinstance(payload.get("path"), str) \
-            or "\x00" in payload["path"]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("path"), str) or "\x00" in payload["path"]:
         raise BadRequest('expected {"path": "/absolute/path/to/photo"}')
     path = Path(payload["path"])
     if not path.is_absolute():
@@ -245,8 +282,7 @@ def inspect():
     rt = _rt()
     service = payload.get("service_name") if isinstance(payload.get("service_name"), str) else None
     preset = payload.get("preset") if isinstance(payload.get("preset"), str) else None
-    return jsonify(inspect_file(path, rt.rules, rt.settings.max_upload_bytes,
-                                service=service, preset=preset))
+    return jsonify(inspect_file(path, rt.rules, rt.settings.max_upload_bytes, service=service, preset=preset))
 
 
 @v1.post("/config/reload")

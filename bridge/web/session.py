@@ -69,5 +69,4 @@ class Sessions:
 
     @staticmethod
     def csrf_ok(session: Session, supplied: str | None) -> bool:
-        return supplied is not None and hmac.compare_digest(session.csrf.encode(),
-                                                            supplied.encode())
+        return supplied is not None and hmac.compare_digest(session.csrf.encode(), supplied.encode())

@@ -25,8 +25,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def report(request):
     """report(area, **figures): figures for the summary table."""
+
     def add(area: str, **figures) -> None:
         request.config.stash[FIGURES].setdefault(area, {}).update(figures)
+
     return add
 
 

@@ -50,7 +50,9 @@ class CuttingProxy:
                     sink.sendall(data[: cut_after - sent])
                     with self._lock:
                         self.cuts += 1
-                    source.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    source.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     break  # mid-body: both sides see the connection reset
                 sink.sendall(data)
                 sent += len(data)

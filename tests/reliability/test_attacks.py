@@ -23,7 +23,7 @@ def _listening_addresses(port: int) -> list[str]:
                 if width == 8:
                     found.append(socket.inet_ntop(socket.AF_INET, raw[::-1]))
                 else:
-                    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+                    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
                     found.append(socket.inet_ntop(socket.AF_INET6, words))
     return found
 
@@ -39,16 +39,64 @@ def test_refused_requests(sandbox, start_bridge, report):
         ("no token", "get", "/v1/history", {}, None, 401),
         ("wrong token", "get", "/v1/history", {"Authorization": wrong}, None, 401),
         ("token without Bearer", "get", "/v1/history", {"Authorization": token[7:]}, None, 401),
-        ("DNS rebinding Host", "get", "/v1/history", {"Authorization": token, "Host": f"evil.example:{port}"}, None, 403),
+        (
+            "DNS rebinding Host",
+            "get",
+            "/v1/history",
+            {"Authorization": token, "Host": f"evil.example:{port}"},
+            None,
+            403,
+        ),
         ("Host without port", "get", "/v1/history", {"Authorization": token, "Host": "127.0.0.1"}, None, 403),
-        ("look-alike Host", "get", "/v1/history", {"Authorization": token, "Host": f"localhost.evil.example:{port}"}, None, 403),
+        (
+            "look-alike Host",
+            "get",
+            "/v1/history",
+            {"Authorization": token, "Host": f"localhost.evil.example:{port}"},
+            None,
+            403,
+        ),
         ("rebinding on health", "get", "/v1/health", {"Host": f"evil.example:{port}"}, None, 403),
-        ("cross-site Origin", "get", "/v1/history", {"Authorization": token, "Origin": "https://evil.example"}, None, 403),
-        ("null Origin", "post", "/v1/uploads", {"Authorization": token, "Origin": "null"}, {"json": {"items": []}}, 403),
-        ("CORS preflight", "options", "/v1/uploads", {"Origin": "https://evil.example",
-                                                     "Access-Control-Request-Method": "POST"}, None, 403),
-        ("form CSRF with token", "post", "/v1/uploads", {"Authorization": token}, {"data": {"items": "x"}}, 415),
-        ("text/plain CSRF", "post", "/v1/uploads", {"Content-Type": "text/plain"}, {"data": '{"items": []}'}, 401),
+        (
+            "cross-site Origin",
+            "get",
+            "/v1/history",
+            {"Authorization": token, "Origin": "https://evil.example"},
+            None,
+            403,
+        ),
+        (
+            "null Origin",
+            "post",
+            "/v1/uploads",
+            {"Authorization": token, "Origin": "null"},
+            {"json": {"items": []}},
+            403,
+        ),
+        (
+            "CORS preflight",
+            "options",
+            "/v1/uploads",
+            {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            None,
+            403,
+        ),
+        (
+            "form CSRF with token",
+            "post",
+            "/v1/uploads",
+            {"Authorization": token},
+            {"data": {"items": "x"}},
+            415,
+        ),
+        (
+            "text/plain CSRF",
+            "post",
+            "/v1/uploads",
+            {"Content-Type": "text/plain"},
+            {"data": '{"items": []}'},
+            401,
+        ),
         ("form CSRF without token", "post", "/v1/uploads", {}, {"data": {"items": "x"}}, 401),
         ("key reload without token", "post", "/v1/config/reload", {}, None, 401),
     ]
@@ -58,5 +106,4 @@ def test_refused_requests(sandbox, start_bridge, report):
         assert not [h for h in resp.headers if h.lower().startswith("access-control-")], name
     listening = _listening_addresses(port)
     assert listening == ["127.0.0.1"], listening  # not 0.0.0.0, not any other interface
-    report("local port attacks", refused=len(attempts), cors_headers_sent=0,
-           listens_on=" ".join(listening))
+    report("local port attacks", refused=len(attempts), cors_headers_sent=0, listens_on=" ".join(listening))

@@ -7,9 +7,9 @@ import random
 import time
 
 import hypothesis
-import pytest
 import requests
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from bridge.metadata import MetadataError, read_metadata
 from bridge.web.openapi import openapi_document
@@ -30,18 +30,31 @@ def test_fuzz_the_local_api_from_its_openapi(sandbox, start_bridge, make_jpeg, r
     for result in schema.get_all_operations():
         operation = result.ok()
 
-        @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
+        @settings(
+            max_examples=FUZZ_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[hypothesis.Phase.generate],
+        )
         @hypothesis.given(case=operation.as_strategy())
         def fuzz(case):
             nonlocal tried
             response = case.call(base_url=bridge.url, headers=auth, session=session, timeout=30)
             tried += 1
             if response.status_code >= 500:
-                server_errors.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+                server_errors.append(
+                    f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}"
+                )
 
         fuzz()
-    report("API fuzzing", requests=tried, operations=len(openapi_document()["paths"]), server_errors=len(server_errors))
+    report(
+        "API fuzzing",
+        requests=tried,
+        operations=len(openapi_document()["paths"]),
+        server_errors=len(server_errors),
+    )
     assert not server_errors, "\n".join(server_errors[:5])
     assert bridge.get("/v1/health").status_code == 200
 
@@ -56,7 +69,7 @@ def test_hand_written_nasty_requests(sandbox, start_bridge, make_jpeg, tmp_path,
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)
     cases = {
-        "huge JSON": (b'{"items": [' + b'{"path": "/x"},' * 700_000 + b'{}]}', 400),
+        "huge JSON": (b'{"items": [' + b'{"path": "/x"},' * 700_000 + b"{}]}", 400),
         "deep JSON": (b"[" * 200_000 + b"]" * 200_000, 400),
         "not JSON": (b"\xff\xfe{", 400),
         "items not a list": (json.dumps({"items": {"path": "/x"}}).encode(), 400),
@@ -91,8 +104,9 @@ def test_hand_written_nasty_requests(sandbox, start_bridge, make_jpeg, tmp_path,
         "NUL byte": ("/tmp/a\x00b.jpg", "no usable 'path'"),
         "empty": ("", "no usable 'path'"),
     }
-    body = json.dumps({"items": [{"path": p, "source_id": k} for k, (p, _) in paths.items()]},
-                      ensure_ascii=True).encode("utf-8", "surrogatepass")
+    body = json.dumps(
+        {"items": [{"path": p, "source_id": k} for k, (p, _) in paths.items()]}, ensure_ascii=True
+    ).encode("utf-8", "surrogatepass")
     resp = bridge.post("/v1/uploads", data=body, headers={"Content-Type": "application/json"})
     assert resp.status_code == 202, resp.text[:300]
     for item in resp.json()["items"]:
@@ -121,13 +135,15 @@ def _mutations(data: bytes, rng: random.Random):
     bogus = bytearray(data)
     for _ in range(rng.randint(1, 6)):  # offsets and counts: 2 or 4 bytes set to extremes
         at = rng.randrange(max(1, len(bogus) - 4))
-        bogus[at:at + 4] = rng.choice([b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x00",
-                                       b"\xff\xff", b"\x00\x01"]).ljust(4, b"\x00")[:4]
+        bogus[at : at + 4] = rng.choice(
+            [b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x00", b"\xff\xff", b"\x00\x01"]
+        ).ljust(4, b"\x00")[:4]
     yield bytes(bogus)
 
 
-@settings(max_examples=300, deadline=None, database=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=300, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 @hypothesis.given(seed=st.integers(0, 2**32 - 1), which=st.integers(0, 22))
 def _fuzz_one(seed, which, files, scratch, stats):
     rng = random.Random(seed)
@@ -151,6 +167,11 @@ def test_metadata_reader_under_mutation(samples, tmp_path, report):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     _fuzz_one(files=files, scratch=tmp_path / "mutant", stats=stats)
     grew_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    report("metadata fuzzing", files_tried=stats["tried"], only_documented_error="yes",
-           slowest_ms=round(stats["slowest"] * 1000, 1), memory_growth_mb=round(grew_kib / 1024, 1))
+    report(
+        "metadata fuzzing",
+        files_tried=stats["tried"],
+        only_documented_error="yes",
+        slowest_ms=round(stats["slowest"] * 1000, 1),
+        memory_growth_mb=round(grew_kib / 1024, 1),
+    )
     assert stats["slowest"] < 2.0 and grew_kib < 200_000

@@ -11,11 +11,11 @@ import threading
 import time
 
 import requests
-
-from bridge.remote.sandbox import Fault, FaultPlan
-from bridge.queue.store import MAY_BE_DUPLICATE
-from support import CANARY_KEY
 from secrets_check import assert_no_secret
+
+from bridge.queue.store import MAY_BE_DUPLICATE
+from bridge.remote.sandbox import Fault, FaultPlan
+from support import CANARY_KEY
 
 COUNT = 200
 
@@ -39,7 +39,7 @@ def test_kill_9_five_times(photos, sandbox, start_bridge, report):
     for delay in (0.004, 0.002, 0.0):
         answer = {}
 
-        def post():
+        def post(items=items, answer=answer):
             try:
                 answer["resp"] = bridge.post("/v1/uploads", json=items)
             except requests.RequestException as exc:
@@ -99,7 +99,15 @@ def test_kill_9_five_times(photos, sandbox, start_bridge, report):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     output = (bridge.home / "serve-output.txt").read_text()
     assert_no_secret(CANARY_KEY, [bridge.home], [output])
-    report("crash and restart", kills=len(moments), items=COUNT, done=states["done"],
-           failed=states["failed"], lost=0, resent_after_crash=repeated,
-           integrity_check="ok", spool_orphans=0)
+    report(
+        "crash and restart",
+        kills=len(moments),
+        items=COUNT,
+        done=states["done"],
+        failed=states["failed"],
+        lost=0,
+        resent_after_crash=repeated,
+        integrity_check="ok",
+        spool_orphans=0,
+    )
     assert len(moments) == 5, moments

@@ -4,8 +4,8 @@ started, no one but its owner can read any of it, whatever created it first."""
 import stat
 from pathlib import Path
 
-from bridge.remote.sandbox import Fault, FaultPlan
 from bridge.queue.store import Store
+from bridge.remote.sandbox import Fault, FaultPlan
 
 
 def _mode(path: Path) -> int:
@@ -26,8 +26,7 @@ def _open_to_others(home: Path) -> list[str]:
     return found
 
 
-def test_data_dir_is_private_whatever_made_it_first(sandbox, start_bridge, photos, tmp_path,
-                                                     report):
+def test_data_dir_is_private_whatever_made_it_first(sandbox, start_bridge, photos, tmp_path, report):
     # As `doctor` or `plugin install` leave it under a 022 umask: 0755 folders, 0644 files,
     # and a database and log from an earlier run.
     home = tmp_path / "bridge-home"
@@ -44,14 +43,23 @@ def test_data_dir_is_private_whatever_made_it_first(sandbox, start_bridge, photo
     sandbox.state.faults = FaultPlan(script=[Fault(delay=2.0)] * 3)  # copies stay a while
     by_path = bridge.upload(photos(1))  # hard-linked: the client's own file, mode and all
     body = photos(1, "sent")[0].read_bytes()
-    sent = bridge.post("/v1/uploads", files={"image": ("sent.jpg", body)},
-                       data={"service_name": "service-day-to-dusk"})
+    sent = bridge.post(
+        "/v1/uploads", files={"image": ("sent.jpg", body)}, data={"service_name": "service-day-to-dusk"}
+    )
     assert sent.status_code == 202, sent.text
     copy = next(p for p in (home / "spool").iterdir() if p.stat().st_nlink == 1)  # the upload's
     open_now = _open_to_others(home)
-    modes = {name: _mode(home / name) for name in
-             ("bridge.sqlite3", "bridge.sqlite3-wal", "bridge.sqlite3-shm", "bridge.json",
-              "config.toml", "logs/bridge.log")}
+    modes = {
+        name: _mode(home / name)
+        for name in (
+            "bridge.sqlite3",
+            "bridge.sqlite3-wal",
+            "bridge.sqlite3-shm",
+            "bridge.json",
+            "config.toml",
+            "logs/bridge.log",
+        )
+    }
     copy_mode = _mode(copy)
     bridge.wait(by_path["batch_id"])
     bridge.wait(sent.json()["batch_id"])
@@ -59,5 +67,10 @@ def test_data_dir_is_private_whatever_made_it_first(sandbox, start_bridge, photo
     assert set(modes.values()) == {0o600}, modes
     assert copy_mode == 0o600
     assert not open_now, open_now
-    report("data dir privacy", open_to_others_before=before, after_start=len(open_now),
-           data_dir="0700", files="0600 (db, WAL, SHM, log, bridge.json, spool copies)")
+    report(
+        "data dir privacy",
+        open_to_others_before=before,
+        after_start=len(open_now),
+        data_dir="0700",
+        files="0600 (db, WAL, SHM, log, bridge.json, spool copies)",
+    )

@@ -18,8 +18,7 @@ def tiny_disk(tmp_path):
     """A 3 MB tmpfs for the bridge's data dir, where this machine allows mounting one."""
     mount = tmp_path / "tiny"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
-                          capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
         yield None
         return
@@ -63,8 +62,14 @@ def test_spool_disk_full(tiny_disk, sandbox, start_bridge, report, tmp_path):
     # Two of them: with the database's WAL and the thumbnails, a third may not fit in 3 MB.
     retry = bridge.post("/v1/uploads", json={"items": [{"path": str(p)} for p in big[:2]]})
     assert retry.status_code == 202 and all(i["error"] is None for i in retry.json()["items"])
-    report("disk full", disk="3 MB tmpfs", photos=len(big), refused_with_reason=refused, lost=0,
-           kept_serving="yes")
+    report(
+        "disk full",
+        disk="3 MB tmpfs",
+        photos=len(big),
+        refused_with_reason=refused,
+        lost=0,
+        kept_serving="yes",
+    )
 
 
 def _simulated_disk_full(big, tmp_path, report):
@@ -82,13 +87,22 @@ def _simulated_disk_full(big, tmp_path, report):
 
     runtime.spool.take = full
     client = app.test_client()
-    resp = client.post("/v1/uploads", json={"items": [{"path": str(p)} for p in big]},
-                       headers={"Authorization": "Bearer " + "t" * 43, "Host": "127.0.0.1:1"})
+    resp = client.post(
+        "/v1/uploads",
+        json={"items": [{"path": str(p)} for p in big]},
+        headers={"Authorization": "Bearer " + "t" * 43, "Host": "127.0.0.1:1"},
+    )
     runtime.stop(0)
     assert resp.status_code == 202
     assert all("No space left on device" in i["error"] for i in resp.json["items"])
-    report("disk full", disk="simulated ENOSPC (no tmpfs here)", photos=len(big),
-           refused_with_reason=len(big), lost=0, kept_serving="yes")
+    report(
+        "disk full",
+        disk="simulated ENOSPC (no tmpfs here)",
+        photos=len(big),
+        refused_with_reason=len(big),
+        lost=0,
+        kept_serving="yes",
+    )
 
 
 def test_files_that_change_or_vanish(photos, sandbox, start_bridge, report):
@@ -112,16 +126,21 @@ def test_files_that_change_or_vanish(photos, sandbox, start_bridge, report):
         locked.chmod(0)
         item = bridge.upload([locked])["items"][0]
         assert item["state"] == "failed" and "Permission denied" in item["error"]
-    report("file faults", changed="failed with reason", deleted_after_202="done",
-           spool_copy_vanished="failed with reason",
-           unreadable="failed with reason" if os.geteuid() != 0 else "not testable as root")
+    report(
+        "file faults",
+        changed="failed with reason",
+        deleted_after_202="done",
+        spool_copy_vanished="failed with reason",
+        unreadable="failed with reason" if os.geteuid() != 0 else "not testable as root",
+    )
 
 
 def test_database_locked_by_another_process(photos, sandbox, start_bridge, report):
     bridge = start_bridge(sandbox.url)
     files = photos(20, "locked-db")
-    holder = sqlite3.connect(bridge.home / "bridge.sqlite3", timeout=1, isolation_level=None,
-                             check_same_thread=False)
+    holder = sqlite3.connect(
+        bridge.home / "bridge.sqlite3", timeout=1, isolation_level=None, check_same_thread=False
+    )
     holder.execute("BEGIN EXCLUSIVE")
     released = threading.Timer(2.0, lambda: holder.execute("COMMIT"))
     released.start()

@@ -4,6 +4,7 @@
 import json
 
 from fakehttp import RecordingServer
+
 from support import CANARY_KEY, bridge_env, run_cli
 
 
@@ -11,7 +12,8 @@ def test_online_check_does_not_follow_redirects(tmp_path, report):
     with RecordingServer(lambda *_: (400, {}, b'{"error": "http: no such file"}')) as elsewhere:
         for status in (301, 302, 307, 308):
             target = f"http://localhost:{elsewhere.port}/v1/order/image"  # another host name
-            with RecordingServer(lambda *_: (status, {"Location": target}, b"")) as api:
+            redirect = (status, {"Location": target}, b"")
+            with RecordingServer(lambda *_, answer=redirect: answer) as api:
                 env = bridge_env(tmp_path / str(status), api.url)
                 proc = run_cli("doctor", "--json", "--online", env=env)
                 online = {c["name"]: c for c in json.loads(proc.stdout)}["api key online"]

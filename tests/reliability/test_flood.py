@@ -118,8 +118,12 @@ def test_health_answers_while_slow_clients_hold_connections(sandbox, start_bridg
     finally:
         for sock in slow:
             sock.close()
-    report("slow clients", half_sent_connections=SLOW_CLIENTS,
-           slowest_health_ms=round(slowest * 1000), idle_ones_dropped_after_s=round(dropped_after))
+    report(
+        "slow clients",
+        half_sent_connections=SLOW_CLIENTS,
+        slowest_health_ms=round(slowest * 1000),
+        idle_ones_dropped_after_s=round(dropped_after),
+    )
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_buffered(flooded_bridge, report):
@@ -128,16 +132,22 @@ def test_a_body_over_the_limit_is_refused_before_it_is_buffered(flooded_bridge, 
     token = bridge.http.headers["Authorization"]
     # The limit follows max_upload_bytes (5 MB here): a photo at the limit still goes.
     photo = b"\xff\xd8\xff\xda\x00\x0c" + bytes(10) + os.urandom(4_999_000) + b"\xff\xd9"
-    resp = bridge.post("/v1/uploads", files={"image": ("big.jpg", photo)},
-                       data={"service_name": "service-day-to-dusk"})
+    resp = bridge.post(
+        "/v1/uploads", files={"image": ("big.jpg", photo)}, data={"service_name": "service-day-to-dusk"}
+    )
     assert resp.status_code == 202 and resp.json()["items"][0]["state"] == "queued", resp.text
     assert bridge.wait(resp.json()["batch_id"])["counts"]["done"] == 1
     bridge.spool_files()  # hashed and gone: nothing else runs while memory is watched
     memory_before = _peak_memory(pid)
     declared = 100_000_000
-    sock = _connect(port, (f"POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                           f"Authorization: {token}\r\nContent-Type: multipart/form-data; "
-                           f"boundary=x\r\nContent-Length: {declared}\r\n\r\n").encode())
+    sock = _connect(
+        port,
+        (
+            f"POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: {token}\r\nContent-Type: multipart/form-data; "
+            f"boundary=x\r\nContent-Length: {declared}\r\n\r\n"
+        ).encode(),
+    )
     sent = 0
     with bridge.buffered() as buffered:
         status = _status(sock, 2)  # the answer comes from the headers alone
@@ -155,9 +165,14 @@ def test_a_body_over_the_limit_is_refused_before_it_is_buffered(flooded_bridge, 
     growth = _peak_memory(pid) - memory_before
     assert growth < 20_000_000, f"peak memory grew by {growth:,} bytes"
     assert bridge.get("/v1/health").status_code == 200
-    report("oversized body", declared_mb=declared // 1_000_000,
-           limit_mb="max_upload_bytes + 10", refused="413 from its headers",
-           disk_buffered_kb=buffered.peak // 1000, peak_memory_growth_mb=round(growth / 1e6, 1))
+    report(
+        "oversized body",
+        declared_mb=declared // 1_000_000,
+        limit_mb="max_upload_bytes + 10",
+        refused="413 from its headers",
+        disk_buffered_kb=buffered.peak // 1000,
+        peak_memory_growth_mb=round(growth / 1e6, 1),
+    )
 
 
 def test_foreign_origin_bodies_do_not_fill_the_disk(flooded_bridge, report):
@@ -167,9 +182,14 @@ def test_foreign_origin_bodies_do_not_fill_the_disk(flooded_bridge, report):
     statuses = []
 
     def send() -> None:
-        sock = _connect(port, (f"POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                               f"Origin: https://evil.example\r\nContent-Type: text/plain\r\n"
-                               f"Content-Length: {size}\r\n\r\n").encode())
+        sock = _connect(
+            port,
+            (
+                f"POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Origin: https://evil.example\r\nContent-Type: text/plain\r\n"
+                f"Content-Length: {size}\r\n\r\n"
+            ).encode(),
+        )
         try:
             statuses.append(_status(sock, 2))
             sock.sendall(os.urandom(size))
@@ -188,5 +208,10 @@ def test_foreign_origin_bodies_do_not_fill_the_disk(flooded_bridge, report):
     assert statuses == [403] * 5, statuses
     assert buffered.peak < 1_000_000, f"{buffered.peak:,} bytes buffered"
     assert bridge.get("/v1/health").status_code == 200
-    report("foreign-Origin bodies", parallel=5, each_mb=size // 1_000_000, refused=403,
-           disk_buffered_kb=buffered.peak // 1000)
+    report(
+        "foreign-Origin bodies",
+        parallel=5,
+        each_mb=size // 1_000_000,
+        refused=403,
+        disk_buffered_kb=buffered.peak // 1000,
+    )

@@ -15,12 +15,16 @@ CUT = 199  # api.SNIPPET_CHARS - 1: where a long remote message is cut
 
 
 def _echoes() -> dict[str, str]:
-    forms = {"as sent": KEY, "upper case": KEY.upper(), "lower case": KEY.lower(),
-             "swapped case": KEY.swapcase(),
-             "URL-encoded": urllib.parse.quote(KEY, safe=""),
-             "URL-encoded, lower-case hex": urllib.parse.quote(KEY, safe="").lower(),
-             "JSON-escaped": "".join(f"\\u{ord(c):04x}" for c in KEY)}
-    for offset, lead in enumerate((b"", b"a", b"ab")):  # the key at each offset mod 3
+    forms = {
+        "as sent": KEY,
+        "upper case": KEY.upper(),
+        "lower case": KEY.lower(),
+        "swapped case": KEY.swapcase(),
+        "URL-encoded": urllib.parse.quote(KEY, safe=""),
+        "URL-encoded, lower-case hex": urllib.parse.quote(KEY, safe="").lower(),
+        "JSON-escaped": "".join(f"\\u{ord(c):04x}" for c in KEY),
+    }
+    for lead in (b"", b"a", b"ab"):  # the key at each offset mod 3
         blob = lead + b"x-api-key: " + KEY.encode() + b" was refused"
         forms[f"base64, offset {len(lead) + 11}"] = base64.b64encode(blob).decode()
         forms[f"URL-safe base64, offset {len(lead) + 11}"] = base64.urlsafe_b64encode(blob).decode()
@@ -38,8 +42,11 @@ def _straddling(form: str) -> str:
 def _key_prefixes_in(text: str) -> list[str]:
     """Every prefix of 4 or more characters of the key found in text, in any case, after
     undoing URL-encoding, JSON escapes and base64 (at every alignment)."""
-    views = [text, urllib.parse.unquote(text),
-             re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)]
+    views = [
+        text,
+        urllib.parse.unquote(text),
+        re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text),
+    ]
     for run in re.findall(r"[A-Za-z0-9+/_-]{6,}", text):
         run = run.replace("-", "+").replace("_", "/")
         for skip in range(4):
@@ -59,8 +66,9 @@ def test_echoed_key_across_the_cut_leaves_no_prefix(sandbox, start_bridge, photo
     bodies += [_straddling(f) for f in echoes.values()]  # not JSON: the whole body is the message
     assert all(len(b) > CUT for b in bodies)
     bridge = start_bridge(sandbox.url, api_key=KEY, config="retry_base = 0.05\nmax_attempts = 1\n")
-    sandbox.state.faults = FaultPlan(script=[Fault(status=400, body=b) for b in bodies]
-                                     + [Fault(status=200, body=bodies[0])])  # 200 without an order id
+    sandbox.state.faults = FaultPlan(
+        script=[Fault(status=400, body=b) for b in bodies] + [Fault(status=200, body=bodies[0])]
+    )  # 200 without an order id
     files = photos(len(bodies) + 1, "echo")
     batch_id = bridge.upload(files)["batch_id"]
     batch = bridge.wait(batch_id)
@@ -84,5 +92,10 @@ def test_echoed_key_across_the_cut_leaves_no_prefix(sandbox, start_bridge, photo
     leaks = {where: found[-1] for where, text in texts.items() if (found := _key_prefixes_in(text))}
     assert not leaks, leaks
     assert any("***" in t for t in texts.values())  # the echoes did arrive, masked
-    report("key echoed back", forms=len(echoes), messages=len(bodies) + 5,
-           places_checked=len(texts), longest_prefix_left=0)
+    report(
+        "key echoed back",
+        forms=len(echoes),
+        messages=len(bodies) + 5,
+        places_checked=len(texts),
+        longest_prefix_left=0,
+    )

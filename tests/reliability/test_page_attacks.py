@@ -35,18 +35,37 @@ def test_another_local_origin_can_neither_read_nor_press(sandbox, start_bridge, 
             ("read the settings", "get", "/settings", no_origin, None, 403),
             ("load a thumbnail", "get", f"/page/thumbs/{item}", no_origin, None, 403),
             ("frame the page", "get", "/", no_origin | {"Sec-Fetch-Dest": "iframe"}, None, 403),
-            ("press retry (fetch)", "post", f"/page/uploads/{item}/retry",
-             as_browser | {"X-CSRF-Token": csrf}, None, 403),
-            ("press cancel (form)", "post", f"/page/batches/{batch['batch_id']}/cancel",
-             as_browser, {"csrf": csrf}, 403),
+            (
+                "press retry (fetch)",
+                "post",
+                f"/page/uploads/{item}/retry",
+                as_browser | {"X-CSRF-Token": csrf},
+                None,
+                403,
+            ),
+            (
+                "press cancel (form)",
+                "post",
+                f"/page/batches/{batch['batch_id']}/cancel",
+                as_browser,
+                {"csrf": csrf},
+                403,
+            ),
             ("ask for a login code", "post", "/v1/session-code", as_browser, None, 403),
-            ("preflight", "options", f"/page/uploads/{item}/retry",
-             as_browser | {"Access-Control-Request-Method": "POST"}, None, 403),
+            (
+                "preflight",
+                "options",
+                f"/page/uploads/{item}/retry",
+                as_browser | {"Access-Control-Request-Method": "POST"},
+                None,
+                403,
+            ),
             ("rebound Host", "get", "/", {"Host": f"evil.example:{bridge.info['port']}"}, None, 403),
         ]
         for name, method, path, headers, form, status in attempts:
-            resp = getattr(http, method)(bridge.url + path, headers=headers, data=form,
-                                         allow_redirects=False, timeout=10)
+            resp = getattr(http, method)(
+                bridge.url + path, headers=headers, data=form, allow_redirects=False, timeout=10
+            )
             assert resp.status_code == status, (name, resp.status_code, resp.text[:200])
             assert _no_cors(resp), name
             assert item not in resp.text and csrf not in resp.text, name
@@ -58,8 +77,7 @@ def test_another_local_origin_can_neither_read_nor_press(sandbox, start_bridge, 
     report("status page attacks", refused=len(attempts), cors_headers_sent=0)
 
 
-def test_codes_work_once_cookies_live_for_one_run_and_buttons_need_csrf(sandbox, tmp_path,
-                                                                        photos, report):
+def test_codes_work_once_cookies_live_for_one_run_and_buttons_need_csrf(sandbox, tmp_path, photos, report):
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text("retry_base = 0.05\n")
@@ -81,17 +99,25 @@ def test_codes_work_once_cookies_live_for_one_run_and_buttons_need_csrf(sandbox,
         refused = 2
         other, other_csrf = browser_session(first)  # a second session: its own token
         _, csrf = browser_session(first)
-        for name, headers, form in [("no token", {}, None),
-                                    ("wrong token", {"X-CSRF-Token": csrf[:-2] + "xx"}, None),
-                                    ("empty form token", {}, {"csrf": ""}),
-                                    ("another session's token", {"X-CSRF-Token": csrf}, None)]:
-            resp = other.post(f"{first.url}/page/uploads/{item}/retry", headers=headers,
-                              data=form, allow_redirects=False, timeout=10)
+        for name, headers, form in [
+            ("no token", {}, None),
+            ("wrong token", {"X-CSRF-Token": csrf[:-2] + "xx"}, None),
+            ("empty form token", {}, {"csrf": ""}),
+            ("another session's token", {"X-CSRF-Token": csrf}, None),
+        ]:
+            resp = other.post(
+                f"{first.url}/page/uploads/{item}/retry",
+                headers=headers,
+                data=form,
+                allow_redirects=False,
+                timeout=10,
+            )
             assert resp.status_code == 403, (name, resp.status_code)
             assert "CSRF" in resp.json()["error"]
             refused += 1
-        ok = other.post(f"{first.url}/page/uploads/{item}/retry",
-                        headers={"X-CSRF-Token": other_csrf}, timeout=10)
+        ok = other.post(
+            f"{first.url}/page/uploads/{item}/retry", headers={"X-CSRF-Token": other_csrf}, timeout=10
+        )
         assert ok.status_code == 200  # the right token does work (a done item: nothing queued)
         old_cookies = http.cookies.copy()
     finally:

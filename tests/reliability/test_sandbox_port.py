@@ -41,14 +41,36 @@ def _attacks(port: int) -> list[tuple[str, requests.Response]]:
         ("read, foreign Origin", bare.get(url + "/_sandbox/received", headers=evil_origin, timeout=10)),
         ("read, rebinding Host", bare.get(url + "/_sandbox/received", headers=rebound, timeout=10)),
         ("read, no token", bare.get(url + "/_sandbox/received", timeout=10)),
-        ("faults, foreign Origin", bare.post(url + "/_sandbox/faults", json=faults, headers=evil_origin, timeout=10)),
-        ("faults, rebinding Host", bare.post(url + "/_sandbox/faults", json=faults, headers=rebound, timeout=10)),
-        ("faults, null Origin", bare.post(url + "/_sandbox/faults", json=faults, headers={"Origin": "null"}, timeout=10)),
+        (
+            "faults, foreign Origin",
+            bare.post(url + "/_sandbox/faults", json=faults, headers=evil_origin, timeout=10),
+        ),
+        (
+            "faults, rebinding Host",
+            bare.post(url + "/_sandbox/faults", json=faults, headers=rebound, timeout=10),
+        ),
+        (
+            "faults, null Origin",
+            bare.post(url + "/_sandbox/faults", json=faults, headers={"Origin": "null"}, timeout=10),
+        ),
         ("faults, no token", bare.post(url + "/_sandbox/faults", json=faults, timeout=10)),
-        ("faults, CORS preflight", bare.options(url + "/_sandbox/faults", headers={
-            **evil_origin, "Access-Control-Request-Method": "POST"}, timeout=10)),
-        ("order, foreign Origin", bare.post(url + "/v1/order/image", headers={**evil_origin, "x-api-key": "k"},
-                                            files={"image": ("a.jpg", b"x")}, timeout=10)),
+        (
+            "faults, CORS preflight",
+            bare.options(
+                url + "/_sandbox/faults",
+                headers={**evil_origin, "Access-Control-Request-Method": "POST"},
+                timeout=10,
+            ),
+        ),
+        (
+            "order, foreign Origin",
+            bare.post(
+                url + "/v1/order/image",
+                headers={**evil_origin, "x-api-key": "k"},
+                files={"image": ("a.jpg", b"x")},
+                timeout=10,
+            ),
+        ),
     ]
 
 
@@ -74,8 +96,11 @@ def test_embedded_sandbox_is_guarded(make_jpeg, start_bridge, report):
 def test_standalone_sandbox_is_guarded_and_usable(tmp_path):
     said = tmp_path / "sandbox-says.txt"
     with open(said, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bridge", "sandbox", "--port", "0"],
-                                env=bridge_env(tmp_path, api_key=None), stderr=out)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "sandbox", "--port", "0"],
+            env=bridge_env(tmp_path, api_key=None),
+            stderr=out,
+        )
     try:
         deadline = time.monotonic() + 20
         while "Bearer" not in said.read_text() and proc.poll() is None and time.monotonic() < deadline:
@@ -87,11 +112,19 @@ def test_standalone_sandbox_is_guarded_and_usable(tmp_path):
         own = requests.Session()
         own.trust_env = False
         own.headers["Authorization"] = f"Bearer {token.group(1)}"
-        assert own.post(url.group(1) + "/_sandbox/faults", json={"script": [{"status": 503}]},
-                        timeout=10).status_code == 200
-        refused = requests.post(url.group(1) + "/v1/order/image", headers={"x-api-key": "k"},
-                                files={"image": ("a.jpg", b"\xff\xd8\xff")},
-                                data={"service_name": "service-day-to-dusk"}, timeout=10)
+        assert (
+            own.post(
+                url.group(1) + "/_sandbox/faults", json={"script": [{"status": 503}]}, timeout=10
+            ).status_code
+            == 200
+        )
+        refused = requests.post(
+            url.group(1) + "/v1/order/image",
+            headers={"x-api-key": "k"},
+            files={"image": ("a.jpg", b"\xff\xd8\xff")},
+            data={"service_name": "service-day-to-dusk"},
+            timeout=10,
+        )
         assert refused.status_code == 503  # the fault set with the token took effect
         received = own.get(url.group(1) + "/_sandbox/received", timeout=10)
         assert received.status_code == 200 and received.json()[0]["status"] == 503

@@ -4,28 +4,42 @@ the spool, answers, `status`, `doctor`, nor in what a crashing or stopping bridg
 import os
 import signal
 
-from bridge.remote.sandbox import Fault, FaultPlan
 from secrets_check import assert_no_secret
+
+from bridge.remote.sandbox import Fault, FaultPlan
 from support import CANARY_KEY, run_cli
 
 
 def test_canary_key_stays_secret(sandbox, start_bridge, photos, report):
     bridge = start_bridge(sandbox.url, config="retry_base = 0.05\nmax_attempts = 2\n")
     # A remote that repeats the key back, fails, drops connections and times out.
-    sandbox.state.faults = FaultPlan(script=[
-        Fault(status=401, body='{"error": "key ' + CANARY_KEY + ' is not valid"}'),
-        Fault(status=500, body="<pre>x-api-key: " + CANARY_KEY + "</pre>"),
-        Fault(status=400, body="not json " + CANARY_KEY), Fault(drop=True), Fault(status=503)])
+    sandbox.state.faults = FaultPlan(
+        script=[
+            Fault(status=401, body='{"error": "key ' + CANARY_KEY + ' is not valid"}'),
+            Fault(status=500, body="<pre>x-api-key: " + CANARY_KEY + "</pre>"),
+            Fault(status=400, body="not json " + CANARY_KEY),
+            Fault(drop=True),
+            Fault(status=503),
+        ]
+    )
     files = photos(8, "secret")
     answers = [bridge.post("/v1/uploads", json={"items": [{"path": str(p)} for p in files]}).text]
     batch_id = __import__("json").loads(answers[0])["batch_id"]
     bridge.wait(batch_id)
-    for path in ("/v1/health", "/v1/history", f"/v1/batches/{batch_id}", "/v1/presets",
-                 "/v1/services", "/v1/openapi.json"):
+    for path in (
+        "/v1/health",
+        "/v1/history",
+        f"/v1/batches/{batch_id}",
+        "/v1/presets",
+        "/v1/services",
+        "/v1/openapi.json",
+    ):
         answers.append(bridge.get(path).text)
     answers.append(bridge.post("/v1/inspect", json={"path": str(files[0])}).text)
-    outputs = [run_cli(*args, env=bridge.env) for args in
-               (("status", "--json"), ("status",), ("doctor", "--json", "--online"), ("config", "show"))]
+    outputs = [
+        run_cli(*args, env=bridge.env)
+        for args in (("status", "--json"), ("status",), ("doctor", "--json", "--online"), ("config", "show"))
+    ]
     upload = run_cli("upload", "--no-bridge", "--attempts", "1", files[0], env=bridge.env)
     bridge.stop(signal.SIGTERM)
     bridge.start()

@@ -7,8 +7,8 @@ import sys
 import time
 
 import pytest
-
 from fakehttp import RecordingServer
+
 from support import RunningBridge, bridge_env, run_cli
 
 MADE_UP = "MADE-UP-ORDER-42"
@@ -17,13 +17,32 @@ STALE_TOKEN = "stale-token-0123456789-abcdefghijklmnopqrstuv"
 
 def _stranger_answer(method, path):
     """Whatever a client of the bridge could want to hear, all made up, always 200."""
-    item = {"id": "i_x", "path": "/whatever.jpg", "state": "done", "order_id": MADE_UP, "error": None,
-            "service_name": "service-image-enhancement", "service_reason": "made up",
-            "attempts": 1, "waiting_until": None}
-    body = {"status": "ok", "mode": "live", "version": "9.9",
-            "queue": {"queued": 0, "waiting": 0, "uploading": 0, "done": 1, "failed": 0},
-            "batch_id": "b_made_up", "finished": True, "bytes_total": 1, "bytes_sent": 1,
-            "items": [item], "order_id": MADE_UP, "pid": 1, "proof": "0" * 64, "mode_": "live"}
+    item = {
+        "id": "i_x",
+        "path": "/whatever.jpg",
+        "state": "done",
+        "order_id": MADE_UP,
+        "error": None,
+        "service_name": "service-image-enhancement",
+        "service_reason": "made up",
+        "attempts": 1,
+        "waiting_until": None,
+    }
+    body = {
+        "status": "ok",
+        "mode": "live",
+        "version": "9.9",
+        "queue": {"queued": 0, "waiting": 0, "uploading": 0, "done": 1, "failed": 0},
+        "batch_id": "b_made_up",
+        "finished": True,
+        "bytes_total": 1,
+        "bytes_sent": 1,
+        "items": [item],
+        "order_id": MADE_UP,
+        "pid": 1,
+        "proof": "0" * 64,
+        "mode_": "live",
+    }
     return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
@@ -100,11 +119,14 @@ def test_serve_starts_beside_a_stranger_on_its_port(tmp_path, stranger, foreign_
     env = bridge_env(home, api_key=None, AIHD_PORT=str(stranger.port))
     bridge = RunningBridge(home, env)
     bridge.log = open(home / "serve-output.txt", "ab")
-    bridge.proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve"], env=env,
-                                   stdout=bridge.log, stderr=subprocess.STDOUT)
+    bridge.proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "serve"], env=env, stdout=bridge.log, stderr=subprocess.STDOUT
+    )
     try:
         deadline, info = time.monotonic() + 20, {}
-        while info.get("pid") != bridge.proc.pid and bridge.proc.poll() is None and time.monotonic() < deadline:
+        while (
+            info.get("pid") != bridge.proc.pid and bridge.proc.poll() is None and time.monotonic() < deadline
+        ):
             time.sleep(0.1)
             try:
                 info = json.loads((home / "bridge.json").read_text())
@@ -117,8 +139,9 @@ def test_serve_starts_beside_a_stranger_on_its_port(tmp_path, stranger, foreign_
         photo = make_jpeg()
         upload = run_cli("upload", photo, env=env)
         assert upload.returncode == 0 and "handed to the bridge" in upload.stderr, upload.stderr
-        stop = subprocess.Popen([sys.executable, "-m", "bridge", "stop"], env=env,
-                                stdout=subprocess.PIPE, text=True)
+        stop = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "stop"], env=env, stdout=subprocess.PIPE, text=True
+        )
         assert bridge.proc.wait(30) == 0  # reaped here, its parent, so that `stop` sees it gone
         assert "the bridge stopped" in stop.communicate(timeout=30)[0]
     finally:
@@ -132,17 +155,19 @@ def test_stop_still_stops_an_earlier_bridge_that_cannot_prove_itself(tmp_path):
     (401) and runs as this user's `aihd-bridge serve`, so `stop` may signal it; nothing else."""
     home = tmp_path / "home"
     env = bridge_env(home, api_key=None)
-    earlier = subprocess.Popen(["bash", "-c", f'exec -a aihd-bridge "{sys.executable}" -c '
-                                              '"import time; time.sleep(120)" serve'])
+    earlier = subprocess.Popen(
+        ["bash", "-c", f'exec -a aihd-bridge "{sys.executable}" -c "import time; time.sleep(120)" serve']
+    )
     asks_token = (401, {"Content-Type": "application/json"}, b'{"error": "missing or wrong token"}')
     try:
         with RecordingServer(lambda *_: asks_token) as old_bridge:
             _stale_file(home, old_bridge, earlier.pid)
             status = run_cli("status", env=env)
-            assert "an earlier bridge (pid %d)" % earlier.pid in status.stdout, status.stdout
+            assert f"an earlier bridge (pid {earlier.pid})" in status.stdout, status.stdout
             assert (home / "bridge.json").exists()  # it may well be that bridge's file
-            stop = subprocess.Popen([sys.executable, "-m", "bridge", "stop"], env=env,
-                                    stdout=subprocess.PIPE, text=True)
+            stop = subprocess.Popen(
+                [sys.executable, "-m", "bridge", "stop"], env=env, stdout=subprocess.PIPE, text=True
+            )
             assert earlier.wait(30) == -15  # SIGTERM
             assert "the bridge stopped" in stop.communicate(timeout=30)[0]
             _nothing_given_away(old_bridge)

@@ -12,8 +12,8 @@ import threading
 import time
 
 from bridge.formats import FileProblem, open_photo
-from bridge.remote.sandbox import Fault, FaultPlan
 from bridge.queue.spool import Spool
+from bridge.remote.sandbox import Fault, FaultPlan
 
 FAKE_KEY = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-not-a-real-key\n"
 
@@ -78,12 +78,14 @@ def test_symlinked_photos_upload_whole(sandbox, start_bridge, photos, tmp_path, 
     bridge.wait(first["batch_id"])
     assert [i["state"] for i in batch["items"]] == ["done", "done"], batch["items"]
     assert expected <= _received(sandbox)  # the photos themselves, whole
-    report("symlinked photos", relative_link="done, whole",
-           absolute_link_original_deleted_after_202="done, whole")
+    report(
+        "symlinked photos",
+        relative_link="done, whole",
+        absolute_link_original_deleted_after_202="done, whole",
+    )
 
 
-def test_crafted_link_never_sends_a_non_photo(sandbox, start_bridge, noisy_jpeg, photos,
-                                              tmp_path, report):
+def test_crafted_link_never_sends_a_non_photo(sandbox, start_bridge, noisy_jpeg, photos, tmp_path, report):
     links, data_dir, _ = _crafted(tmp_path, noisy_jpeg, "key")
     plain = photos(2)
     bridge = start_bridge(sandbox.url, home=data_dir)
@@ -94,12 +96,12 @@ def test_crafted_link_never_sends_a_non_photo(sandbox, start_bridge, noisy_jpeg,
     # The link named the photo when it was handed over: that photo is what was sent.
     assert all(i["state"] == "done" for i in batch["items"]), batch["items"]
     assert not [p for p in (data_dir / "spool").iterdir() if p.is_symlink()]
-    report("crafted links", key_sized_link_sent_as="the photo it named at intake",
-           non_photos_sent=0)
+    report("crafted links", key_sized_link_sent_as="the photo it named at intake", non_photos_sent=0)
 
 
-def test_crafted_link_at_a_fifo_never_blocks_a_worker(sandbox, start_bridge, noisy_jpeg,
-                                                      photos, tmp_path, report):
+def test_crafted_link_at_a_fifo_never_blocks_a_worker(
+    sandbox, start_bridge, noisy_jpeg, photos, tmp_path, report
+):
     links, data_dir, fifo = _crafted(tmp_path, noisy_jpeg, "fifo")
     plain = photos(3)
     bridge = start_bridge(sandbox.url, home=data_dir)
@@ -131,15 +133,17 @@ def test_crafted_link_at_a_fifo_never_blocks_a_worker(sandbox, start_bridge, noi
             stale[item["id"]] = entry
         for n, (item_id, entry) in enumerate(stale.items()):
             state = "done" if n == 0 else "uploading"
-            db.execute("UPDATE items SET state=?, order_id=CASE WHEN ?='done' THEN order_id END, "
-                       "sha256=NULL, spool_path=? WHERE id=?", (state, state, str(entry), item_id))
+            db.execute(
+                "UPDATE items SET state=?, order_id=CASE WHEN ?='done' THEN order_id END, "
+                "sha256=NULL, spool_path=? WHERE id=?",
+                (state, state, str(entry), item_id),
+            )
     sent_before = len(sandbox.state.received)
 
     bridge = start_bridge(sandbox.url, home=data_dir)
     try:
         more = photos(3, "after-restart")
-        after = bridge.wait(bridge.upload(more, service_name="service-day-to-dusk")["batch_id"],
-                            timeout=30)
+        after = bridge.wait(bridge.upload(more, service_name="service-day-to-dusk")["batch_id"], timeout=30)
         again = bridge.wait(first_id, timeout=30)
         left = bridge.spool_files()
     finally:
@@ -147,11 +151,14 @@ def test_crafted_link_at_a_fifo_never_blocks_a_worker(sandbox, start_bridge, noi
     assert all(i["state"] == "done" for i in after["items"]), after["items"]
     refused = {i["id"]: i for i in again["items"] if i["id"] in stale and i["state"] == "failed"}
     assert len(refused) == 5, again["items"]  # three claimed links to the FIFO, the key, the rewrite
-    assert all("nothing was sent" in i["error"] for i in refused.values()), [i["error"] for i in refused.values()]
+    assert all("nothing was sent" in i["error"] for i in refused.values()), [
+        i["error"] for i in refused.values()
+    ]
     assert len(sandbox.state.received) - sent_before == len(more)
     assert not [p for p in left if p.is_symlink() and p.name == "stale-0.jpg"]  # hashed, gone
-    report("crafted link at a FIFO", workers_blocked=0, across_restart="refused with reason",
-           non_photos_sent=0)
+    report(
+        "crafted link at a FIFO", workers_blocked=0, across_restart="refused with reason", non_photos_sent=0
+    )
 
 
 FLIPPER = textwrap.dedent("""
@@ -205,12 +212,12 @@ def test_a_link_flipped_to_a_fifo_never_blocks_intake(tmp_path, noisy_jpeg, repo
     kept = list(spool.root.iterdir())
     assert len(kept) == outcomes["kept"] > 0 and outcomes["refused"] > 0, outcomes
     assert all(not p.is_symlink() and p.read_bytes() == noisy_jpeg for p in kept)
-    report("link flipped to a FIFO", attempts=sum(outcomes.values()), **outcomes,
-           intake_blocked=0)
+    report("link flipped to a FIFO", attempts=sum(outcomes.values()), **outcomes, intake_blocked=0)
 
 
 def _unblock(fifo) -> None:
     """Release any reader an old bridge left waiting on the FIFO, so a failing run ends."""
+
     def release():
         try:
             fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
