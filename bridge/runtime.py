@@ -31,8 +31,9 @@ class Runtime:
         self.spool = Spool(settings.home / "spool")
         self.rules = Rules.load(settings.home)
         self.intake = Intake(settings, self.store, self.spool, self.rules)
-        self._exit = contextlib.ExitStack()
-        self.client = self._exit.enter_context(remote_client(settings))
+        self._client_exit = contextlib.ExitStack()  # the client in use (and its sandbox)
+        self._retired: list[contextlib.ExitStack] = []  # earlier ones, closed once idle
+        self.client = self._client_exit.enter_context(remote_client(settings))
         self.thumbnails = Thumbnails(settings.home / "thumbs", open_file=open_copy)
         self.pool = WorkerPool(self.store, self.spool, self.client, settings, thumbnails=self.thumbnails)
         self._reload_lock = threading.Lock()
@@ -69,15 +70,33 @@ class Runtime:
             key = find_key(self.settings.home, os.environ if env is None else env).key
             if key != self.settings.api_key:
                 self.settings = self.settings.replace(api_key=key)
-                self.client = self._exit.enter_context(remote_client(self.settings))
+                old, self._client_exit = self._client_exit, contextlib.ExitStack()
+                self.client = self._client_exit.enter_context(remote_client(self.settings))
+                under_way = set(self.pool.progress)
                 self.pool.client = self.client
+                self._retired.append(old)
+                threading.Thread(
+                    target=self._retire, args=(old, under_way), name="retire-client", daemon=True
+                ).start()
                 log.info("API key changed: now in %s mode", self.mode)
             return self.mode
+
+    def _retire(self, old: contextlib.ExitStack, under_way: set[str]) -> None:
+        """Close a replaced client (and its sandbox) once the uploads it carried are over."""
+        while under_way & set(self.pool.progress):
+            time.sleep(0.2)
+        with self._reload_lock:
+            if old in self._retired:
+                self._retired.remove(old)
+                old.close()
 
     def stop(self, timeout: float = 20.0) -> None:
         if not self.pool.stop(timeout):
             log.warning(
                 "uploads still under way after %.0f s; they will be retried at the next start", timeout
             )
-        self._exit.close()
+        with self._reload_lock:
+            for stack in [*self._retired, self._client_exit]:
+                stack.close()
+            self._retired.clear()
         self.store.close()

@@ -19,7 +19,7 @@ from .store import NewItem, OtherClient, Store, new_id
 MAX_ITEMS = 10_000
 
 
-class BadRequest(ValueError):
+class InvalidRequest(ValueError):
     """The request as a whole makes no sense (not a per-item problem)."""
 
 
@@ -36,23 +36,23 @@ class Intake:
 
     def from_json(self, payload) -> tuple[str, list[NewItem]]:
         if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
-            raise BadRequest('expected a JSON object {"items": [{"path": ..., ...}, ...]}')
+            raise InvalidRequest('expected a JSON object {"items": [{"path": ..., ...}, ...]}')
         raw_items = payload["items"]
         if not 1 <= len(raw_items) <= MAX_ITEMS:
-            raise BadRequest(f"a batch holds 1 to {MAX_ITEMS} items, not {len(raw_items)}")
+            raise InvalidRequest(f"a batch holds 1 to {MAX_ITEMS} items, not {len(raw_items)}")
         batch_id = payload.get("batch_id")
         if batch_id is not None and not isinstance(batch_id, str):
-            raise BadRequest(f"no batch {batch_id!r} to add to")  # add_batch checks it exists
+            raise InvalidRequest(f"no batch {batch_id!r} to add to")  # add_batch checks it exists
         defaults = {k: payload[k] for k in ("service_name", "preset", "force") if k in payload}
         items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw) for raw in raw_items]
         try:
             batch_id = self._record(items, client=_text(payload.get("client")), batch_id=batch_id)
         except KeyError:
             self._unspool(items)
-            raise BadRequest(f"no batch {batch_id!r} to add to") from None
+            raise InvalidRequest(f"no batch {batch_id!r} to add to") from None
         except OtherClient:
             self._unspool(items)
-            raise BadRequest(f"batch {batch_id!r} belongs to another client") from None
+            raise InvalidRequest(f"batch {batch_id!r} belongs to another client") from None
         return batch_id, items
 
     def _record(self, items: list[NewItem], **kw) -> str:

@@ -6,12 +6,13 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Settings
 from ..localguard import bearer_ok, refusal
 from ..runtime import Runtime
+from .errors import error_response
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = {"/v1/health", "/v1/identity"}
@@ -49,7 +50,7 @@ def create_app(
             request.path,
         )
         if refused:
-            return _error(*refused)
+            return error_response(*refused)
         if (
             request.blueprint == "v1"
             and request.path not in OPEN_PATHS
@@ -57,25 +58,25 @@ def create_app(
             and request.content_length
             and request.mimetype not in BODY_TYPES
         ):  # the status page posts its forms
-            return _error(415, "send application/json or multipart/form-data")
+            return error_response(415, "send application/json or multipart/form-data")
         return None
 
     @app.after_request
     def headers(response):
         response.headers.setdefault("Cache-Control", "no-store")  # thumbnails say otherwise
         response.headers["X-Content-Type-Options"] = "nosniff"
-        for name in [h for h in response.headers if h.lower().startswith("access-control-")]:
+        for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:  # noqa: SIM118 (Headers iterate as pairs)
             del response.headers[name]  # never any CORS: browsers must not read our answers
         return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _error(exc.code or 500, exc.description or exc.name)
+        return error_response(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return _error(500, f"internal error ({type(exc).__name__}); see the bridge's log")
+        return error_response(500, f"internal error ({type(exc).__name__}); see the bridge's log")
 
     return app
 
@@ -103,7 +104,3 @@ def header_guard(app: Flask) -> Callable[[str, str | None, str, str, str], tuple
         return None
 
     return refused
-
-
-def _error(status: int, message: str):
-    return jsonify(error=message), status

@@ -13,10 +13,11 @@ import hashlib
 import json
 from pathlib import Path, PurePath
 
-from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, send_file
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, send_file
 
 from .. import __version__
 from ..services import SERVICES
+from .errors import error_response
 from .remote_banner import banner, clock
 from .routes import act, batch_view, health
 from .session import COOKIE, Sessions
@@ -91,7 +92,7 @@ def check_session():
     if request.method == "POST":
         supplied = request.headers.get("X-CSRF-Token") or request.form.get("csrf")
         if not Sessions.csrf_ok(session, supplied):
-            return jsonify(error="missing or wrong CSRF token: reload the page"), 403
+            return error_response(403, "missing or wrong CSRF token: reload the page")
     g.session = session
     return None
 
@@ -216,7 +217,7 @@ def thumbnail(item_id: str):
 @pages.post("/page/<kind>/<ident>/<action>")
 def action(kind: str, ident: str, action: str):
     if kind not in ("batches", "uploads") or action not in ("retry", "cancel"):
-        return jsonify(error="no such action"), 404
+        return error_response(404, "no such action")
     target = {"batch_id": ident} if kind == "batches" else {"item_id": ident}
     answer = act(cancel=action == "cancel", **target)
     if request.headers.get("X-CSRF-Token"):

@@ -10,10 +10,11 @@ from flask import Blueprint, current_app, jsonify, request
 from .. import __version__
 from ..identity import NONCE, proof
 from ..inspection import inspect_file
-from ..queue.intake import BadRequest, Unavailable
+from ..queue.intake import InvalidRequest, Unavailable
 from ..queue.store import MAX_SOURCE_IDS, STATES
 from ..runtime import Runtime
 from ..services import SERVICES
+from .errors import error_response
 from .openapi import openapi_document
 from .session import CODE_TTL
 
@@ -25,29 +26,25 @@ def _rt() -> Runtime:
     return current_app.extensions["runtime"]
 
 
-def _fail(status: int, message: str):
-    return jsonify(error=message), status
-
-
 def _json_body():
     if request.content_length and request.content_length > MAX_JSON_BYTES:
-        raise BadRequest(f"the JSON body is over {MAX_JSON_BYTES // 1_000_000} MB")
+        raise InvalidRequest(f"the JSON body is over {MAX_JSON_BYTES // 1_000_000} MB")
     try:
         return request.get_json(force=True, silent=False)
     except (ValueError, RecursionError):
-        raise BadRequest("the body is not valid JSON") from None
+        raise InvalidRequest("the body is not valid JSON") from None
     except Exception as exc:  # werkzeug's own BadRequest for undecodable bodies
-        raise BadRequest(f"the body is not valid JSON ({type(exc).__name__})") from None
+        raise InvalidRequest(f"the body is not valid JSON ({type(exc).__name__})") from None
 
 
-@v1.errorhandler(BadRequest)
-def bad_request(exc: BadRequest):
-    return _fail(400, str(exc))
+@v1.errorhandler(InvalidRequest)
+def bad_request(exc: InvalidRequest):
+    return error_response(400, str(exc))
 
 
 @v1.errorhandler(Unavailable)
 def unavailable(exc: Unavailable):
-    return _fail(503, str(exc))
+    return error_response(503, str(exc))
 
 
 @v1.get("/health")
@@ -69,7 +66,7 @@ def identity():
     """Open to all (clients ask before they send the token); answers only a fresh nonce."""
     nonce = request.args.get("nonce", "")
     if not NONCE.fullmatch(nonce):
-        raise BadRequest("nonce: 16 to 128 letters, digits, '-' or '_'")
+        raise InvalidRequest("nonce: 16 to 128 letters, digits, '-' or '_'")
     pid = os.getpid()
     return jsonify(pid=pid, proof=proof(current_app.config["BRIDGE_TOKEN"], nonce, pid))
 
@@ -80,7 +77,7 @@ def create_uploads():
     if request.mimetype == "multipart/form-data":
         files = request.files.getlist("image")
         if not files:
-            raise BadRequest("multipart upload without an 'image' file")
+            raise InvalidRequest("multipart upload without an 'image' file")
         source_ids = request.form.getlist("source_id")
         items = []
         for n, storage in enumerate(files):
@@ -133,7 +130,7 @@ def _cursor(name: str) -> int | None:
     if text is None:
         return None
     if not text.isdigit() or len(text) > 18:
-        raise BadRequest(f"{name} must be a cursor the bridge gave (a whole number)")
+        raise InvalidRequest(f"{name} must be a cursor the bridge gave (a whole number)")
     return int(text)
 
 
@@ -163,7 +160,7 @@ def get_batch(batch_id: str):
     rt = _rt()
     batch = rt.store.batch(batch_id, since=_cursor("since"))
     if batch is None:
-        return _fail(404, f"no batch {batch_id}")
+        return error_response(404, f"no batch {batch_id}")
     return jsonify(batch_view(batch, rt.pool.progress) | {"remote": rt.pool.health.snapshot()})
 
 
@@ -172,11 +169,11 @@ def changes():
     """What changed for one client (a Lightroom catalog) since its cursor: catch-up."""
     client = request.args.get("client")
     if not client:
-        raise BadRequest("client is required: the name the client hands photos over with")
+        raise InvalidRequest("client is required: the name the client hands photos over with")
     try:
         limit = min(max(int(request.args.get("limit", 500)), 1), 1000)
     except ValueError:
-        raise BadRequest("limit must be a number") from None
+        raise InvalidRequest("limit must be a number") from None
     items, cursor, more = _rt().store.changes(client, _cursor("since") or 0, limit)
     return jsonify(cursor=cursor, more=more, items=[_listed(i) for i in items])
 
@@ -205,7 +202,7 @@ def get_upload(item_id: str):
     rt = _rt()
     item = rt.store.item(item_id)
     if item is None:
-        return _fail(404, f"no upload {item_id}")
+        return error_response(404, f"no upload {item_id}")
     return jsonify(item_view(item, rt.pool.progress) | {"history": item["history"]})
 
 
@@ -222,7 +219,7 @@ def retry_upload(item_id: str):
 def act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None):
     rt = _rt()
     if (batch_id and rt.store.batch(batch_id) is None) or (item_id and rt.store.item(item_id) is None):
-        return _fail(404, f"no such {'batch' if batch_id else 'upload'}")
+        return error_response(404, f"no such {'batch' if batch_id else 'upload'}")
     if cancel:
         changed, in_flight = rt.store.cancel(batch_id=batch_id, item_id=item_id)
         rt.pool.cancel_in_flight(in_flight)
@@ -237,14 +234,14 @@ def history():
     args = request.args
     state = args.get("state")
     if state is not None and state not in STATES:
-        return _fail(400, f"state must be one of {', '.join(STATES)}")
+        return error_response(400, f"state must be one of {', '.join(STATES)}")
     try:
         limit = min(max(int(args.get("limit", 100)), 1), 1000)
     except ValueError:
-        return _fail(400, "limit must be a number")
+        return error_response(400, "limit must be a number")
     source_ids = args.getlist("source_id")
     if len(source_ids) > MAX_SOURCE_IDS:
-        return _fail(400, f"at most {MAX_SOURCE_IDS} source_id values per call")
+        return error_response(400, f"at most {MAX_SOURCE_IDS} source_id values per call")
     items = _rt().store.history(
         state=state,
         source_path=args.get("source_path"),
@@ -275,10 +272,10 @@ def presets():
 def inspect():
     payload = _json_body()
     if not isinstance(payload, dict) or not isinstance(payload.get("path"), str) or "\x00" in payload["path"]:
-        raise BadRequest('expected {"path": "/absolute/path/to/photo"}')
+        raise InvalidRequest('expected {"path": "/absolute/path/to/photo"}')
     path = Path(payload["path"])
     if not path.is_absolute():
-        raise BadRequest("the path must be absolute")
+        raise InvalidRequest("the path must be absolute")
     rt = _rt()
     service = payload.get("service_name") if isinstance(payload.get("service_name"), str) else None
     preset = payload.get("preset") if isinstance(payload.get("preset"), str) else None
