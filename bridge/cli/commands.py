@@ -13,13 +13,11 @@ import click
 
 from .. import __version__
 from ..config import ConfigError, Settings, load_settings
+from .status import ExitStatus
 
 
 def _settings(**overrides) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return load_settings(**overrides)  # a ConfigError is reported by BridgeGroup
 
 
 def _service_option(_ctx, _param, value: str | None) -> str | None:
@@ -33,7 +31,25 @@ def _service_option(_ctx, _param, value: str | None) -> str | None:
         raise click.BadParameter(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BridgeGroup(click.Group):
+    """The one place the command line turns the bridge's and the remote's errors into a
+    readable line and an exit code: commands let them rise."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from ..discovery import BridgeError
+        from ..remote.client import RemoteError
+
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, BridgeError, RemoteError) as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(ExitStatus.ERROR)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            ctx.exit(ExitStatus.INTERRUPTED)
+
+
+@click.group(cls=BridgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="aihd-bridge")
 def main() -> None:
     """Send photos to the AI HomeDesign API and get their order ids back."""
@@ -116,7 +132,7 @@ def upload(
                 client=client,
             )
         except BridgeError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise BridgeError(f"the bridge at {bridge.url} could not take the photos: {exc}") from None
     else:
         mode = "sandbox" if settings.sandbox else "live"
         results = upload_in_process(
@@ -129,10 +145,7 @@ def upload(
             show_progress=not as_json,
         )
     _print_results(results, mode, as_json)
-    sys.exit(0 if all(r["ok"] for r in results) else 1)
-
-
-NO_BRIDGE_EXIT = 3
+    sys.exit(ExitStatus.SUCCESS if all(r["ok"] for r in results) else ExitStatus.ERROR)
 
 
 def _no_bridge(home: Path, as_json: bool, note: str | None = None) -> None:
@@ -144,7 +157,7 @@ def _no_bridge(home: Path, as_json: bool, note: str | None = None) -> None:
         click.echo(json.dumps({"mode": None, "error": message, "results": []}, indent=2))
     else:
         click.echo(message, err=True)
-    sys.exit(NO_BRIDGE_EXIT)
+    sys.exit(ExitStatus.NO_BRIDGE)
 
 
 def _print_results(results: list[dict], mode: str, as_json: bool) -> None:
@@ -219,7 +232,7 @@ def status(as_json) -> None:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")
         click.echo("status page: aihd-bridge open")
-    sys.exit(0 if report["running"] else 1)
+    sys.exit(ExitStatus.SUCCESS if report["running"] else ExitStatus.ERROR)
 
 
 def _remote_line(remote: Any) -> str:
@@ -289,7 +302,7 @@ def inspect(paths, service, preset, as_json) -> None:
     else:
         for report in reports:
             _print_inspection(report)
-    sys.exit(1 if any("error" in r for r in reports) else 0)
+    sys.exit(ExitStatus.ERROR if any("error" in r for r in reports) else ExitStatus.SUCCESS)
 
 
 @main.command()
@@ -474,7 +487,7 @@ def autostart(action) -> None:
         status = service.status()
         running = {True: "running", False: "not running", None: "state unknown"}[status.running]
         click.echo(f"{'enabled' if status.enabled else 'disabled'}, {running}: {status.detail}")
-        sys.exit(0 if status.enabled else 1)
+        sys.exit(ExitStatus.SUCCESS if status.enabled else ExitStatus.ERROR)
 
 
 @main.command()
@@ -498,7 +511,7 @@ def doctor(as_json, online) -> None:
                 f"{marks[c.status]}  {c.name:<17}{c.detail}"
                 + (f"  ->  {c.fix}" if c.fix and c.status != "ok" else "")
             )
-    sys.exit(1 if any(c.status == "fail" for c in checks) else 0)
+    sys.exit(ExitStatus.ERROR if any(c.status == "fail" for c in checks) else ExitStatus.SUCCESS)
 
 
 @main.group()

@@ -16,6 +16,7 @@ from ..remote.backoff import Backoff
 from ..remote.client import RemoteError
 from ..remote.connect import SANDBOX_NOTICE, remote_client
 from ..rules import Rules, RulesError
+from .status import ExitStatus
 
 POLL = 0.5
 
@@ -161,7 +162,7 @@ def upload_via_bridge(
             f"\nstopped watching; the bridge goes on with batch {batch_id} (see `aihd-bridge status`)",
             err=True,
         )
-        raise SystemExit(130) from None
+        raise SystemExit(ExitStatus.INTERRUPTED) from None
     return [
         _result(
             i["path"],
