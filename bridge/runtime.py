@@ -11,9 +11,11 @@ import time
 from .config import Settings
 from .keystore import find_key
 from .queue.intake import Intake
+from .queue.orders import OrderFollower
 from .queue.spool import Spool, open_copy
 from .queue.store import Store
 from .queue.worker import WorkerPool
+from .remote.catalog import Catalog
 from .remote.connect import remote_client
 from .rules import Rules
 from .thumbnails import Thumbnails
@@ -30,11 +32,21 @@ class Runtime:
         self.store = Store(settings.home / DB_FILE)
         self.spool = Spool(settings.home / "spool")
         self.rules = Rules.load(settings.home)
-        self.intake = Intake(settings, self.store, self.spool, self.rules)
         self._exit = contextlib.ExitStack()
         self.client = self._exit.enter_context(remote_client(settings))
+        self.catalog = Catalog(lambda: self.client)
+        self.intake = Intake(settings, self.store, self.spool, self.rules, self.catalog)
         self.thumbnails = Thumbnails(settings.home / "thumbs", open_file=open_copy)
         self.pool = WorkerPool(self.store, self.spool, self.client, settings, thumbnails=self.thumbnails)
+        self.pool.catalog = self.catalog
+        self.orders = OrderFollower(
+            self.store,
+            lambda: self.client,
+            self.catalog,
+            self.pool.health,
+            settings,
+            wake_uploads=self.pool.wake,
+        )
         self._reload_lock = threading.Lock()
 
     @property
@@ -52,6 +64,7 @@ class Runtime:
         self.clean_spool()
         self.thumbnails.prune(THUMBS_KEEP_DAYS)
         self.pool.start()
+        self.orders.start()
 
     def clean_spool(self) -> None:
         """Drop copies nothing refers to (a crash between spooling and recording) and the
@@ -71,10 +84,12 @@ class Runtime:
                 self.settings = self.settings.replace(api_key=key)
                 self.client = self._exit.enter_context(remote_client(self.settings))
                 self.pool.client = self.client
+                self.catalog.clear()
                 log.info("API key changed: now in %s mode", self.mode)
             return self.mode
 
     def stop(self, timeout: float = 20.0) -> None:
+        self.orders.stop(timeout)
         if not self.pool.stop(timeout):
             log.warning(
                 "uploads still under way after %.0f s; they will be retried at the next start", timeout
