@@ -202,10 +202,10 @@ def changes():
     except ValueError:
         raise BadRequest("limit must be a number") from None
     items, cursor, more = _rt().store.changes(client, _cursor("since") or 0, limit)
-    return jsonify(cursor=cursor, more=more, items=[_listed(i) for i in items])
+    return jsonify(cursor=cursor, more=more, items=[listed(i) for i in items])
 
 
-def _listed(item: dict) -> dict:
+def listed(item: dict) -> dict:
     """An item seen outside its batch (history, changes)."""
     return item_view(item, {}) | {
         "batch_id": item["batch_id"],
@@ -281,7 +281,7 @@ def history():
         order_state=order_state,
         limit=limit,
     )
-    return jsonify(items=[_listed(i) for i in items])
+    return jsonify(items=[listed(i) for i in items])
 
 
 @v1.get("/services")
