@@ -151,6 +151,7 @@ ITEM_FIELDS = (
     "submitted_at",
     "eta",
     "order_next",
+    "order_polls",
 )
 
 

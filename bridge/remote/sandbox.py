@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -49,6 +50,7 @@ class SandboxState:
         self.faults = FaultPlan()  # for uploads
         self.route_faults: dict[str, FaultPlan] = {}  # for the other ROUTES
         self.book = OrderBook(clock or Clock(), processing_time)
+        self.injected: Counter[str] = Counter()  # faults injected, by route and kind
         self.received: list[dict] = []
         self.control_token = secrets.token_urlsafe(32)  # for /_sandbox/received and /faults
         # Called with each order once it is made, before the answer leaves (tests use it to
@@ -67,7 +69,12 @@ class SandboxState:
     def fault(self, route: str) -> Fault | None:
         """The next fault for a request to `route` (one of ROUTES), if one is due."""
         plan = self.faults if route == "upload" else self.route_faults.get(route)
-        return plan.next() if plan else None
+        fault = plan.next() if plan else None
+        if fault is not None:  # counted by route and kind ("submit lost", "download cut", ...)
+            kind = next((k for k, v in asdict(fault).items() if v and k != "retry_after"), "none")
+            with self._lock:
+                self.injected[f"{route} {kind}"] += 1
+        return fault
 
     def record(self, entry: dict) -> None:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,13 +22,14 @@ class Fault:
     lost: bool = False  # do the work (make or submit the order), then break the connection
     cut: bool = False  # a download: send half the file, then break the connection
     fail_processing: bool = False  # a submit: taken (and charged), but the order ends failed
+    stall: float = 0.0  # a download: send half the file, wait this long, then the rest
 
     @classmethod
     def from_dict(cls, data: dict) -> Fault:
         return cls(**{k: data[k] for k in _FAULT_KEYS if k in data})
 
 
-_FAULT_KEYS = ("status", "retry_after", "delay", "drop", "body", "lost", "cut", "fail_processing")
+_FAULT_KEYS = ("status", "retry_after", "delay", "drop", "body", "lost", "cut", "fail_processing", "stall")
 # The routes faults can be set for: uploads keep `SandboxState.faults`, the rest `route_faults`.
 ROUTES = ("upload", "catalog", "submit", "order", "download")
 
@@ -88,5 +90,16 @@ def cut_response(data: bytes, status: int, headers: dict, mimetype: str) -> Resp
     def body() -> Iterator[bytes]:
         yield data[: len(data) // 2]
         raise Dropped("sandbox: cutting the download half-way on purpose")
+
+    return Response(body(), status, {**headers, "Content-Length": str(len(data))}, mimetype=mimetype)
+
+
+def stalled_response(data: bytes, status: int, headers: dict, mimetype: str, stall: float) -> Response:
+    """Send the first half of `data`, wait `stall` seconds, then the rest."""
+
+    def body() -> Iterator[bytes]:
+        yield data[: len(data) // 2]
+        time.sleep(stall)
+        yield data[len(data) // 2 :]
 
     return Response(body(), status, {**headers, "Content-Length": str(len(data))}, mimetype=mimetype)

@@ -16,13 +16,14 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, request
 
 from ..clock import Clock
-from .sandbox_faults import Fault, cut_response, dropped_response
+from .sandbox_faults import Fault, cut_response, dropped_response, stalled_response
 
 if TYPE_CHECKING:
     from .sandbox import SandboxState
@@ -177,6 +178,9 @@ class OrderBook:
         self.catalog = SandboxCatalog()
         self.charges: Counter[str] = Counter()  # accepted submits per order
         self.requests: Counter[str] = Counter()  # submit requests per order, refused ones too
+        # Called with the order id once a submit is charged, before the answer leaves (tests
+        # use it to crash the client at that very moment).
+        self.on_submit: Callable[[str], None] | None = None
         self._orders: dict[str, SandboxOrder] = {}
         self._results: dict[str, tuple[bytes, str]] = {}  # image id -> (data, order id)
         self._lock = threading.Lock()
@@ -392,6 +396,8 @@ def add_order_routes(app: Flask, state: SandboxState) -> None:
         if early is not None:
             return early
         answer, status = book.submit(request.get_json(silent=True), fault)
+        if status == 200 and book.on_submit:
+            book.on_submit(answer["order_id"])
         if fault and fault.lost and status == 200:  # taken and charged; the answer never arrives
             return dropped_response()
         return jsonify(answer), status
@@ -423,4 +429,6 @@ def add_order_routes(app: Flask, state: SandboxState) -> None:
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         if fault and fault.cut:
             return cut_response(body, status, headers, "image/jpeg")
+        if fault and fault.stall:
+            return stalled_response(body, status, headers, "image/jpeg", fault.stall)
         return Response(body, status, headers, mimetype="image/jpeg")
