@@ -51,6 +51,7 @@ def test_thirty_photos_with_faults_everywhere_each_submitted_once(make_jpeg, san
         (i["order_state"], i["order_error"]) for i in batch["items"] if i["order_state"] != "finished"
     ]
     charges = state.book.counts()["charges"]
+    assert not state.book.repeats  # no submit was ever sent for an order already submitted
     for item in batch["items"]:
         assert charges[item["order_id"]] == 1, item  # each order submitted exactly once
         expected = 2 if item["service_name"] == "service-creative-designer" else 1

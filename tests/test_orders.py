@@ -225,6 +225,7 @@ def test_a_lost_submit_answer_is_asked_about_never_sent_twice(world, api, clock,
     assert item["order_state"] == "finished", item["order_error"]
     order_id = item["order_id"]
     assert api.state.book.charges[order_id] == 1 and api.state.book.requests[order_id] == 1
+    assert not api.state.book.repeats
     (result,) = item["results"]
     assert hashlib.sha256(open(result["path"], "rb").read()).hexdigest() == result["sha256"]
     assert result["path"].endswith("front_day-to-dusk_1.jpg")

@@ -178,6 +178,9 @@ class OrderBook:
         self.catalog = SandboxCatalog()
         self.charges: Counter[str] = Counter()  # accepted submits per order
         self.requests: Counter[str] = Counter()  # submit requests per order, refused ones too
+        # Submits of orders already submitted: refused here, but each would be a second charge
+        # on an API that took it (a client must ask, never resend blindly).
+        self.repeats: Counter[str] = Counter()
         # Called with the order id once a submit is charged, before the answer leaves (tests
         # use it to crash the client at that very moment).
         self.on_submit: Callable[[str], None] | None = None
@@ -195,7 +198,11 @@ class OrderBook:
 
     def counts(self) -> dict:
         with self._lock:
-            return {"charges": dict(self.charges), "requests": dict(self.requests)}
+            return {
+                "charges": dict(self.charges),
+                "requests": dict(self.requests),
+                "repeats": dict(self.repeats),
+            }
 
     def result(self, image_id: str) -> bytes | None:
         with self._lock:
@@ -212,6 +219,7 @@ class OrderBook:
             if order is None:
                 return {"error": f"order {order_id} not found", "key": "order_not_found"}, 404
             if order.submitted_at is not None:
+                self.repeats[order_id] += 1
                 return {"error": "order already submitted", "key": "order_already_submitted"}, 400
             space = payload.get("space_name") or ""
             selected = payload.get("selected_widgets") or []
