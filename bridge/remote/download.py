@@ -72,7 +72,7 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
                     out.write(block)
                     digest.update(block)
                 out.flush()
-                os.fsync(out.fileno())
+                os.fsync(out.fileno())  # on disk before it may take its final name
                 size = out.tell()
     except requests.RequestException as exc:
         raise RemoteError(status=None, cause=_network_cause(exc), message="", retryable=True) from None
