@@ -132,3 +132,23 @@ def test_upload_submit_wait_prints_the_order_then_the_dusk_result(make_jpeg, tmp
         assert ImageStat.Stat(dusk.convert("L")).mean[0] < 0.8 * ImageStat.Stat(day.convert("L")).mean[0]
     listed = run_cli("orders", env=env)
     assert "finished" in listed.stdout and str(result) in listed.stdout
+
+
+def test_the_status_page_shows_each_result_beside_the_photo(make_jpeg, sandbox, start_bridge):
+    import requests
+
+    from support import browser_session
+
+    bridge = start_bridge(sandbox.url, config=CONFIG)
+    item = {"path": str(make_jpeg()), "service_name": "day-to-dusk", "submit": True}
+    answer = bridge.upload_items([item])
+    (done,) = bridge.wait_orders(answer["batch_id"])["items"]
+    http, _csrf = browser_session(bridge)
+    page = http.get(bridge.url + "/", timeout=10).text
+    address = f"/page/results/{done['id']}/1"
+    assert f'src="{address}"' in page
+    image = http.get(bridge.url + address, timeout=10)
+    assert image.status_code == 200 and image.headers["Content-Type"] == "image/jpeg"
+    assert image.content == Path(done["results"][0]["path"]).read_bytes()
+    stranger = requests.get(bridge.url + address, timeout=10)  # no session cookie
+    assert stranger.status_code == 401 and stranger.content != image.content
