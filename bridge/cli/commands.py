@@ -120,10 +120,10 @@ def upload(
 ) -> None:
     """Upload photos and print one order id (or one error) per file; with --submit, submit
     the orders too, and with --wait print each result's path as it arrives."""
-    from ..discovery import BridgeError, Found, find_bridge
+    from ..discovery import Found, find_bridge
     from ..remote.backoff import Backoff
     from .orders import bridge_in_process, widget_pairs
-    from .upload import read_items, upload_in_process, upload_via_bridge
+    from .upload import read_items, upload_in_process
 
     if no_bridge and bridge_only:
         raise click.UsageError("--no-bridge and --bridge-only exclude each other")
@@ -150,44 +150,25 @@ def upload(
         click.secho(f"note: {found.note}; uploading from this process", fg="yellow", err=True)
     if ordering and (no_bridge or keep_heic):
         raise click.UsageError("--submit, --space, --widget, --wait and --results need the bridge's queue")
-    if ordering and bridge is None:
+    if bridge is None and ordering:
         until = "their results are in" if wait else "the orders are submitted"
         click.echo(f"no bridge is running: one runs in this process until {until}", err=True)
         with bridge_in_process(settings) as local:
             _upload_and_follow(local, items, service, preset, force, as_json, client, order, wait)
         return
-    if ordering and bridge is not None:
+    if bridge is not None:  # the bridge's queue: uploads, and the orders they asked for
         _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait)
         return
-    if bridge is not None:
-        try:
-            mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
-            if mode == "sandbox":
-                from ..remote.connect import SANDBOX_NOTICE
-
-                click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
-            _, results = upload_via_bridge(
-                bridge,
-                items,
-                service=service,
-                preset=preset,
-                force=force,
-                show_progress=not as_json,
-                client=client,
-            )
-        except BridgeError as exc:
-            raise click.ClickException(str(exc)) from None
-    else:
-        mode = "sandbox" if settings.sandbox else "live"
-        results = upload_in_process(
-            settings,
-            items,
-            service=service,
-            preset=preset,
-            attempts=attempts,
-            backoff=Backoff(),
-            show_progress=not as_json,
-        )
+    mode = "sandbox" if settings.sandbox else "live"
+    results = upload_in_process(
+        settings,
+        items,
+        service=service,
+        preset=preset,
+        attempts=attempts,
+        backoff=Backoff(),
+        show_progress=not as_json,
+    )
     _print_results(results, mode, as_json)
     sys.exit(0 if all(r["ok"] for r in results) else 1)
 

@@ -123,13 +123,7 @@ class ApiClient:
             )
             content = resp.content
         except requests.RequestException as exc:
-            raise RemoteError(
-                status=None,
-                cause=_network_cause(exc),
-                message=_network_detail(exc),
-                retryable=True,
-                outage=not isinstance(exc, requests.ReadTimeout),
-            ) from None
+            raise network_error(exc) from None
         payload = _json_or_none(content)
         if resp.status_code == 200 and isinstance(payload, dict):
             return payload
@@ -179,15 +173,7 @@ class ApiClient:
                 )
                 content = resp.content
             except requests.RequestException as exc:
-                # Refused, reset, DNS, TLS, no connection in time: the API is out of reach.
-                # A read timeout is not: the photo went out and the API kept silent about it.
-                raise RemoteError(
-                    status=None,
-                    cause=_network_cause(exc),
-                    message=_network_detail(exc),
-                    retryable=True,
-                    outage=not isinstance(exc, requests.ReadTimeout),
-                ) from None
+                raise network_error(exc) from None
         return self._order_id(resp.status_code, resp.headers, content)
 
     def _order_id(self, status: int, headers, content: bytes) -> str:
@@ -231,6 +217,20 @@ def _json_or_none(content: bytes):
         return json.loads(content)
     except ValueError:
         return None
+
+
+def network_error(exc) -> RemoteError:
+    """Refused, reset, DNS, TLS, no connection in time: the API is out of reach. A read timeout
+    is not: the request went out and the API kept silent about it."""
+    import requests
+
+    return RemoteError(
+        status=None,
+        cause=_network_cause(exc),
+        message=_network_detail(exc),
+        retryable=True,
+        outage=not isinstance(exc, requests.ReadTimeout),
+    )
 
 
 def _network_cause(exc) -> str:

@@ -10,6 +10,7 @@ sandbox's own URLs, with Range support so that a cut download can resume.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import secrets
@@ -359,27 +360,31 @@ def add_order_routes(app: Flask, state: SandboxState) -> None:
     book = state.book
 
     def keyed(route: str):
-        """Guard of the routes that need the key; returns (fault, early answer)."""
-        fault, early = _fault_first(state, route)
-        if early is not None:
-            return fault, early
-        if not request.headers.get("x-api-key"):
-            return fault, (jsonify(error="missing api key"), 401)
-        return fault, None
+        """A route that needs the key and meets `route`'s faults; the view gets the fault."""
+
+        def wrap(view):
+            @functools.wraps(view)
+            def guarded(*args, **kwargs):
+                fault, early = _fault_first(state, route)
+                if early is not None:
+                    return early
+                if not request.headers.get("x-api-key"):
+                    return jsonify(error="missing api key"), 401
+                return view(fault, *args, **kwargs)
+
+            return guarded
+
+        return wrap
 
     @app.get("/v1/catalog/spaces")
-    def catalog_spaces():
-        _fault, early = keyed("catalog")
-        if early is not None:
-            return early
+    @keyed("catalog")
+    def catalog_spaces(_fault):
         service = request.args.get("service_name", "")
         return jsonify(data=book.catalog.spaces(service))
 
     @app.get("/v1/catalog/items/filter")
-    def catalog_widgets():
-        _fault, early = keyed("catalog")
-        if early is not None:
-            return early
+    @keyed("catalog")
+    def catalog_widgets(_fault):
         service = request.args.get("service_name", "")
         space = request.args.get("space_name", "")
         if service in SPACE_SERVICES and space not in {s["name"] for s in book.catalog.spaces(service)}:
@@ -389,20 +394,16 @@ def add_order_routes(app: Flask, state: SandboxState) -> None:
         return jsonify(data=book.catalog.widgets(service))
 
     @app.get("/v1/catalog/widgets/<widget_id>/items")
-    def widget_items(widget_id: str):
-        _fault, early = keyed("catalog")
-        if early is not None:
-            return early
+    @keyed("catalog")
+    def widget_items(_fault, widget_id: str):
         widget = book.catalog.widget(widget_id)
         if widget is None:
             return jsonify(error=f"unknown widget id {widget_id}", key="invalid_widget"), 404
         return jsonify(data=[i | {"widget_id": widget_id} for i in widget["items"]])
 
     @app.post("/v1/order")
-    def submit():
-        fault, early = keyed("submit")
-        if early is not None:
-            return early
+    @keyed("submit")
+    def submit(fault):
         answer, status = book.submit(request.get_json(silent=True), fault)
         if status == 200 and book.on_submit:
             book.on_submit(answer["order_id"])
@@ -411,10 +412,8 @@ def add_order_routes(app: Flask, state: SandboxState) -> None:
         return jsonify(answer), status
 
     @app.get("/v1/order/<order_id>")
-    def order(order_id: str):
-        _fault, early = keyed("order")
-        if early is not None:
-            return early
+    @keyed("order")
+    def order(_fault, order_id: str):
         answer = book.status(order_id, request.host_url)
         if answer is None:
             return jsonify(error=f"order {order_id} not found", key="order_not_found"), 404
