@@ -39,9 +39,10 @@ def make_files(folder: Path, count: int, size: int, prefix: str) -> list[Path]:
 
 
 @contextmanager
-def receiver(latency: float = 0.0):
+def receiver(latency: float = 0.0, serve: Path | None = None):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.receiver", "--latency", str(latency)],
+        [sys.executable, "-m", "bench.receiver", "--latency", str(latency)]
+        + (["--serve", str(serve)] if serve else []),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -1,7 +1,8 @@
 """A minimal HTTP sink standing in for the API in benchmarks: reads and discards each body,
 optionally waits (latency), answers an order id. Far faster than the uploads it measures.
+With --serve FOLDER, a GET of /<name> answers that file of the folder (a result download).
 
-    python -m bench.receiver [--latency SECONDS]   (prints its port, then serves)
+    python -m bench.receiver [--latency SECONDS] [--serve FOLDER]   (prints its port, then serves)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import itertools
 import socketserver
 import sys
 import time
+from pathlib import Path
 
 CHUNK = 1 << 20
 
@@ -20,6 +22,7 @@ class Sink(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     latency = 0.0
     counter = itertools.count(1)
+    folder: Path | None = None
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -30,7 +33,8 @@ class Handler(socketserver.StreamRequestHandler):
             pass
 
     def _one_request(self) -> bool:
-        if not self.rfile.readline(65537):
+        request_line = self.rfile.readline(65537)
+        if not request_line:
             return False
         headers = {}
         while True:
@@ -50,6 +54,8 @@ class Handler(socketserver.StreamRequestHandler):
             left -= len(chunk)
         if self.server.latency:
             time.sleep(self.server.latency)
+        if request_line.startswith(b"GET ") and self.server.folder is not None:
+            return self._send_file(request_line.split()[1].decode().lstrip("/"))
         body = b'{"order_id": "bench-%d"}' % next(self.server.counter)
         self.wfile.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -58,13 +64,24 @@ class Handler(socketserver.StreamRequestHandler):
         self.wfile.flush()
         return headers.get("connection", "").lower() != "close"
 
+    def _send_file(self, name: str) -> bool:
+        path = self.server.folder / Path(name).name
+        size = path.stat().st_size
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % size)
+        self.wfile.flush()
+        with path.open("rb") as fh:
+            self.connection.sendfile(fh)
+        return True
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--serve", type=Path, help="a folder whose files GET /<name> answers")
     args = parser.parse_args()
     server = Sink(("127.0.0.1", 0), Handler)
     server.latency = args.latency
+    server.folder = args.serve
     print(server.server_address[1], flush=True)
     try:
         server.serve_forever()

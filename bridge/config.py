@@ -40,6 +40,9 @@ class Settings:
     probe_max_wait: float = 120.0  # longest wait between tries while the API is out of reach
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
+    poll_interval: float = 5.0  # seconds between looks at an order, at least (then backing off)
+    order_timeout: float = 86400.0  # give up on an order with no result after this long
+    results_dir: str | None = None  # where results go; None: results/ in the data dir
 
     @property
     def sandbox(self) -> bool:
@@ -67,6 +70,9 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "probe_max_wait": (int, float),
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
+    "poll_interval": (int, float),
+    "order_timeout": (int, float),
+    "results_dir": str,
 }
 
 

@@ -10,7 +10,7 @@ import logging
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -28,10 +28,21 @@ class RulesError(ValueError):
 
 
 @dataclass(frozen=True)
+class OrderDefaults:
+    """What a preset (or a matching rule, for the space) says about the order after upload."""
+
+    submit: bool | None = None  # None: not said (then no submit: a submit is a charge)
+    space: str | None = None  # a space's title or name, looked up in the API's catalog
+    widgets: dict[str, str] = field(default_factory=dict)  # widget title -> item title
+    results_dir: str | None = None
+
+
+@dataclass(frozen=True)
 class Choice:
     service_name: str
     reason: str
     rule: str | None = None
+    order: OrderDefaults = field(default_factory=OrderDefaults)
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class Preset:
     name: str
     title: str
     service: str  # a service name, or "auto"
+    order: OrderDefaults = field(default_factory=OrderDefaults)
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class Rule:
     hours: tuple[int, int] | None = None
     make: tuple[str, ...] = ()
     has_gps: bool | None = None
+    space: str | None = None  # the space to order in when this rule picks the service
 
     def why(self, meta: PhotoMeta, fmt: ImageFormat) -> str | None:
         """The sentence saying why this rule matches, or None when it does not."""
@@ -136,6 +149,7 @@ _RULE_KEYS = {
     "hours",
     "make",
     "has_gps",
+    "space",
 }
 
 
@@ -178,8 +192,9 @@ class Rules:
         if chosen is None:
             raise RulesError(f"unknown preset {preset!r} (one of: {', '.join(self.presets)})")
         if chosen.service != AUTO:
-            return Choice(chosen.service, f"the preset '{chosen.title}' always orders it")
-        return self.auto(path, fmt)
+            return Choice(chosen.service, f"the preset '{chosen.title}' always orders it", order=chosen.order)
+        picked = self.auto(path, fmt)
+        return replace(picked, order=replace(chosen.order, space=picked.order.space or chosen.order.space))
 
     def auto(self, path: Path, fmt: ImageFormat) -> Choice:
         try:
@@ -195,8 +210,20 @@ class Rules:
         for rule in self.rules:
             reason = rule.why(meta, fmt)
             if reason:
-                return Choice(rule.service, reason, rule.name)
+                return Choice(
+                    rule.service, reason, rule.name, OrderDefaults(space=self._space(rule, meta, fmt))
+                )
         return Choice(FALLBACK_SERVICE, f"no rule matched, so it gets {SERVICES[FALLBACK_SERVICE].lower()}")
+
+    def _space(self, picked: Rule, meta: PhotoMeta, fmt: ImageFormat) -> str | None:
+        """The space of the rule that picked the service, else of the first other rule for the
+        same service that matches and names one (keyword 'bedroom' -> Bedroom)."""
+        if picked.space:
+            return picked.space
+        for rule in self.rules:
+            if rule.space and rule.service == picked.service and rule.why(meta, fmt):
+                return rule.space
+        return None
 
 
 def _parse(text: str, where: str, rules_required: bool = True):
@@ -216,7 +243,7 @@ def _parse(text: str, where: str, rules_required: bool = True):
         if not isinstance(body, dict) or not isinstance(body.get("service"), str):
             raise RulesError(f"{at}: preset '{name}' needs a service")
         service = body["service"] if body["service"] == AUTO else _service(body["service"], at)
-        presets[name] = Preset(name, str(body.get("title", name)), service)
+        presets[name] = Preset(name, str(body.get("title", name)), service, _order_defaults(body, at, name))
     if "rules" not in data:
         return presets, ([] if rules_required else None)
     if not isinstance(data["rules"], list):
@@ -224,6 +251,26 @@ def _parse(text: str, where: str, rules_required: bool = True):
     header = r"\[\[rules\]\]"
     rules = [_rule(body, f"{where} line {_line_of(text, header, n)}") for n, body in enumerate(data["rules"])]
     return presets, rules
+
+
+_PRESET_KEYS = {"title", "service", "submit", "space", "widgets", "results_dir"}
+
+
+def _order_defaults(body: dict, at: str, name: str) -> OrderDefaults:
+    unknown = set(body) - _PRESET_KEYS
+    if unknown:
+        raise RulesError(f"{at}: preset '{name}' has an unknown key {sorted(unknown)[0]!r}")
+    submit, space, results = body.get("submit"), body.get("space"), body.get("results_dir")
+    widgets = body.get("widgets", {})
+    if submit is not None and not isinstance(submit, bool):
+        raise RulesError(f"{at}: submit must be true or false")
+    if space is not None and not isinstance(space, str):
+        raise RulesError(f'{at}: space must be text (a space\'s title, e.g. "Bedroom")')
+    if not (isinstance(widgets, dict) and all(isinstance(v, str) for v in widgets.values())):
+        raise RulesError(f'{at}: widgets must be a table of text, e.g. widgets = {{ Style = "Modern" }}')
+    if results is not None and not (isinstance(results, str) and Path(results).expanduser().is_absolute()):
+        raise RulesError(f"{at}: results_dir must be an absolute folder")
+    return OrderDefaults(submit, space, dict(widgets), results)
 
 
 def _rule(body: dict, at: str) -> Rule:
@@ -263,9 +310,12 @@ def _rule(body: dict, at: str) -> Rule:
         if not isinstance(body["has_gps"], bool):
             raise RulesError(f"{at}: has_gps must be true or false")
         kw["has_gps"] = body["has_gps"]
+    space = body.get("space")
+    if space is not None and not isinstance(space, str):
+        raise RulesError(f'{at}: space must be text (a space\'s title, e.g. "Bedroom")')
     if len(kw) == 2:
         raise RulesError(f"{at}: a rule needs at least one condition")
-    return Rule(**kw)
+    return Rule(**kw, space=space)
 
 
 def _service(name, at: str) -> str:

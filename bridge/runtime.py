@@ -11,9 +11,11 @@ import time
 from .config import Settings
 from .keystore import find_key
 from .queue.intake import Intake
+from .queue.orders import OrderFollower
 from .queue.spool import Spool, open_copy
 from .queue.store import Store
 from .queue.worker import WorkerPool
+from .remote.catalog import Catalog
 from .remote.connect import remote_client
 from .rules import Rules
 from .thumbnails import Thumbnails
@@ -30,12 +32,22 @@ class Runtime:
         self.store = Store(settings.home / DB_FILE)
         self.spool = Spool(settings.home / "spool")
         self.rules = Rules.load(settings.home)
-        self.intake = Intake(settings, self.store, self.spool, self.rules)
         self._client_exit = contextlib.ExitStack()  # the client in use (and its sandbox)
         self._retired: list[contextlib.ExitStack] = []  # earlier ones, closed once idle
         self.client = self._client_exit.enter_context(remote_client(settings))
+        self.catalog = Catalog(lambda: self.client)
+        self.intake = Intake(settings, self.store, self.spool, self.rules, self.catalog)
         self.thumbnails = Thumbnails(settings.home / "thumbs", open_file=open_copy)
         self.pool = WorkerPool(self.store, self.spool, self.client, settings, thumbnails=self.thumbnails)
+        self.pool.catalog = self.catalog
+        self.orders = OrderFollower(
+            self.store,
+            lambda: self.client,
+            self.catalog,
+            self.pool.health,
+            settings,
+            wake_uploads=self.pool.wake,
+        )
         self._reload_lock = threading.Lock()
 
     @property
@@ -53,6 +65,7 @@ class Runtime:
         self.clean_spool()
         self.thumbnails.prune(THUMBS_KEEP_DAYS)
         self.pool.start()
+        self.orders.start()
 
     def clean_spool(self) -> None:
         """Drop copies nothing refers to (a crash between spooling and recording) and the
@@ -78,6 +91,7 @@ class Runtime:
                 threading.Thread(
                     target=self._retire, args=(old, under_way), name="retire-client", daemon=True
                 ).start()
+                self.catalog.clear()
                 log.info("API key changed: now in %s mode", self.mode)
             return self.mode
 
@@ -91,6 +105,7 @@ class Runtime:
                 old.close()
 
     def stop(self, timeout: float = 20.0) -> None:
+        self.orders.stop(timeout)
         if not self.pool.stop(timeout):
             log.warning(
                 "uploads still under way after %.0f s; they will be retried at the next start", timeout

@@ -26,8 +26,9 @@ def expected(samples) -> dict:
 
 @pytest.fixture
 def sandbox():
-    """The sandbox API on a free 127.0.0.1 port; `.state` holds what it received."""
-    state = SandboxState()
+    """The sandbox API on a free 127.0.0.1 port; `.state` holds what it received. Its orders
+    take 0.3 s to process."""
+    state = SandboxState(processing_time=0.3)
     with BackgroundServer(create_sandbox_app(state)) as server:
         server.state = state
         yield server

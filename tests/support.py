@@ -109,11 +109,20 @@ class RunningBridge:
         assert resp.status_code == 202, resp.text
         return resp.json()
 
-    def wait(self, batch_id: str, timeout: float = 120) -> dict:
+    def upload_items(self, items: list[dict], **fields) -> dict:
+        resp = self.post("/v1/uploads", json={"items": items, **fields})
+        assert resp.status_code == 202, resp.text
+        return resp.json()
+
+    def wait_orders(self, batch_id: str, timeout: float = 120) -> dict:
+        """The batch once its uploads and its orders (submitted ones too) are all over."""
+        return self.wait(batch_id, timeout, until="orders_finished")
+
+    def wait(self, batch_id: str, timeout: float = 120, until: str = "finished") -> dict:
         deadline = time.monotonic() + timeout
         while True:
             batch = self.get(f"/v1/batches/{batch_id}").json()
-            if batch["finished"]:
+            if batch[until]:
                 return batch
             if time.monotonic() > deadline:
                 raise AssertionError(f"batch not finished in {timeout} s: {batch['counts']}")

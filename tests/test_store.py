@@ -214,8 +214,12 @@ def test_a_version_1_database_upgrades_in_place(tmp_path):
         new = store.add_batch([_good(9)], client="lightroom")  # numbers go on after the old ones
         assert store.changes("lightroom", cursor, limit=10)[0][0]["batch_id"] == new
         assert store.batch("b_2")["cursor"] > 0
+        # Orders made before the order lifecycle were never submitted by the bridge, and stay so.
+        old = store.item("i_b_1_0")
+        assert old["order_state"] == "not_submitted" and old["results"] == [] and not old["submit"]
+        assert store.orders_due(now=10**12) == []
     finally:
         store.close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -95,19 +95,68 @@ def main() -> None:
     show_default=True,
     help="who hands the photos over, recorded with the bridge's batch",
 )
+@click.option(
+    "--submit/--no-submit",
+    default=None,
+    help="submit each order after its upload: a submit is a charge, it uses credits "
+    "(default: what the preset says, else no)",
+)
+@click.option("--space", help="the room, for services that need one: a title from `aihd-bridge catalog`")
+@click.option(
+    "--widget",
+    "widgets",
+    multiple=True,
+    metavar="WIDGET=ITEM",
+    help="a widget's choice, e.g. Style=Modern (repeatable); see `aihd-bridge catalog SERVICE`",
+)
+@click.option("--wait", is_flag=True, help="wait for the results and print their paths")
+@click.option(
+    "--results",
+    "results_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="folder for the results (default: results/ in the data dir, or the preset's)",
+)
 def upload(
-    paths, items_file, service, preset, as_json, attempts, keep_heic, force, no_bridge, bridge_only, client
+    paths,
+    items_file,
+    service,
+    preset,
+    as_json,
+    attempts,
+    keep_heic,
+    force,
+    no_bridge,
+    bridge_only,
+    client,
+    submit,
+    space,
+    widgets,
+    wait,
+    results_dir,
 ) -> None:
-    """Upload photos and print one order id (or one error) per file."""
-    from ..discovery import BridgeError, Found, find_bridge
+    """Upload photos and print one order id (or one error) per file; with --submit, submit
+    the orders too, and with --wait print each result's path as it arrives."""
+    from ..discovery import Found, find_bridge
     from ..remote.backoff import Backoff
-    from .upload import read_items, upload_in_process, upload_via_bridge
+    from .orders import bridge_in_process, widget_pairs
+    from .upload import read_items, upload_in_process
 
     if no_bridge and bridge_only:
         raise click.UsageError("--no-bridge and --bridge-only exclude each other")
     items = [(p, str(p)) for p in paths] + (read_items(items_file) if items_file else [])
     if not items:
         raise click.UsageError("no photos: give PATHS or --items FILE")
+    order = {
+        k: v
+        for k, v in {
+            "submit": submit,
+            "space": space,
+            "widgets": widget_pairs(widgets) or None,
+            "results_dir": str(results_dir.absolute()) if results_dir else None,
+        }.items()
+        if v is not None
+    }
+    ordering = bool(order) or wait  # the order lifecycle runs in a bridge
     settings = _settings(convert_heic=False if keep_heic else None)
     found = Found() if no_bridge or keep_heic else find_bridge(settings.home)
     bridge = found.bridge
@@ -115,36 +164,64 @@ def upload(
         _no_bridge(settings.home, as_json, found.note)
     if found.note:
         click.secho(f"note: {found.note}; uploading from this process", fg="yellow", err=True)
-    if bridge is not None:
-        try:
-            mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
-            if mode == "sandbox":
-                from ..remote.connect import SANDBOX_NOTICE
+    if ordering and (no_bridge or keep_heic):
+        raise click.UsageError("--submit, --space, --widget, --wait and --results need the bridge's queue")
+    if bridge is None and ordering:
+        until = "their results are in" if wait else "the orders are submitted"
+        click.echo(f"no bridge is running: one runs in this process until {until}", err=True)
+        with bridge_in_process(settings) as local:
+            _upload_and_follow(local, items, service, preset, force, as_json, client, order, wait)
+        return
+    if bridge is not None:  # the bridge's queue: uploads, and the orders they asked for
+        _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait)
+        return
+    mode = "sandbox" if settings.sandbox else "live"
+    results = upload_in_process(
+        settings,
+        items,
+        service=service,
+        preset=preset,
+        attempts=attempts,
+        backoff=Backoff(),
+        show_progress=not as_json,
+    )
+    _print_results(results, mode, as_json)
+    sys.exit(ExitStatus.SUCCESS if all(r["ok"] for r in results) else ExitStatus.ERROR)
 
-                click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
-            results = upload_via_bridge(
-                bridge,
-                items,
-                service=service,
-                preset=preset,
-                force=force,
-                show_progress=not as_json,
-                client=client,
-            )
-        except BridgeError as exc:
-            raise BridgeError(f"the bridge at {bridge.url} could not take the photos: {exc}") from None
-    else:
-        mode = "sandbox" if settings.sandbox else "live"
-        results = upload_in_process(
-            settings,
+
+def _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait) -> None:
+    """Upload through `bridge`, print the order ids, then follow the orders: submitted, and
+    with `wait` finished (each result's path printed as it arrives)."""
+    from ..discovery import BridgeError
+    from .orders import follow, order_summary
+    from .upload import bridge_result, upload_via_bridge
+
+    try:
+        mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
+        if mode == "sandbox":
+            from ..remote.connect import SANDBOX_NOTICE
+
+            click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
+        batch_id, results = upload_via_bridge(
+            bridge,
             items,
             service=service,
             preset=preset,
-            attempts=attempts,
-            backoff=Backoff(),
+            force=force,
             show_progress=not as_json,
+            client=client,
+            order=order,
         )
-    _print_results(results, mode, as_json)
+        if not as_json:
+            _print_results(results, mode, as_json=False)
+        final = follow(bridge, batch_id, wait=wait, echo=not as_json)
+    except BridgeError as exc:
+        raise BridgeError(f"the bridge at {bridge.url} could not take the photos: {exc}") from None
+    results = [bridge_result(i) for i in final]
+    if as_json:
+        _print_results(results, mode, as_json=True)
+    elif any(i["submit"] for i in final):
+        click.echo(order_summary(final, wait), err=True)
     sys.exit(ExitStatus.SUCCESS if all(r["ok"] for r in results) else ExitStatus.ERROR)
 
 
@@ -228,11 +305,27 @@ def status(as_json) -> None:
             f"{q['uploading']} uploading, {q['done']} done, {q['failed']} failed"
         )
         click.echo(_remote_line(report.get("remote")))
+        if report.get("orders"):
+            click.echo(_orders_line(report["orders"]))
         for item in report["recent_failures"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")
         click.echo("status page: aihd-bridge open")
     sys.exit(ExitStatus.SUCCESS if report["running"] else ExitStatus.ERROR)
+
+
+def _orders_line(orders: dict) -> str:
+    line = (
+        f"orders: {orders.get('submitting', 0)} submitting, {orders.get('processing', 0)} processing, "
+        f"{orders.get('finished', 0)} finished, {orders.get('failed', 0)} failed"
+    )
+    unanswered = orders.get("unanswered_uploads", 0)
+    if unanswered:
+        line += (
+            f"; {unanswered} uploads went unanswered (the API may have made orders the bridge "
+            "never heard of: they are never submitted, so never charged)"
+        )
+    return line
 
 
 def _remote_line(remote: Any) -> str:
@@ -253,6 +346,76 @@ def _remote_line(remote: Any) -> str:
     )
     line += f" (last error: {remote['last_error']})" if remote["last_error"] else ""
     return click.style(line, fg="yellow")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=30, show_default=True)
+@click.option(
+    "--state",
+    "order_state",
+    type=click.Choice(["not_submitted", "submitting", "processing", "finished", "failed"]),
+    help="only orders in this state",
+)
+def orders(as_json, limit, order_state) -> None:
+    """Recent orders: their state, what was chosen, and the results on disk."""
+    from ..discovery import running_bridge
+    from .orders import print_orders
+
+    settings = _settings()
+    bridge = running_bridge(settings.home)
+    query = {"limit": limit} | ({"order_state": order_state} if order_state else {})
+    if bridge is not None:  # a BridgeError is reported by BridgeGroup
+        items = bridge.get("/v1/history", **query)["items"]
+    else:  # no bridge: read the history from its database
+        from ..queue.store import Store
+        from ..runtime import DB_FILE
+        from ..web.routes import listed
+
+        if not (settings.home / DB_FILE).exists():
+            items = []
+        else:
+            store = Store(settings.home / DB_FILE)
+            try:
+                items = [listed(i) for i in store.history(**query)]
+            finally:
+                store.close()
+    items = [i for i in items if i["order_id"] or i["submit"]]
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+    elif not items:
+        click.echo("no orders yet")
+    else:
+        print_orders(items)
+
+
+@main.command()
+@click.argument("service", required=False, callback=_service_option)
+@click.option("--json", "as_json", is_flag=True)
+def catalog(service, as_json) -> None:
+    """The spaces and widgets the API offers (for one SERVICE, or all): what --space and
+    --widget, and presets' space and widgets, may name."""
+    from ..discovery import running_bridge
+    from ..services import SERVICES
+    from .orders import catalog_of, print_catalog
+
+    settings = _settings()
+    bridge = running_bridge(settings.home)
+    found = [catalog_of(bridge, settings, s) for s in ([service] if service else list(SERVICES))]
+    if as_json:
+        click.echo(json.dumps(found if not service else found[0], indent=2))
+        return
+    if (
+        bridge is None
+        and settings.sandbox
+        or bridge is not None
+        and bridge.get("/v1/health")["mode"] == "sandbox"
+    ):
+        from ..remote.connect import SANDBOX_NOTICE
+
+        click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
+    for entry in found:
+        print_catalog(entry)
 
 
 @main.command("open")

@@ -128,14 +128,19 @@ def upload_via_bridge(
     force: bool,
     show_progress: bool,
     client: str = "cli",
-) -> list[dict]:
+    order: dict | None = None,
+) -> tuple[str, list[dict]]:
+    """Hand the photos over and follow their uploads; (batch id, one result per photo).
+    `order`: what happens after the upload (submit, space, widgets, results_dir)."""
     choice = {"service_name": service} if service else {"preset": preset or "auto"}
     wanted = [
         {"path": str(p.absolute()), "source_id": source_id, "force": force, **choice}
         for p, source_id in items
     ]
     try:
-        batch_id = bridge.post("/v1/uploads", {"items": wanted, "client": client})["batch_id"]
+        batch_id = bridge.post("/v1/uploads", {"items": wanted, "client": client, **(order or {})})[
+            "batch_id"
+        ]
     except BridgeError as exc:
         raise click.ClickException(f"the bridge refused the batch: {exc}") from None
     click.echo(f"batch {batch_id} handed to the bridge at {bridge.url}", err=True)
@@ -163,19 +168,25 @@ def upload_via_bridge(
             err=True,
         )
         raise SystemExit(ExitStatus.INTERRUPTED) from None
-    return [
-        _result(
-            i["path"],
-            i["source_id"],
-            ok=i["state"] == "done",
-            order_id=i["order_id"],
-            error=None if i["state"] == "done" else i["error"] or i["state"],
-            service_name=i["service_name"],
-            reason=i["service_reason"],
-            attempts=i["attempts"],
-        )
-        for i in batch["items"]
-    ]
+    return batch_id, [bridge_result(i) for i in batch["items"]]
+
+
+def bridge_result(item: dict) -> dict:
+    """One photo's line of `upload`, from the bridge's view of its item."""
+    return _result(
+        item["path"],
+        item["source_id"],
+        ok=item["state"] == "done" and item["order_state"] != "failed",
+        order_id=item["order_id"],
+        error=item["order_error"]
+        if item["order_state"] == "failed"
+        else (None if item["state"] == "done" else item["error"] or item["state"]),
+        service_name=item["service_name"],
+        reason=item["service_reason"],
+        attempts=item["attempts"],
+        order_state=item["order_state"],
+        results=[r["path"] for r in item["results"]],
+    )
 
 
 def _size(path: Path) -> int:

@@ -3,6 +3,7 @@ for one bad item. Knows nothing of HTTP: the server passes plain values in."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Mapping
@@ -12,7 +13,9 @@ from typing import IO
 
 from ..config import Settings
 from ..formats import FileProblem, ImageFormat, check_file, open_photo, upload_name
-from ..rules import Rules, RulesError
+from ..remote.catalog import Catalog, NotOffered
+from ..remote.client import RemoteError
+from ..rules import Choice, Rules, RulesError
 from .spool import Spool
 from .store import NewItem, OtherClient, Store, new_id
 
@@ -33,6 +36,7 @@ class Intake:
     store: Store
     spool: Spool
     rules: Rules
+    catalog: Catalog | None = None  # to check a submit's space and widgets before the upload
 
     def from_json(self, payload) -> tuple[str, list[NewItem]]:
         if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
@@ -43,7 +47,7 @@ class Intake:
         batch_id = payload.get("batch_id")
         if batch_id is not None and not isinstance(batch_id, str):
             raise InvalidRequest(f"no batch {batch_id!r} to add to")  # add_batch checks it exists
-        defaults = {k: payload[k] for k in ("service_name", "preset", "force") if k in payload}
+        defaults = {k: payload[k] for k in ("service_name", "preset", "force", *ORDER_FIELDS) if k in payload}
         items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw) for raw in raw_items]
         try:
             batch_id = self._record(items, client=_text(payload.get("client")), batch_id=batch_id)
@@ -96,7 +100,7 @@ class Intake:
             return item
         try:
             self._choose(item, raw, spooled, fmt)  # metadata from the copy that will be sent
-        except RulesError as exc:
+        except (RulesError, NotOffered) as exc:
             self.spool.remove(spooled)
             item.error = f"{path_text}: {exc}"
             return item
@@ -119,7 +123,7 @@ class Intake:
         try:
             fmt, size = check_file(spooled, self.settings.max_upload_bytes)
             self._choose(item, fields, spooled, fmt)
-        except (FileProblem, RulesError) as exc:
+        except (FileProblem, RulesError, NotOffered) as exc:
             self.spool.remove(spooled)
             reason = exc.reason if isinstance(exc, FileProblem) else str(exc)
             item.error = f"{name}: {reason}"
@@ -136,6 +140,59 @@ class Intake:
             path, fmt, service=_text(fields.get("service_name")), preset=_text(fields.get("preset"))
         )
         item.service_name, item.service_reason = choice.service_name, choice.reason
+        self._order(item, fields, choice)
+
+    def _order(self, item: NewItem, fields, choice: Choice) -> None:
+        """What happens after the upload: the item's own fields, else the preset's (or the
+        rule's space). A submit's space and widgets are checked against the catalog now, so
+        that a value it lacks fails the photo before anything is uploaded; when the catalog
+        cannot be read now, they are checked again before the upload and before the submit."""
+        defaults = choice.order
+        submit = _flag(fields.get("submit"), "submit")
+        space = fields.get("space")
+        if space is not None and not isinstance(space, str):
+            raise RulesError("space must be text: a space's title or name from the catalog")
+        widgets = fields.get("widgets")
+        if isinstance(widgets, str):  # multipart sends it as JSON text
+            try:
+                widgets = json.loads(widgets)
+            except ValueError:
+                raise RulesError("widgets must be a JSON object: widget -> item") from None
+        if widgets is not None and not (
+            isinstance(widgets, dict) and all(isinstance(v, str) for v in widgets.values())
+        ):
+            raise RulesError('widgets must be an object of text, e.g. {"Style": "Modern"}')
+        results = fields.get("results_dir") or defaults.results_dir
+        if results is not None:
+            if not isinstance(results, str) or not Path(results).expanduser().is_absolute():
+                raise RulesError("results_dir must be an absolute folder")
+            results = str(Path(results).expanduser())
+        item.submit = bool(defaults.submit) if submit is None else submit
+        item.results_dir = results
+        item.order_request = {
+            "space": space or defaults.space,
+            "widgets": {**defaults.widgets, **(widgets or {})},
+        }
+        if item.submit and self.catalog is not None:
+            try:
+                selection = self.catalog.resolve(
+                    choice.service_name, item.order_request["space"], item.order_request["widgets"]
+                )
+            except RemoteError:
+                return  # the catalog cannot be read now: checked again later, before any charge
+            item.selection = selection.as_dict()
+
+
+ORDER_FIELDS = ("submit", "space", "widgets", "results_dir")
+
+
+def _flag(value, name: str) -> bool | None:
+    """A JSON boolean, or multipart's "true"/"false"; None when not given."""
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise RulesError(f"{name} must be true or false")
 
 
 def _text(value) -> str | None:

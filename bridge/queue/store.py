@@ -20,13 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..clock import Clock
+from .order_records import OrderRecords
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Source ids one history query matches at most: SQLite allows 999 variables in a statement on
 # older builds, and the Lightroom plugin asks for the selected photos in calls of 200.
 MAX_SOURCE_IDS = 500
 STATES = ("queued", "uploading", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
+# An uploaded item's order: not_submitted (upload only) -> submitting -> processing ->
+# finished or failed. "submitting" is recorded before a submit is sent (`about_to_submit`).
+ORDER_STATES = ("not_submitted", "submitting", "processing", "finished", "failed")
+ORDER_PENDING = ("submitting", "processing")
 MAY_BE_DUPLICATE = "may have been sent twice: the bridge stopped while this upload was under way"
 
 _SCHEMA_1 = """
@@ -89,7 +94,30 @@ CREATE INDEX items_batch_changes ON items(batch_id, change_seq);
 CREATE INDEX items_batch_state ON items(batch_id, state);
 """
 
-MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2}
+# Version 3: the order lifecycle. What the host asked for (submit, its words for the space and
+# widgets, a results folder), what the catalog made of it (`selection`), the order's state and
+# its results; `submits_sent` counts submits sent (before each is sent: a crash then asks the
+# API before sending another); `unanswered` counts uploads the API may have taken without the
+# bridge hearing back (never submitted, so never charged).
+_SCHEMA_3 = """
+ALTER TABLE items ADD COLUMN submit INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN order_request TEXT;
+ALTER TABLE items ADD COLUMN selection TEXT;
+ALTER TABLE items ADD COLUMN results_dir TEXT;
+ALTER TABLE items ADD COLUMN order_state TEXT;
+ALTER TABLE items ADD COLUMN order_error TEXT;
+ALTER TABLE items ADD COLUMN submits_sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN submitted_at REAL;
+ALTER TABLE items ADD COLUMN eta REAL;
+ALTER TABLE items ADD COLUMN order_next REAL NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN order_polls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN results TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE items ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
+UPDATE items SET order_state = 'not_submitted' WHERE order_id IS NOT NULL;
+CREATE INDEX items_orders ON items(order_state, order_next);
+"""
+
+MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3}
 
 ITEM_FIELDS = (
     "id",
@@ -115,6 +143,15 @@ ITEM_FIELDS = (
     "finished",
     "client",
     "change_seq",
+    "submit",
+    "results_dir",
+    "order_state",
+    "order_error",
+    "submits_sent",
+    "submitted_at",
+    "eta",
+    "order_next",
+    "order_polls",
 )
 
 
@@ -133,6 +170,10 @@ class NewItem:
     force: bool = False
     error: str | None = None
     id: str | None = None
+    submit: bool = False
+    order_request: dict | None = None  # the host's words: {"space", "widgets"}
+    selection: dict | None = None  # what the catalog made of them (`catalog.Selection`)
+    results_dir: str | None = None
 
 
 def storable(text: str | None) -> str | None:
@@ -150,7 +191,7 @@ class OtherClient(ValueError):
     """Items may join a batch only for the client that made it."""
 
 
-class Store:
+class Store(OrderRecords):
     def __init__(self, path: Path, clock: Clock | None = None):
         self.path = path
         self._now = (clock or Clock()).wall
@@ -228,8 +269,9 @@ class Store:
                 db.execute(
                     """INSERT INTO items(id, batch_id, position, source_path, source_id,
                        spool_path, filename, size, format, service_name, service_reason, state,
-                       force, last_error, created, finished, client, change_seq) VALUES
-                       (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                       force, last_error, created, finished, client, change_seq, submit,
+                       order_request, selection, results_dir) VALUES
+                       (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                     (
                         item.id,
                         batch_id,
@@ -249,6 +291,10 @@ class Store:
                         now if item.error else None,
                         client,
                         seq + position - first,
+                        int(item.submit),
+                        _json_or_null(item.order_request),
+                        _json_or_null(item.selection),
+                        item.results_dir,
                     ),
                 )
         return batch_id
@@ -315,21 +361,26 @@ class Store:
         with self._tx() as db:
             db.execute(
                 """UPDATE items SET state='done', order_id=?, last_error=NULL,
-                          next_attempt_at=0, finished=?, fingerprint=?, sha256=?, change_seq=?
-                          WHERE id=?""",
+                          next_attempt_at=0, finished=?, fingerprint=?, sha256=?, change_seq=?,
+                          order_state=CASE WHEN submit THEN 'submitting' ELSE 'not_submitted' END,
+                          order_next=0 WHERE id=?""",
                 (order_id, now, fingerprint, sha256, self._bump(db), item_id),
             )
             self._end_attempt(db, item_id, now, outcome, order_id)
 
-    def mark_retry(self, item_id: str, error: str, when: float, counted: bool = True) -> None:
+    def mark_retry(
+        self, item_id: str, error: str, when: float, counted: bool = True, unanswered: bool = False
+    ) -> None:
         """Back to the queue until `when`; an uncounted try (rate limiting) does not bring
-        the item closer to giving up, though its history keeps it."""
+        the item closer to giving up, though its history keeps it. `unanswered`: the API may
+        have taken this upload without answering (its order is never submitted)."""
         now = self._now()
         with self._tx() as db:
             db.execute(
                 """UPDATE items SET state='queued', last_error=?, next_attempt_at=?,
-                          attempts=attempts - ?, change_seq=? WHERE id=? AND state='uploading'""",
-                (error, when, 0 if counted else 1, self._bump(db), item_id),
+                          attempts=attempts - ?, unanswered=unanswered + ?, change_seq=?
+                          WHERE id=? AND state='uploading'""",
+                (error, when, 0 if counted else 1, int(unanswered), self._bump(db), item_id),
             )
             self._end_attempt(db, item_id, now, "retry", error)
 
@@ -385,7 +436,7 @@ class Store:
                     notes.append(MAY_BE_DUPLICATE)
                 db.execute(
                     """UPDATE items SET state='queued', next_attempt_at=0, notes=?,
-                              change_seq=? WHERE id=?""",
+                              unanswered=unanswered + 1, change_seq=? WHERE id=?""",
                     (json.dumps(notes), self._bump(db), row["id"]),
                 )
                 db.execute(
@@ -448,6 +499,9 @@ class Store:
                 "UPDATE items SET next_attempt_at=0, change_seq=? WHERE id=?",
                 [(seq + n, i) for n, i in enumerate(ids)],
             )
+            db.execute(  # orders waiting for their next look: now too (not their deadline)
+                f"UPDATE items SET order_next=0 WHERE order_state IN {ORDER_PENDING}"
+            )
             return len(ids)
 
     def stale_spool(self, before: float) -> list[tuple[str, str]]:
@@ -489,6 +543,11 @@ class Store:
             uploading = self._db.execute(
                 "SELECT id, size FROM items WHERE batch_id=? AND state='uploading'", (batch_id,)
             ).fetchall()
+            orders = self._db.execute(
+                """SELECT order_state, COUNT(*) FROM items WHERE batch_id=? AND order_state IS NOT NULL
+                   GROUP BY order_state""",
+                (batch_id,),
+            ).fetchall()
         counts = {s: 0 for s in STATES} | {r[0]: r[1] for r in by_state}
         summary = {
             "counts": counts | {"waiting": sum(r[3] for r in by_state)},
@@ -496,6 +555,7 @@ class Store:
             "bytes_total": sum(r[2] for r in by_state),
             "bytes_done": sum(r[2] for r in by_state if r[0] == "done"),
             "uploading": {r[0]: r[1] or 0 for r in uploading},
+            "orders": {r[0]: r[1] for r in orders},
         }
         return {
             "id": row["id"],
@@ -556,12 +616,14 @@ class Store:
         source_ids: list[str] | None = None,
         order_id: str | None = None,
         client: str | None = None,
+        order_state: str | None = None,
         limit: int = 100,
     ) -> list[dict]:
         """Past items, newest first; `source_ids` matches any of them."""
         clauses, args = [], []
         for column, value in (
             ("state", state),
+            ("order_state", order_state),
             ("source_path", source_path),
             ("order_id", order_id),
             ("client", client),
@@ -604,4 +666,10 @@ def _item(row: sqlite3.Row, now: float) -> dict:
     item["notes"] = json.loads(item["notes"])
     waiting = row["state"] == "queued" and row["next_attempt_at"] > now
     item["waiting_until"] = row["next_attempt_at"] if waiting else None
+    for name in ("results", "selection", "order_request"):
+        item[name] = json.loads(row[name]) if row[name] else None
     return item
+
+
+def _json_or_null(value) -> str | None:
+    return None if value is None else json.dumps(value)

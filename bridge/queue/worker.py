@@ -8,11 +8,13 @@ charged an attempt: one upload at a time probes, and all resume when it gets thr
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..formats import FORMATS, FileProblem, detect, prepared
 from ..remote.backoff import Backoff
+from ..remote.catalog import Catalog, NotOffered
 from ..remote.client import ApiClient, RemoteError
 from ..remote.health import RemoteHealth
 from ..thumbnails import Thumbnails
@@ -57,6 +60,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._inflight_keys: set[tuple[str, str]] = set()
         self._cancelled: set[str] = set()
+        self.catalog: Catalog | None = None  # checks a submit's choices before its upload
+        self.uploaded: Callable[[], None] = lambda: None  # told after each order id is recorded
 
     def start(self, count: int | None = None) -> None:
         for n in range(count or self.settings.workers):
@@ -214,6 +219,10 @@ class WorkerPool:
         if changed:
             self.store.mark_failed(item_id, f"{name}: {changed}")
             return
+        refused = self._order_choices(item)
+        if refused:
+            self.store.mark_failed(item_id, f"{name}: {refused}; nothing was uploaded")
+            return
         self.progress[item_id] = 0
         try:
             with prepared(spooled, FORMATS[item["format"]], self.settings.convert_heic) as up:
@@ -237,6 +246,7 @@ class WorkerPool:
             try:
                 # The spool copy stays until the idle-time hasher has its sha256 (for dedupe).
                 self.store.mark_done(item_id, order_id, fingerprint=fingerprint, sha256=None)
+                self.uploaded()
                 return
             except sqlite3.Error:
                 log.exception("could not record order %s of item %s (try %d)", order_id, item_id, attempt + 1)
@@ -244,6 +254,21 @@ class WorkerPool:
         # Left "uploading": the next start puts it back in the queue, flagged, and the log
         # holds the order id this attempt got.
         log.error("order %s of item %s is only in this log: the database refused it", order_id, item_id)
+
+    def _order_choices(self, item: dict) -> str | None:
+        """A submit's space and widgets that intake could not check (the catalog could not be
+        read then): checked now, before the upload; why they cannot be ordered, if so."""
+        if not item["submit"] or item["selection"] is not None or self.catalog is None:
+            return None
+        wanted = json.loads(item["order_request"] or "{}")
+        try:
+            selection = self.catalog.resolve(item["service_name"], wanted.get("space"), wanted.get("widgets"))
+        except NotOffered as exc:
+            return str(exc)
+        except RemoteError:
+            return None  # still unreadable: the order follower checks again before the submit
+        self.store.set_selection(item["id"], selection.as_dict())
+        return None
 
     @staticmethod
     def _changed_since_intake(item: dict, spooled: Path) -> str | None:
@@ -269,6 +294,8 @@ class WorkerPool:
 
     def _failed(self, item: dict, error: str, exc: RemoteError) -> None:
         item_id = item["id"]
+        # A read timeout: the API may have made an order it never told us of (never submitted).
+        unanswered = exc.status is None and not exc.outage
         with self._lock:
             cancelled = item_id in self._cancelled
         if cancelled:
@@ -287,12 +314,12 @@ class WorkerPool:
                 error,
                 time.strftime("%H:%M:%S", time.localtime(when)),
             )
-            self.store.mark_retry(item_id, error, when, counted=False)
+            self.store.mark_retry(item_id, error, when, counted=False, unanswered=unanswered)
             return
         elif item["attempts"] < self.settings.max_attempts:
             delay = self.backoff.delay(item["attempts"], exc)
             log.info("item %s: %s; retrying in %.0f s", item_id, error, delay)
-            self.store.mark_retry(item_id, error, self.clock.wall() + delay)
+            self.store.mark_retry(item_id, error, self.clock.wall() + delay, unanswered=unanswered)
             self.wake()
             return
         else:

@@ -27,7 +27,8 @@ class RemoteError(Exception):
     `status` is the HTTP status, or None for a network failure described by `cause`;
     `message` is the remote's own words where it gave any; `retryable` says whether
     trying again later may help; `retry_after` is the remote's wish, in seconds; `outage`
-    says the API could not be reached or is down (nothing about this photo).
+    says the API could not be reached or is down (nothing about this photo); `key` is the
+    API's machine-readable reason (`{"error", "key"}`), when it gave one.
     """
 
     def __init__(
@@ -39,8 +40,10 @@ class RemoteError(Exception):
         cause: str | None = None,
         retry_after: float | None = None,
         outage: bool = False,
+        key: str | None = None,
     ):
         self.status = status
+        self.key = key
         self.message = message
         self.retryable = retryable
         self.cause = cause
@@ -99,6 +102,39 @@ class ApiClient:
     def __repr__(self) -> str:  # the key stays out of reprs and tracebacks
         return f"ApiClient({self.upload_url!r})"
 
+    @property
+    def base_url(self) -> str:
+        return self.upload_url.removesuffix("/v1/order/image")
+
+    def call(self, method: str, path: str, *, params=None, payload=None, timeout: float | None = None):
+        """One JSON call to the API (catalog, submit, order status); its answer or RemoteError.
+        A read timeout here, as for uploads, is not an outage: the request may have been taken."""
+        import requests
+
+        try:
+            resp = self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=payload,
+                headers={"x-api-key": self.api_key, "Accept": "application/json"},
+                timeout=(self.connect_timeout, timeout or self.read_timeout),
+                allow_redirects=False,
+            )
+            content = resp.content
+        except requests.RequestException as exc:
+            raise network_error(exc) from None
+        payload = _json_or_none(content)
+        if resp.status_code == 200 and isinstance(payload, dict):
+            return payload
+        if resp.status_code == 200:
+            raise RemoteError(
+                status=200,
+                retryable=True,
+                message="the answer was not JSON: " + self._snippet(content.decode("utf-8", "replace")),
+            )
+        raise self._error(resp.status_code, resp.headers, content, payload)
+
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
@@ -137,15 +173,7 @@ class ApiClient:
                 )
                 content = resp.content
             except requests.RequestException as exc:
-                # Refused, reset, DNS, TLS, no connection in time: the API is out of reach.
-                # A read timeout is not: the photo went out and the API kept silent about it.
-                raise RemoteError(
-                    status=None,
-                    cause=_network_cause(exc),
-                    message=_network_detail(exc),
-                    retryable=True,
-                    outage=not isinstance(exc, requests.ReadTimeout),
-                ) from None
+                raise network_error(exc) from None
         return self._order_id(resp.status_code, resp.headers, content)
 
     def _order_id(self, status: int, headers, content: bytes) -> str:
@@ -159,6 +187,9 @@ class ApiClient:
                 retryable=False,
                 message="the answer had no order id: " + self._snippet(content.decode("utf-8", "replace")),
             )
+        raise self._error(status, headers, content, payload)
+
+    def _error(self, status: int, headers, content: bytes, payload) -> RemoteError:
         if isinstance(payload, dict) and isinstance(payload.get("error"), str):
             message = payload["error"]
         elif isinstance(payload, dict) and isinstance(payload.get("message"), str):
@@ -166,12 +197,14 @@ class ApiClient:
         else:
             message = content.decode("utf-8", "replace")
         retryable = status == 429 or status >= 500 or status == 408
-        raise RemoteError(
+        key = payload.get("key") if isinstance(payload, dict) else None
+        return RemoteError(
             status=status,
             message=self._snippet(message),
             retryable=retryable,
             retry_after=parse_retry_after(headers.get("Retry-After")),
             outage=status in GATEWAY_DOWN,
+            key=key if isinstance(key, str) else None,
         )
 
     def _snippet(self, text: str) -> str:
@@ -184,6 +217,20 @@ def _json_or_none(content: bytes):
         return json.loads(content)
     except ValueError:
         return None
+
+
+def network_error(exc) -> RemoteError:
+    """Refused, reset, DNS, TLS, no connection in time: the API is out of reach. A read timeout
+    is not: the request went out and the API kept silent about it."""
+    import requests
+
+    return RemoteError(
+        status=None,
+        cause=_network_cause(exc),
+        message=_network_detail(exc),
+        retryable=True,
+        outage=not isinstance(exc, requests.ReadTimeout),
+    )
 
 
 def _network_cause(exc) -> str:

@@ -1,8 +1,9 @@
 """An embedded stand-in for the AI HomeDesign API, for trying things without a key and for tests.
 
 Faithful to the documented contract, plain about the undocumented parts, and able to
-inject faults (statuses with Retry-After, delays, dropped connections, a spell of being out
-of reach) on request.
+inject faults (statuses with Retry-After, delays, dropped connections, answers lost after the
+work was done, downloads cut half-way, a spell of being out of reach) on request, on every
+route. The order lifecycle (catalog, submit, processing, results) is in `sandbox_orders.py`.
 Control endpoints live under /_sandbox/ and exist only here. Like the bridge, it answers only
 requests addressed to 127.0.0.1 or localhost and none from a web page; the control endpoints
 also need its `control_token` (the bridge's embedded sandbox never tells it anyone).
@@ -12,73 +13,44 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import secrets
+import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 from flask import Flask, Response, jsonify, request
 
+from ..clock import Clock
 from ..localguard import bearer_ok, refusal
 from ..services import SERVICES
+from .sandbox_faults import ROUTES, Fault, FaultPlan, QuietDrops, dropped_response
+from .sandbox_orders import DEFAULT_PROCESSING, OrderBook, add_order_routes
+
+__all__ = ["Fault", "FaultPlan", "SandboxState", "create_sandbox_app", "key_fingerprint"]
 
 ORDER_PREFIX = "sandbox-"
-
-
-@dataclass(frozen=True)
-class Fault:
-    status: int | None = None  # answer with this status instead of an order
-    retry_after: str | None = None
-    delay: float = 0.0  # seconds to wait before answering (or before the fault)
-    drop: bool = False  # break the connection instead of answering
-    body: str | None = None  # raw body to send with `status`
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Fault:
-        return cls(**{k: data[k] for k in ("status", "retry_after", "delay", "drop", "body") if k in data})
-
-
-@dataclass
-class FaultPlan:
-    """Faults to inject: first the scripted ones in order, then `rate` of requests at random."""
-
-    script: list[Fault] = field(default_factory=list)
-    rate: float = 0.0
-    kinds: list[Fault] = field(default_factory=list)
-    seed: int | None = None
-
-    def __post_init__(self):
-        self._random = random.Random(self.seed)
-        self._lock = threading.Lock()
-
-    def next(self) -> Fault | None:
-        with self._lock:
-            if self.script:
-                return self.script.pop(0)
-            if self.kinds and self._random.random() < self.rate:
-                return self._random.choice(self.kinds)
-        return None
-
-    @classmethod
-    def from_dict(cls, data: dict) -> FaultPlan:
-        return cls(
-            script=[Fault.from_dict(f) for f in data.get("script", [])],
-            rate=float(data.get("rate", 0.0)),
-            kinds=[Fault.from_dict(f) for f in data.get("kinds", [])],
-            seed=data.get("seed"),
-        )
 
 
 class SandboxState:
     """What the sandbox received and what it will do next; shared with its creator."""
 
-    def __init__(self, max_bytes: int = 50_000_000, accepted_keys: set[str] | None = None):
+    def __init__(
+        self,
+        max_bytes: int = 50_000_000,
+        accepted_keys: set[str] | None = None,
+        processing_time: float = DEFAULT_PROCESSING,
+        clock: Clock | None = None,
+    ):
         self.max_bytes = max_bytes
         self.accepted_keys = accepted_keys  # None: any non-empty key is fine
-        self.faults = FaultPlan()
+        self.faults = FaultPlan()  # for uploads
+        self.route_faults: dict[str, FaultPlan] = {}  # for the other ROUTES
+        self.book = OrderBook(clock or Clock(), processing_time)
+        self.injected: Counter[str] = Counter()  # faults injected, by route and kind
         self.received: list[dict] = []
         self.control_token = secrets.token_urlsafe(32)  # for /_sandbox/received and /faults
         # Called with each order once it is made, before the answer leaves (tests use it to
@@ -94,6 +66,16 @@ class SandboxState:
     def unreachable(self) -> bool:
         return time.monotonic() < self._away_until
 
+    def fault(self, route: str) -> Fault | None:
+        """The next fault for a request to `route` (one of ROUTES), if one is due."""
+        plan = self.faults if route == "upload" else self.route_faults.get(route)
+        fault = plan.next() if plan else None
+        if fault is not None:  # counted by route and kind ("submit lost", "download cut", ...)
+            kind = next((k for k, v in asdict(fault).items() if v and k != "retry_after"), "none")
+            with self._lock:
+                self.injected[f"{route} {kind}"] += 1
+        return fault
+
     def record(self, entry: dict) -> None:
         with self._lock:
             self.received.append(entry)
@@ -101,17 +83,6 @@ class SandboxState:
     def orders(self) -> list[dict]:
         with self._lock:
             return [r for r in self.received if r.get("order_id")]
-
-
-class _Dropped(Exception):
-    """Raised mid-answer so that the server closes the connection (a simulated drop)."""
-
-
-class _QuietDrops(logging.Filter):
-    """Keep waitress from logging a traceback for each connection dropped on purpose."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], _Dropped))
 
 
 def key_fingerprint(key: str) -> str:
@@ -126,8 +97,8 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = state.max_bytes + 1_000_000
     app.extensions["sandbox"] = state
     waitress_log = logging.getLogger("waitress")
-    if not any(isinstance(f, _QuietDrops) for f in waitress_log.filters):
-        waitress_log.addFilter(_QuietDrops())
+    if not any(isinstance(f, QuietDrops) for f in waitress_log.filters):
+        waitress_log.addFilter(QuietDrops())
 
     @app.before_request
     def guard():
@@ -148,9 +119,9 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
     @app.post("/v1/order/image")
     def order_image():
         if state.unreachable():  # nothing gets through: not even recorded
-            return _dropped_response()
+            return dropped_response()
         entry: dict = {"time": time.time()}
-        fault = state.faults.next()
+        fault = state.fault("upload")
         if fault:
             entry["fault"] = {k: v for k, v in asdict(fault).items() if v}
         if fault and fault.delay:
@@ -164,9 +135,14 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
         image = request.files.get("image")
         if image is None:
             return error(400, "http: no such file", entry)
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as kept:  # for the results
+            return order_from(image, kept, entry, fault)
+
+    def order_from(image, kept, entry: dict, fault: Fault | None):
         digest, size = hashlib.sha256(), 0
         for chunk in iter(lambda: image.stream.read(1 << 20), b""):
             digest.update(chunk)
+            kept.write(chunk)
             size += len(chunk)
         entry.update(
             filename=image.filename,
@@ -184,7 +160,7 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
         if fault and fault.drop:
             entry["status"] = "dropped"
             state.record(entry)
-            return _dropped_response()
+            return dropped_response()
         if fault and fault.status:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             if fault.body is not None:
@@ -193,9 +169,12 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
                 return Response(fault.body, fault.status, headers, content_type="text/html")
             return error(fault.status, f"injected fault {fault.status}", entry, headers)
         entry.update(status=200, order_id=ORDER_PREFIX + uuid.uuid4().hex[:16])
+        state.book.add(entry["order_id"], entry["service_name"], kept)
         state.record(entry)
         if state.on_order:
             state.on_order(entry)
+        if fault and fault.lost:  # the order is made, but its id never reaches the client
+            return dropped_response()
         return jsonify(order_id=entry["order_id"])
 
     @app.errorhandler(413)
@@ -209,17 +188,23 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
 
     @app.post("/_sandbox/faults")
     def set_faults():
+        """{plan for uploads..., "routes": {"submit": {plan}, ...}, "unreachable_for": s}"""
         data = request.get_json(force=True) or {}
         state.faults = FaultPlan.from_dict(data)
+        routes = data.get("routes") or {}
+        unknown = set(routes) - set(ROUTES)
+        if unknown:
+            return jsonify(error=f"no route {sorted(unknown)[0]!r} (one of {', '.join(ROUTES)})"), 400
+        state.route_faults = {name: FaultPlan.from_dict(plan) for name, plan in routes.items()}
         state.unreachable_for(float(data.get("unreachable_for", 0)))
-        return jsonify(asdict(state.faults))
+        return jsonify(
+            asdict(state.faults) | {"routes": {k: asdict(v) for k, v in state.route_faults.items()}}
+        )
 
+    @app.get("/_sandbox/submits")
+    def submits():
+        """Accepted submits (charges) and submit requests, per order id."""
+        return jsonify(state.book.counts())
+
+    add_order_routes(app, state)
     return app
-
-
-def _dropped_response() -> Response:
-    def body():
-        yield b'{"order_id": "'  # the server sends the headers and a first piece ...
-        raise _Dropped("sandbox: dropping the connection on purpose")  # ... then cuts it
-
-    return Response(body(), 200, {"Content-Length": "64"}, content_type="application/json")

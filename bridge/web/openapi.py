@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
-from ..queue.store import MAX_SOURCE_IDS, STATES
+from ..queue.store import MAX_SOURCE_IDS, ORDER_STATES, STATES
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -28,7 +28,75 @@ _ITEM: dict[str, Any] = {
         "size": {"type": ["integer", "null"]},
         "bytes_sent": {"type": "integer"},
         "notes": {"type": "array", "items": {"type": "string"}},
+        "submit": {"type": "boolean", "description": "whether the order is submitted (a charge)"},
+        "order_state": {
+            "enum": [*ORDER_STATES, None],
+            "description": "null until the upload is done; not_submitted (upload only) -> "
+            "submitting -> processing -> finished or failed",
+        },
+        "order_error": {**_NULLABLE_STR, "description": "why the order failed, or why it waits"},
+        "eta": {"type": ["number", "null"], "description": "when the results are expected (epoch s)"},
+        "space": {**_NULLABLE_STR, "description": "the space ordered in, by its title"},
+        "widgets": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "widget title -> item title",
+        },
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "src", "sha256"],
+                "properties": {
+                    "path": {"type": "string", "description": "the result's file on this machine"},
+                    "src": {"type": "string", "description": "where the API served it"},
+                    "sha256": {"type": "string"},
+                    "sequence": {"type": ["integer", "null"]},
+                },
+            },
+        },
     },
+}
+
+_CATALOG = {
+    "type": "object",
+    "required": ["service", "space_required", "spaces", "widgets"],
+    "properties": {
+        "service": {"type": "string"},
+        "space_required": {"type": "boolean"},
+        "spaces": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "title": {"type": "string"},
+                    "description": _NULLABLE_STR,
+                    "is_premium": {"type": ["boolean", "null"]},
+                },
+            },
+        },
+        "widgets": {
+            "type": "object",
+            "description": "space name ('' for services without spaces) -> its widgets, each "
+            "with `is_optional` and its `items` [{id, title}]",
+            "additionalProperties": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+_ORDER_FIELDS: dict[str, dict[str, Any]] = {
+    "submit": {
+        "type": "boolean",
+        "description": "submit the order after the upload (a charge); default from the preset, else false",
+    },
+    "space": {"type": "string", "description": "a space's title or name from GET /v1/catalog"},
+    "widgets": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "widget title or id -> item title or id, from GET /v1/catalog",
+    },
+    "results_dir": {"type": "string", "description": "absolute folder for the results"},
 }
 
 _CURSOR = {
@@ -67,6 +135,15 @@ _BATCH = {
         "total": {"type": "integer"},
         "bytes_total": {"type": "integer"},
         "bytes_sent": {"type": "integer"},
+        "orders": {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "items per order_state",
+        },
+        "orders_finished": {
+            "type": "boolean",
+            "description": "uploads finished and no order submitting or processing",
+        },
         "remote": _REMOTE,
         "items": {
             "type": "array",
@@ -113,9 +190,11 @@ _UPLOAD_REQUEST_JSON = {
                     "service_name": {"type": "string"},
                     "preset": {"type": "string"},
                     "force": {"type": "boolean", "description": "send even if already ordered"},
+                    **_ORDER_FIELDS,
                 },
             },
         },
+        **{k: {**v, "description": "default for every item"} for k, v in _ORDER_FIELDS.items()},
         "service_name": {"type": "string", "description": "default for every item"},
         "preset": {"type": "string", "description": "default for every item"},
         "client": {
@@ -137,6 +216,10 @@ _UPLOAD_REQUEST_MULTIPART = {
         "service_name": {"type": "string"},
         "preset": {"type": "string"},
         "force": {"type": "string", "enum": ["true", "false"]},
+        "submit": {"type": "string", "enum": ["true", "false"]},
+        "space": {"type": "string"},
+        "widgets": {"type": "string", "description": "a JSON object: widget -> item"},
+        "results_dir": {"type": "string"},
     },
 }
 
@@ -185,6 +268,8 @@ def _query(*names: str, required: tuple[str, ...] = ()) -> list[dict]:
             if n == "since"
             else {"enum": list(STATES)}
             if n == "state"
+            else {"enum": list(ORDER_STATES)}
+            if n == "order_state"
             # source_id may repeat: the history of several photos in one call
             else {"type": "array", "items": {"type": "string"}, "maxItems": MAX_SOURCE_IDS}
             if n == "source_id"
@@ -207,6 +292,12 @@ def openapi_document() -> dict:
                     "mode": {"enum": ["live", "sandbox"]},
                     "version": {"type": "string"},
                     "queue": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "orders": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                        "description": "items per order_state, and unanswered_uploads: uploads "
+                        "the API may have taken without answering (never submitted, never charged)",
+                    },
                     "uploading_now": {"type": "integer"},
                     "rules_problem": _NULLABLE_STR,
                     "remote": _REMOTE,
@@ -302,7 +393,9 @@ def openapi_document() -> dict:
                     "Past uploads, newest first",
                     _json({"type": "object", "properties": {"items": {"type": "array", "items": _LISTED}}}),
                     400,
-                    params=_query("state", "source_path", "source_id", "order_id", "client", "limit"),
+                    params=_query(
+                        "state", "source_path", "source_id", "order_id", "client", "order_state", "limit"
+                    ),
                 )
             },
             "/v1/changes": {
@@ -315,6 +408,18 @@ def openapi_document() -> dict:
             },
             "/v1/services": {"get": _op("The API's services", _json({"type": "object"}))},
             "/v1/presets": {"get": _op("Presets and auto rules", _json({"type": "object"}))},
+            "/v1/catalog": {
+                "get": _op(
+                    "The spaces and widgets the API offers for a service (cached; refresh=1 reads again)",
+                    _json(_CATALOG),
+                    400,
+                    503,
+                    params=[
+                        {"name": "service", "in": "query", "required": True, "schema": {"type": "string"}},
+                        {"name": "refresh", "in": "query", "required": False, "schema": {"enum": ["0", "1"]}},
+                    ],
+                )
+            },
             "/v1/inspect": {
                 "post": _op(
                     "What the bridge reads from a file and the service it would pick",

@@ -153,6 +153,12 @@ def _live(only: str | None) -> dict:
     else:
         raw = rt.store.recent_batches(RECENT_BATCHES)
     batches = [batch_view(b, rt.pool.progress) for b in raw]
+    for item in (i for b in batches for i in b["items"]):
+        # Results as the page shows them: its own guarded address for each file on disk.
+        item["results"] = [
+            {"url": f"/page/results/{item['id']}/{r['sequence']}", "label": f"result {r['sequence']}"}
+            for r in item["results"]
+        ]
     status = health().get_json()  # what /v1/health says, the remote's state included
     notice = banner(status.get("remote"), [i for b in batches for i in b["items"]])
     for b in batches:
@@ -212,6 +218,17 @@ def thumbnail(item_id: str):
     response = send_file(path, mimetype="image/jpeg", max_age=365 * 86400)
     response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
+
+
+@pages.get("/page/results/<item_id>/<int:sequence>")
+def result_file(item_id: str, sequence: int):
+    """A result image the bridge downloaded, for the row's before and after."""
+    item = current_app.extensions["runtime"].store.item(item_id)
+    found = next((r for r in (item or {}).get("results") or [] if r.get("sequence") == sequence), None)
+    if found is None or not Path(found["path"]).is_file():
+        return send_file(PLACEHOLDER, mimetype="image/svg+xml", max_age=60)
+    mime = {".png": "image/png", ".webp": "image/webp"}.get(Path(found["path"]).suffix.lower(), "image/jpeg")
+    return send_file(found["path"], mimetype=mime, max_age=3600)
 
 
 @pages.post("/page/<kind>/<ident>/<action>")

@@ -11,9 +11,10 @@ from .. import __version__
 from ..identity import NONCE, proof
 from ..inspection import inspect_file
 from ..queue.intake import InvalidRequest, Unavailable
-from ..queue.store import MAX_SOURCE_IDS, STATES
+from ..queue.store import MAX_SOURCE_IDS, ORDER_PENDING, ORDER_STATES, STATES
+from ..remote.client import RemoteError
 from ..runtime import Runtime
-from ..services import SERVICES
+from ..services import SERVICES, UnknownService, canonical_service
 from .errors import error_response
 from .openapi import openapi_document
 from .session import CODE_TTL
@@ -55,6 +56,7 @@ def health():
         version=__version__,
         mode=rt.mode,
         queue=rt.store.counts(),
+        orders=rt.store.order_counts(),
         uploading_now=rt.pool.busy,
         rules_problem=rt.rules.problem,
         remote=rt.pool.health.snapshot(),
@@ -99,6 +101,7 @@ def create_uploads():
                 "error": i.error,
                 "service_name": i.service_name,
                 "service_reason": i.service_reason,
+                "submit": i.submit,
             }
             for i in items
         ],
@@ -122,6 +125,24 @@ def item_view(item: dict, progress: dict) -> dict:
         "size": item["size"],
         "bytes_sent": min(sent or 0, item["size"] or 0),
         "notes": item["notes"],
+        **order_view(item),
+    }
+
+
+def order_view(item: dict) -> dict:
+    """The order after the upload: its state, what was chosen, and the results on disk."""
+    chosen = item["selection"] or {}
+    wanted = item["order_request"] or {}
+    return {
+        "submit": bool(item["submit"]),
+        "order_state": item["order_state"],
+        "order_error": item["order_error"],
+        "eta": item["eta"] if item["order_state"] == "processing" else None,
+        "space": chosen.get("space_title") or chosen.get("space_name") or wanted.get("space") or None,
+        "widgets": chosen.get("labels") or wanted.get("widgets") or {},
+        "results": [
+            {k: r.get(k) for k in ("path", "src", "sha256", "sequence")} for r in item["results"] or []
+        ],
     }
 
 
@@ -146,6 +167,9 @@ def batch_view(batch: dict, progress: dict) -> dict:
         "cursor": batch["cursor"],
         "finished": counts["queued"] + counts["uploading"] == 0,
         "counts": counts,
+        "orders": summary["orders"],
+        "orders_finished": counts["queued"] + counts["uploading"] == 0
+        and not any(summary["orders"].get(s) for s in ORDER_PENDING),
         "total": summary["total"],
         "bytes_total": summary["bytes_total"],
         "bytes_sent": summary["bytes_done"] + in_flight,
@@ -175,10 +199,10 @@ def changes():
     except ValueError:
         raise InvalidRequest("limit must be a number") from None
     items, cursor, more = _rt().store.changes(client, _cursor("since") or 0, limit)
-    return jsonify(cursor=cursor, more=more, items=[_listed(i) for i in items])
+    return jsonify(cursor=cursor, more=more, items=[listed(i) for i in items])
 
 
-def _listed(item: dict) -> dict:
+def listed(item: dict) -> dict:
     """An item seen outside its batch (history, changes)."""
     return item_view(item, {}) | {
         "batch_id": item["batch_id"],
@@ -235,6 +259,9 @@ def history():
     state = args.get("state")
     if state is not None and state not in STATES:
         return error_response(400, f"state must be one of {', '.join(STATES)}")
+    order_state = args.get("order_state")
+    if order_state is not None and order_state not in ORDER_STATES:
+        return error_response(400, f"order_state must be one of {', '.join(ORDER_STATES)}")
     try:
         limit = min(max(int(args.get("limit", 100)), 1), 1000)
     except ValueError:
@@ -248,9 +275,10 @@ def history():
         source_ids=source_ids or None,
         order_id=args.get("order_id"),
         client=args.get("client"),
+        order_state=order_state,
         limit=limit,
     )
-    return jsonify(items=[_listed(i) for i in items])
+    return jsonify(items=[listed(i) for i in items])
 
 
 @v1.get("/services")
@@ -258,11 +286,37 @@ def services():
     return jsonify(services=[{"name": n, "title": t} for n, t in SERVICES.items()])
 
 
+@v1.get("/catalog")
+def catalog():
+    """The spaces and widgets (with their items) the API offers for a service, for hosts to
+    build their menus; read from the API once and cached (`refresh=1` reads it again)."""
+    try:
+        service = canonical_service(request.args.get("service") or "")
+    except UnknownService as exc:
+        raise InvalidRequest(str(exc)) from None
+    try:
+        found = _rt().catalog.service(service, refresh=request.args.get("refresh") == "1")
+    except RemoteError as exc:
+        return error_response(503, f"the API's catalog could not be read ({exc}); try again")
+    return jsonify(found.as_dict())
+
+
 @v1.get("/presets")
 def presets():
     rules = _rt().rules
     return jsonify(
-        presets=[{"name": p.name, "title": p.title, "service": p.service} for p in rules.presets.values()],
+        presets=[
+            {
+                "name": p.name,
+                "title": p.title,
+                "service": p.service,
+                "submit": bool(p.order.submit),
+                "space": p.order.space,
+                "widgets": p.order.widgets,
+                "results_dir": p.order.results_dir,
+            }
+            for p in rules.presets.values()
+        ],
         rules=[{"name": r.name, "service": r.service} for r in rules.rules],
         problem=rules.problem,
     )

@@ -1,0 +1,93 @@
+"""kill -9 of the bridge while it submits, and again while it downloads results: every order is
+still submitted exactly once, and no result is ever half-written under its final name."""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from bridge.formats import check_file
+from bridge.remote.sandbox import Fault, FaultPlan
+
+COUNT = 12
+CONFIG = "retry_base = 0.05\npoll_interval = 0.05\n"
+
+
+def _kill(bridge) -> None:
+    os.kill(bridge.proc.pid, signal.SIGKILL)
+    bridge.proc.wait(10)
+    bridge.log.close()
+
+
+def _whole_results(folder: Path, state) -> int:
+    """Every file under a final name is a complete image the sandbox served; how many."""
+    served = {data for data, _order in state.book._results.values()}
+    finals = [p for p in folder.glob("*") if not p.name.startswith(".")] if folder.exists() else []
+    for path in finals:
+        check_file(path, 200_000_000)  # raises on a cut-off JPEG
+        assert path.read_bytes() in served, path
+    return len(finals)
+
+
+def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_bridge, report):
+    files = photos(COUNT)
+    state = sandbox.state
+    bridge = start_bridge(sandbox.url, config=CONFIG)
+    fired = threading.Event()
+
+    # 1. Just after the API took (and charged) the 4th submit, before its answer left.
+    def on_submit(_order_id):
+        if not fired.is_set() and sum(state.book.charges.values()) >= 4:
+            fired.set()
+            os.kill(bridge.proc.pid, signal.SIGKILL)
+
+    state.book.on_submit = on_submit
+    state.route_faults = {"download": FaultPlan(rate=1.0, kinds=[Fault(stall=0.4)])}
+    items = [
+        {"path": str(p), "source_id": str(n), "service_name": "day-to-dusk", "submit": True}
+        for n, p in enumerate(files)
+    ]
+    batch_id = bridge.upload_items(items)["batch_id"]
+    assert fired.wait(60), "no submit reached the planned crash"
+    bridge.proc.wait(10)
+    bridge.log.close()
+    state.book.on_submit = None
+    charged_at_crash = sum(state.book.charges.values())
+    bridge.start()
+
+    # 2. While results come in: each download stalls half-way, and the bridge dies there.
+    results = bridge.home / "results"
+    deadline = time.monotonic() + 60
+    while not list(results.glob(".*.part")):
+        assert time.monotonic() < deadline, "no download began"
+        time.sleep(0.01)
+    _kill(bridge)
+    finals_at_crash = _whole_results(results, state)
+    parts_at_crash = len(list(results.glob(".*.part")))
+    state.route_faults = {}
+    bridge.start()
+
+    batch = bridge.wait_orders(batch_id, timeout=120)
+    states = [i["order_state"] for i in batch["items"]]
+    assert states == ["finished"] * COUNT, [(i["order_state"], i["order_error"]) for i in batch["items"]]
+    charges = state.book.counts()["charges"]
+    assert sorted(charges) == sorted(i["order_id"] for i in batch["items"])
+    assert set(charges.values()) == {1} and not state.book.repeats  # exactly once, never resent
+    assert _whole_results(results, state) == COUNT
+    assert not list(results.glob(".*.part"))
+    for item in batch["items"]:
+        (result,) = item["results"]
+        served = state.book.result(result["src"].rsplit("/", 1)[1].removesuffix(".jpg"))
+        assert Path(result["path"]).read_bytes() == served
+    report(
+        "orders: crash",
+        kills=2,
+        orders=COUNT,
+        charged_when_killed_submitting=charged_at_crash,
+        whole_results_when_killed_downloading=finals_at_crash,
+        parts_left_then=parts_at_crash,
+        finished=COUNT,
+        submitted_twice=0,
+        half_written_results=0,
+    )
