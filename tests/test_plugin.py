@@ -329,7 +329,7 @@ def test_history_of_many_photos_in_one_call(lua, make_jpeg, sandbox, start_bridg
         spec["props"] = photo["props"]
     outcome = run(lua, tmp_path, {"action": "history", "photos": specs}, bridge.env)
     calls = [r["url"] for r in outcome["record"]["requests"] if "/v1/history" in r["url"]]
-    assert len(calls) == 1 and calls[0].count("source_id=") == 30
+    assert len(calls) == 1 and calls[0].count("source_id=") == 60  # each photo under both its ids
     modal = outcome["record"]["modals"][0]
     assert modal["scrolls"] and modal["text"].count("bridge: done") == 30
     assert all(p["props"]["orderId"] in modal["text"] for p in done)
