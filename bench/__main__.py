@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import export_scale, intake, memory, metadata, startup, upload
+from . import export_scale, intake, lua_poll, memory, metadata, startup, upload
 from .common import ROOT, make_files
 
 SUITES = {
@@ -23,6 +23,7 @@ SUITES = {
     "startup": startup.measure,
     "intake": intake.measure,
     "export-scale": export_scale.measure,
+    "lua-poll": lua_poll.measure,
 }
 
 
