@@ -388,7 +388,9 @@ def _later(specs, outcome):
     return [dict(spec, props=kept[spec["id"]] or {}) for spec in specs]
 
 
-def test_two_catalogs_with_equal_local_ids_each_get_only_their_own(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+def test_two_catalogs_with_equal_local_ids_each_get_only_their_own(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
     bridge = start_bridge(sandbox.url)
     catalogs = {"a": "/Users/me/Pictures/Houses.lrcat", "b": "/Volumes/Work/Houses.lrcat"}
     specs = {name: photo_specs([make_jpeg(), make_jpeg()]) for name in catalogs}  # ids 5000, 5001 in both
@@ -431,7 +433,9 @@ def test_history_still_finds_orders_made_before_catalog_ids(lua, make_jpeg, sand
     assert f"bridge: done Image enhancement {order}" in outcome["record"]["modals"][0]["text"]
 
 
-def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
     sandbox.state.unreachable_for(10**6)  # the network is away while the export runs
     bridge = start_bridge(sandbox.url, config=OUTAGE_CONFIG)
     specs = photo_specs([make_jpeg() for _ in range(3)])
@@ -451,7 +455,9 @@ def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(lua, make_jpeg,
     assert batch["counts"]["done"] == 3
 
     # Lightroom starts again: the plugin loads, and the order ids arrive with no click.
-    later = run(lua, tmp_path, {"action": "load", "photos": _later(specs, first), "prefs": first["prefs"]}, bridge.env)
+    later = run(
+        lua, tmp_path, {"action": "load", "photos": _later(specs, first), "prefs": first["prefs"]}, bridge.env
+    )
     orders = {o["sha256"]: o["order_id"] for o in sandbox.state.orders()}
     for spec, photo in zip(specs, later["photos"]):
         props = photo["props"]
@@ -462,12 +468,18 @@ def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(lua, make_jpeg,
     assert len([r for r in record["requests"] if "/v1/changes?" in r["url"]]) == 1
 
     # Nothing new since: the next start costs one small request, no write, no search of the catalog.
-    again = run(lua, tmp_path, {"action": "load", "photos": _later(specs, later), "prefs": later["prefs"]}, bridge.env)
+    again = run(
+        lua, tmp_path, {"action": "load", "photos": _later(specs, later), "prefs": later["prefs"]}, bridge.env
+    )
     record = again["record"]
     changes = [r["url"] for r in record["requests"] if "/v1/changes?" in r["url"]]
     assert len(changes) == 1 and f"since={batch['cursor']}" in changes[0]
     assert record["write_attempts"] == 0 and record["all_photos_read"] == 0
-    assert [r["url"].split("?")[0].rsplit("/", 1)[-1] for r in record["requests"]] == ["identity", "health", "changes"]
+    assert [r["url"].split("?")[0].rsplit("/", 1)[-1] for r in record["requests"]] == [
+        "identity",
+        "health",
+        "changes",
+    ]
 
 
 def test_export_stops_waiting_at_its_limit_and_the_rest_arrives_by_itself(
@@ -490,7 +502,9 @@ def test_export_stops_waiting_at_its_limit_and_the_rest_arrives_by_itself(
     # Lightroom stayed open: the follow-up wrote the order ids once the bridge had them.
     orders = {o["sha256"]: o["order_id"] for o in sandbox.state.orders()}
     for spec, photo in zip(specs, outcome["photos"]):
-        assert photo["props"]["orderId"] == orders[_sha(spec["path"])] and photo["props"]["status"] == "Ordered"
+        assert (
+            photo["props"]["orderId"] == orders[_sha(spec["path"])] and photo["props"]["status"] == "Ordered"
+        )
     assert len(orders) == 3 and record["writes"] == 2  # the export's (waiting), the follow-up's
     assert outcome["prefs"][f"pending_{_catalog_id(lua, '/fake/Lightroom Catalog.lrcat')}"] == ""
 
@@ -498,7 +512,10 @@ def test_export_stops_waiting_at_its_limit_and_the_rest_arrives_by_itself(
 def test_poll_benchmark_runs(lua):
     """`python -m bench --only lua-poll` runs this script; here it runs briefly, for its shape."""
     proc = subprocess.run(
-        [lua, str(HARNESS / "bench_poll.lua"), str(PLUGIN), "0.01"], capture_output=True, text=True, timeout=120
+        [lua, str(HARNESS / "bench_poll.lua"), str(PLUGIN), "0.01"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     timings = json.loads(proc.stdout)
@@ -517,7 +534,11 @@ def test_open_status_page_from_the_plugin_manager(lua, sandbox, start_bridge, tm
     browser = requests.Session()
     browser.trust_env = False
     first = browser.get(url, allow_redirects=False)  # the link works, once
-    assert first.status_code == 303 and first.headers["Location"] == "/" and "HttpOnly" in first.headers["Set-Cookie"]
+    assert (
+        first.status_code == 303
+        and first.headers["Location"] == "/"
+        and "HttpOnly" in first.headers["Set-Cookie"]
+    )
     assert browser.get(bridge.url + "/").status_code == 200
     again = requests.get(url, allow_redirects=False)
     assert again.status_code == 403 and "used already" in again.text
@@ -527,4 +548,6 @@ def test_open_status_page_says_why_when_the_bridge_is_not_running(lua, tmp_path)
     env = {"AIHD_HOME": str(tmp_path / "nowhere")}
     outcome = run(lua, tmp_path, {"action": "info", "press": "Open status page"}, env)
     assert not outcome["record"]["opened_urls"]  # an empty Lua table
-    assert outcome["info"]["aihd_status"].startswith("The status page could not be opened: The AI HomeDesign bridge is not running")
+    assert outcome["info"]["aihd_status"].startswith(
+        "The status page could not be opened: The AI HomeDesign bridge is not running"
+    )
