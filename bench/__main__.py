@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import download, export_scale, intake, memory, metadata, startup, upload
+from . import download, export_scale, intake, lua_poll, memory, metadata, startup, upload
 from .common import ROOT, make_files
 
 SUITES = {
@@ -24,6 +24,7 @@ SUITES = {
     "intake": intake.measure,
     "export-scale": export_scale.measure,
     "download": download.measure,
+    "lua-poll": lua_poll.measure,
 }
 
 

@@ -82,6 +82,10 @@ MUTANTS = {
         "  if not def then violation('no field",
         "  if not def then return end\n  if false then violation('no field",
     ),
+    "plug-in argument": (
+        "  if plugin ~= _PLUGIN then violation('the plug-in argument must be _PLUGIN', 3) end\n",
+        "",
+    ),
     "field types": ("    if type(value) ~= 'string' then violation(", "    if false then violation("),
     "512 bytes": ("    if def.searchable and #value >= FakeSdk.SEARCHABLE_LIMIT then", "    if false then"),
     "utf8": ("    if not valid_utf8(value) then violation(", "    if false then violation("),

@@ -4,6 +4,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+import threading
 
 import pytest
 from fakehttp import RecordingServer
@@ -269,6 +270,11 @@ def test_twenty_photos_with_the_keyword_over_a_long_history(lua, make_jpeg, sand
     assert len({p["props"]["orderId"] for p in outcome["photos"]}) == 20
     assert [s["title"] for s in outcome["scopes"] if s["own"]] == ["AI HomeDesign: waiting for the uploads"]
     assert outcome["dialog_at_start"] == "Looking for the AI HomeDesign bridge..."  # the task ran later
+    # Every poll after the first asks only for what changed: its cost does not grow with the export.
+    polls = [r["url"] for r in record["requests"] if r["method"] == "GET" and "/v1/batches/" in r["url"]]
+    assert len(polls) > 1 and "since=" not in polls[0] and all("?since=" in url for url in polls[1:])
+    handed = [r for r in record["requests"] if r["method"] == "POST" and r["url"].endswith("/v1/uploads")]
+    assert len(handed) <= 20
 
 
 def test_a_600_byte_error_fits_the_status_field_and_shows_in_a_dialog(
@@ -329,7 +335,7 @@ def test_history_of_many_photos_in_one_call(lua, make_jpeg, sandbox, start_bridg
         spec["props"] = photo["props"]
     outcome = run(lua, tmp_path, {"action": "history", "photos": specs}, bridge.env)
     calls = [r["url"] for r in outcome["record"]["requests"] if "/v1/history" in r["url"]]
-    assert len(calls) == 1 and calls[0].count("source_id=") == 30
+    assert len(calls) == 1 and calls[0].count("source_id=") == 60  # each photo under both its ids
     modal = outcome["record"]["modals"][0]
     assert modal["scrolls"] and modal["text"].count("bridge: done") == 30
     assert all(p["props"]["orderId"] in modal["text"] for p in done)
@@ -365,3 +371,186 @@ def test_a_stranger_on_the_bridges_port_gets_nothing(lua, make_jpeg, tmp_path):
     assert stranger.requests and all(r["path"].startswith("/v1/identity?nonce=") for r in stranger.requests)
     assert not stranger.seen(token) and not any(stranger.seen(p.name) for p in photos)
     assert not any("Authorization" in r["headers"] for r in stranger.requests)
+
+
+OUTAGE_CONFIG = "retry_base = 0.05\nmax_attempts = 3\nprobe_max_wait = 0.5\n"
+
+
+def _catalog_id(lua, path: str) -> str:
+    """The catalog id the plugin derives from a catalog's path (AihdCatalog.id)."""
+    code = f"package.path = [[{PLUGIN}/logic/?.lua;]] .. package.path; io.write(require('AihdCatalog').id([[{path}]]))"
+    return subprocess.run([lua, "-e", code], capture_output=True, text=True, check=True).stdout
+
+
+def _later(specs, outcome):
+    """The same photos in a later run of Lightroom: with what the catalog kept of them."""
+    kept = {p["id"]: p["props"] for p in outcome["photos"]}
+    return [dict(spec, props=kept[spec["id"]] or {}) for spec in specs]
+
+
+def test_two_catalogs_with_equal_local_ids_each_get_only_their_own(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    bridge = start_bridge(sandbox.url)
+    catalogs = {"a": "/Users/me/Pictures/Houses.lrcat", "b": "/Volumes/Work/Houses.lrcat"}
+    specs = {name: photo_specs([make_jpeg(), make_jpeg()]) for name in catalogs}  # ids 5000, 5001 in both
+    exported = {
+        name: run(lua, tmp_path, {"photos": specs[name], "catalog_path": path}, bridge.env)
+        for name, path in catalogs.items()
+    }
+    items = bridge.get("/v1/history", params={"limit": 100}).json()["items"]
+    ids = {name: _catalog_id(lua, path) for name, path in catalogs.items()}
+    assert ids["a"] != ids["b"]
+    for name in catalogs:
+        mine = {i["source_id"]: i["order_id"] for i in items if i["source_id"].startswith(ids[name] + ":")}
+        assert set(mine) == {f"{ids[name]}:5000", f"{ids[name]}:5001"}
+        by_client = bridge.get("/v1/history", params={"client": f"lightroom:{ids[name]}"}).json()["items"]
+        assert {i["source_id"] for i in by_client} == set(mine)
+        tagged = {p["id"]: p["props"]["orderId"] for p in exported[name]["photos"]}
+        assert tagged == {int(sid.split(":")[1]): order for sid, order in mine.items()}
+    # Each catalog, with its fields cleared and its cursor forgotten, catches up its own orders only.
+    for name, path in catalogs.items():
+        blank = [dict(spec, props={}) for spec in specs[name]]
+        caught = run(lua, tmp_path, {"action": "load", "photos": blank, "catalog_path": path}, bridge.env)
+        got = {p["id"]: p["props"]["orderId"] for p in caught["photos"]}
+        assert got == {p["id"]: p["props"]["orderId"] for p in exported[name]["photos"]}, name
+        history = run(lua, tmp_path, {"action": "history", "photos": blank, "catalog_path": path}, bridge.env)
+        text = history["record"]["modals"][0]["text"]
+        other = "b" if name == "a" else "a"
+        assert all(p["props"]["orderId"] in text for p in exported[name]["photos"])
+        assert not any(p["props"]["orderId"] in text for p in exported[other]["photos"])
+
+
+def test_history_still_finds_orders_made_before_catalog_ids(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+    """Plugin 0.1 handed photos over under their bare local id, as client "lightroom"."""
+    bridge = start_bridge(sandbox.url)
+    photo = make_jpeg()
+    old = bridge.post(
+        "/v1/uploads", json={"items": [{"path": str(photo), "source_id": "5000"}], "client": "lightroom"}
+    ).json()
+    order = bridge.wait(old["batch_id"])["items"][0]["order_id"]
+    outcome = run(lua, tmp_path, {"action": "history", "photos": photo_specs([photo])}, bridge.env)
+    assert f"bridge: done Image enhancement {order}" in outcome["record"]["modals"][0]["text"]
+
+
+def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    sandbox.state.unreachable_for(10**6)  # the network is away while the export runs
+    bridge = start_bridge(sandbox.url, config=OUTAGE_CONFIG)
+    specs = photo_specs([make_jpeg() for _ in range(3)])
+    # Lightroom quits 4 s into the export, while it waits for the uploads.
+    first = run(lua, tmp_path, {"photos": specs, "quit_after": 4}, bridge.env)
+    assert first["quit"] and all("orderId" not in p["props"] for p in first["photos"])
+    assert any(
+        c.startswith("Waiting for the network since ") and "the photos are safe in the bridge." in c
+        for c in first["record"]["captions"]
+    ), first["record"]["captions"]
+    assert first["record"]["failures"] == {} and not first["record"]["dialogs"]
+    assert not sandbox.state.orders()
+
+    sandbox.state.unreachable_for(0)  # the network is back; the bridge goes on alone
+    batch_id = bridge.get("/v1/history", params={"limit": 1}).json()["items"][0]["batch_id"]
+    batch = bridge.wait(batch_id, timeout=60)
+    assert batch["counts"]["done"] == 3
+
+    # Lightroom starts again: the plugin loads, and the order ids arrive with no click.
+    later = run(
+        lua, tmp_path, {"action": "load", "photos": _later(specs, first), "prefs": first["prefs"]}, bridge.env
+    )
+    orders = {o["sha256"]: o["order_id"] for o in sandbox.state.orders()}
+    for spec, photo in zip(specs, later["photos"]):
+        props = photo["props"]
+        assert props["orderId"] == orders[_sha(spec["path"])] and props["status"] == "Ordered", props
+        assert photo["keywords"] == [f"AI HomeDesign > Image enhancement > {props['orderId']}"]
+    record = later["record"]
+    assert record["writes"] == 1 and not record["dialogs"] and not record["modals"]
+    assert len([r for r in record["requests"] if "/v1/changes?" in r["url"]]) == 1
+
+    # Nothing new since: the next start costs one small request, no write, no search of the catalog.
+    again = run(
+        lua, tmp_path, {"action": "load", "photos": _later(specs, later), "prefs": later["prefs"]}, bridge.env
+    )
+    record = again["record"]
+    changes = [r["url"] for r in record["requests"] if "/v1/changes?" in r["url"]]
+    assert len(changes) == 1 and f"since={batch['cursor']}" in changes[0]
+    assert record["write_attempts"] == 0 and record["all_photos_read"] == 0
+    assert [r["url"].split("?")[0].rsplit("/", 1)[-1] for r in record["requests"]] == [
+        "identity",
+        "health",
+        "changes",
+    ]
+
+
+def test_export_stops_waiting_at_its_limit_and_the_rest_arrives_by_itself(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    sandbox.state.unreachable_for(10**6)
+    bridge = start_bridge(sandbox.url, config=OUTAGE_CONFIG)
+    specs = photo_specs([make_jpeg() for _ in range(3)])
+    back = threading.Timer(6, sandbox.state.unreachable_for, (0,))  # back after the wait gave up
+    back.start()
+    outcome = run(
+        lua, tmp_path, {"photos": specs, "prefs": {"waitLimit": 2, "followInterval": 2}}, bridge.env
+    )
+    record = outcome["record"]
+    assert record["failures"] == {} and not record["modals"]  # a silent API fails no photo
+    assert [d["kind"] for d in record["dialogs"]] == ["info"]
+    assert "3 of 3 photos are still on their way" in record["dialogs"][0]["text"]
+    assert record["bezels"] == ["AI HomeDesign: 0 ordered, 0 not ordered, 0 cancelled, 3 on their way"]
+    waiting = [s for s in outcome["scopes"] if s["own"]][0]
+    assert any(c.startswith("Waiting for the network since ") for c in waiting["captions"])
+    # Lightroom stayed open: the follow-up wrote the order ids once the bridge had them.
+    orders = {o["sha256"]: o["order_id"] for o in sandbox.state.orders()}
+    for spec, photo in zip(specs, outcome["photos"]):
+        assert (
+            photo["props"]["orderId"] == orders[_sha(spec["path"])] and photo["props"]["status"] == "Ordered"
+        )
+    back.join()
+    # The export's write (waiting), then the follow-up's: one or more, as the photos got done.
+    assert len(orders) == 3 and record["writes"] >= 2
+    assert outcome["prefs"][f"pending_{_catalog_id(lua, '/fake/Lightroom Catalog.lrcat')}"] == ""
+
+
+def test_poll_benchmark_runs(lua):
+    """`python -m bench --only lua-poll` runs this script; here it runs briefly, for its shape."""
+    proc = subprocess.run(
+        [lua, str(HARNESS / "bench_poll.lua"), str(PLUGIN), "0.01"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    timings = json.loads(proc.stdout)
+    assert set(timings) == {"cursor_200", "cursor_2000", "full_200", "full_2000"}
+    assert timings["cursor_2000"]["bytes"] < 1.1 * timings["cursor_200"]["bytes"]
+    assert timings["full_2000"]["bytes"] > 9 * timings["full_200"]["bytes"]
+
+
+def test_open_status_page_from_the_plugin_manager(lua, sandbox, start_bridge, tmp_path):
+    import requests
+
+    bridge = start_bridge(sandbox.url)
+    outcome = run(lua, tmp_path, {"action": "info", "press": "Open status page"}, bridge.env)
+    (url,) = outcome["record"]["opened_urls"]
+    assert url.startswith(bridge.url + "/?code=")
+    browser = requests.Session()
+    browser.trust_env = False
+    first = browser.get(url, allow_redirects=False)  # the link works, once
+    assert (
+        first.status_code == 303
+        and first.headers["Location"] == "/"
+        and "HttpOnly" in first.headers["Set-Cookie"]
+    )
+    assert browser.get(bridge.url + "/").status_code == 200
+    again = requests.get(url, allow_redirects=False)
+    assert again.status_code == 403 and "used already" in again.text
+
+
+def test_open_status_page_says_why_when_the_bridge_is_not_running(lua, tmp_path):
+    env = {"AIHD_HOME": str(tmp_path / "nowhere")}
+    outcome = run(lua, tmp_path, {"action": "info", "press": "Open status page"}, env)
+    assert not outcome["record"]["opened_urls"]  # an empty Lua table
+    assert outcome["info"]["aihd_status"].startswith(
+        "The status page could not be opened: The AI HomeDesign bridge is not running"
+    )

@@ -1,7 +1,10 @@
 --[[ The plugin's one bridge to the Lightroom SDK for the logic modules: the environment,
-HTTP through LrHttp, the bridge connection, the debug log, catalog writes that wait while it is
-busy, keywords made once per write, and a dialog that scrolls. ]]
+HTTP through LrHttp, the bridge connection, the debug log, the catalog's identity, catalog
+writes that wait while it is busy, keywords made once per write, catch-up (AihdCatchUp) with
+its cursor in the plugin's prefs, and a dialog that scrolls. ]]
 
+local LrApplication = import 'LrApplication'
+local LrDate = import 'LrDate'
 local LrDialogs = import 'LrDialogs'
 local LrHttp = import 'LrHttp'
 local LrFileUtils = import 'LrFileUtils'
@@ -13,6 +16,8 @@ local LrView = import 'LrView'
 
 local load = require 'AihdLogic'
 local AihdBridge = load 'AihdBridge'
+local AihdCatalog = load 'AihdCatalog'
+local AihdCatchUp = load 'AihdCatchUp'
 
 local AihdLr = {}
 
@@ -113,6 +118,145 @@ function AihdLr.keywords(catalog)
     end
     return keyword
   end
+end
+
+-- One catalog write of a tagging plan (AihdTagging.plan): fields, and each keyword once.
+function AihdLr.write_tags(catalog, writes)
+  return AihdLr.write_catalog(catalog, 'AI HomeDesign order ids', function()
+    local keyword = AihdLr.keywords(catalog)
+    for _, write in ipairs(writes) do
+      for field, value in pairs(write.fields) do
+        write.photo:setPropertyForPlugin(_PLUGIN, field, value)
+      end
+      if write.keyword then write.photo:addKeyword(keyword(write.keyword)) end
+    end
+  end)
+end
+
+function AihdLr.current(photo, field)
+  return photo:getPropertyForPlugin(_PLUGIN, field)
+end
+
+-- Times: the bridge's are seconds since 1970, Lightroom's since 2001.
+local function user_time(epoch, format)
+  return LrDate.timeToUserFormat(LrDate.timeFromPosixDate(epoch), format)
+end
+function AihdLr.clock(epoch) return user_time(epoch, '%H:%M') end
+function AihdLr.now_text() return LrDate.timeToUserFormat(LrDate.currentTime(), '%Y-%m-%d %H:%M') end
+
+-- The active catalog and its identity (AihdCatalog).
+function AihdLr.catalog()
+  local catalog = LrApplication.activeCatalog()
+  return catalog, AihdCatalog.id(catalog:getPath())
+end
+
+-- Catch-up state kept per catalog in the plugin's prefs: its cursor and pending batches.
+local function key(name, catalog_id) return name .. '_' .. catalog_id end
+
+-- Photos by local id: those of `known` first; the whole catalog is read only when one is not
+-- there (the SDK finds a photo by path or UUID, not by local id), once per catch-up.
+local function finder(catalog, known)
+  local index
+  return function(local_ids)
+    local found = {}
+    for _, id in ipairs(local_ids) do
+      local photo = known and known[id]
+      if not photo then
+        if not index then
+          index = {}
+          for _, p in ipairs(catalog:getAllPhotos()) do index[tostring(p.localIdentifier)] = p end
+        end
+        photo = index[id]
+      end
+      found[id] = photo
+    end
+    return found
+  end
+end
+
+local function sync(bridge, known)
+  local prefs = LrPrefs.prefsForPlugin()
+  local catalog, catalog_id = AihdLr.catalog()
+  local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+  local summary, err
+  if bridge then
+    summary, err = AihdCatchUp.sync {
+      bridge = bridge, client = AihdCatalog.client(catalog_id), catalog_id = catalog_id,
+      cursor = prefs[key('cursor', catalog_id)],
+      save = function(cursor) prefs[key('cursor', catalog_id)] = cursor end,
+      find = finder(catalog, known), current = AihdLr.current,
+      options = { add_keyword = prefs.addKeyword ~= false, now = AihdLr.now_text(),
+                  time_of = function(item) return item.finished_at and user_time(item.finished_at, '%Y-%m-%d %H:%M') end },
+      write = function(writes) return AihdLr.write_tags(catalog, writes) end,
+      pending = pending,
+    }
+    prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
+  end
+  if next(pending) then AihdLr.follow_up() end
+  return summary, err
+end
+
+local syncing = false
+
+-- Catch-up for the active catalog, in a task, one at a time. `bridge`: a connected one, or nil
+-- to connect; `known`: { [local id] = photo } already at hand. Returns the summary
+-- (AihdCatchUp.sync) or nil and a reason.
+function AihdLr.catch_up(why, bridge, known)
+  while syncing do LrTasks.sleep(0.5) end
+  syncing = true
+  local reason
+  if not bridge then
+    local found, health_or_reason = AihdLr.connect()
+    bridge, reason = found, not found and health_or_reason or nil
+  end
+  local ok, summary, err = LrTasks.pcall(sync, bridge, known)
+  syncing = false
+  if not ok then summary, err = nil, tostring(summary) end
+  if summary then
+    AihdLr.log:info(string.format('catch-up (%s): %d changes, %d photos written, cursor %s', why,
+                                  summary.items, summary.written, tostring(summary.cursor)))
+  else
+    err = err or reason
+    AihdLr.log:info('catch-up (' .. why .. ') not done: ' .. tostring(err))
+  end
+  return summary, err
+end
+
+local following = false
+
+-- While batches still hold photos for this catalog, ask again now and then (every minute;
+-- the pref followInterval in tests), until they have ended.
+function AihdLr.follow_up()
+  if following then return end
+  following = true
+  LrTasks.startAsyncTask(function()
+    local prefs = LrPrefs.prefsForPlugin()
+    repeat
+      LrTasks.sleep(prefs.followInterval or 60)
+      local _, catalog_id = AihdLr.catalog()
+      local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+      local bridge = next(pending) and AihdLr.connect()
+      if bridge then
+        local ended = AihdCatchUp.ended(bridge, pending, prefs[key('cursor', catalog_id)])
+        if AihdLr.catch_up('follow-up', bridge) then
+          pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+          for _, batch_id in ipairs(ended) do pending[batch_id] = nil end
+          prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
+        end
+      end
+    until not next(pending)
+    following = false
+  end, 'AI HomeDesign follow-up')
+end
+
+-- Keep following a batch the export stopped waiting for.
+function AihdLr.keep_following(batch_id)
+  local prefs = LrPrefs.prefsForPlugin()
+  local _, catalog_id = AihdLr.catalog()
+  local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+  pending[batch_id] = true
+  prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
+  AihdLr.follow_up()
 end
 
 -- A dialog of its own that scrolls, for lists too long for LrDialogs.message.

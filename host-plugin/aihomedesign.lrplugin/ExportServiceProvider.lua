@@ -1,14 +1,16 @@
 --[[ The "AI HomeDesign" export service: dialog section, then processRenderedPhotos.
-Thin glue: the work is in AihdExportJob (the export), AihdTagging (what to write). ]]
+Thin glue: the work is in AihdExportJob (the export), AihdTagging (what to write), and
+AihdLr.catch_up (what the bridge finished outside any export, before and after this one). ]]
 
 local LrApplication = import 'LrApplication'
-local LrDate = import 'LrDate'
 local LrDialogs = import 'LrDialogs'
+local LrPrefs = import 'LrPrefs'
 local LrProgressScope = import 'LrProgressScope'
 local LrTasks = import 'LrTasks'
 local LrView = import 'LrView'
 
 local AihdLr = require 'AihdLr'
+local AihdCatalog = AihdLr.load 'AihdCatalog'
 local AihdExportJob = AihdLr.load 'AihdExportJob'
 local AihdServices = AihdLr.load 'AihdServices'
 local AihdTagging = AihdLr.load 'AihdTagging'
@@ -84,18 +86,9 @@ end
 -- What each photo gets in the catalog: one write, each keyword created once in it.
 local function tag_photos(props, photos, results)
   local catalog = LrApplication.activeCatalog()
-  local writes = AihdTagging.plan(photos, results,
-    function(photo, field) return photo:getPropertyForPlugin(_PLUGIN, field) end,
-    { add_keyword = props.aihd_addKeyword, now = LrDate.timeToUserFormat(LrDate.currentTime(), '%Y-%m-%d %H:%M') })
-  local ok, err = AihdLr.write_catalog(catalog, 'AI HomeDesign order ids', function()
-    local keyword = AihdLr.keywords(catalog)
-    for _, write in ipairs(writes) do
-      for field, value in pairs(write.fields) do
-        write.photo:setPropertyForPlugin(_PLUGIN, field, value)
-      end
-      if write.keyword then write.photo:addKeyword(keyword(write.keyword)) end
-    end
-  end)
+  local writes = AihdTagging.plan(photos, results, AihdLr.current,
+                                  { add_keyword = props.aihd_addKeyword, now = AihdLr.now_text() })
+  local ok, err = AihdLr.write_tags(catalog, writes)
   if not ok then
     AihdLr.log:error('could not tag the photos: ' .. tostring(err))
     LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the '
@@ -104,9 +97,19 @@ local function tag_photos(props, photos, results)
   end
 end
 
+local function progress_of(scope)
+  return {
+    set = function(portion, caption)
+      scope:setPortionComplete(portion)
+      scope:setCaption(caption)
+    end,
+    canceled = function() return scope:isCanceled() end,
+  }
+end
+
 function provider.processRenderedPhotos(functionContext, exportContext)
   AihdLr.apply_log_switch()
-  local props = exportContext.propertyTable
+  local props, prefs = exportContext.propertyTable, LrPrefs.prefsForPlugin()
   local total = exportContext.exportSession:countRenditions()
   local scope = exportContext:configureProgress {
     title = string.format('Sending %d photo%s to AI HomeDesign', total, total == 1 and '' or 's'),
@@ -120,30 +123,25 @@ function provider.processRenderedPhotos(functionContext, exportContext)
     return
   end
   AihdLr.log:info(string.format('export of %d photos, service %s', total, tostring(props.aihd_service)))
+  prefs.addKeyword = props.aihd_addKeyword  -- what catch-up does for this catalog from now on
+  AihdLr.catch_up('before export', bridge)
+  local _, catalog_id = AihdLr.catalog()
 
-  local function progress_of(s)
-    return {
-      set = function(portion, caption)
-        s:setPortionComplete(portion)
-        s:setCaption(caption)
-      end,
-      canceled = function() return s:isCanceled() end,
-    }
-  end
   local job = AihdExportJob.new {
-    bridge = bridge, total = total, fields = AihdServices.request_fields(props.aihd_service),
-    progress = progress_of(scope), sleep = LrTasks.sleep, now = os.time,
+    bridge = bridge, client = AihdCatalog.client(catalog_id), total = total,
+    fields = AihdServices.request_fields(props.aihd_service), progress = progress_of(scope),
+    sleep = LrTasks.sleep, now = os.time, clock = AihdLr.clock, wait_limit = prefs.waitLimit,
     log = function(text) AihdLr.log:info(text) end,
   }
   -- The render loop: failures known now go to Lightroom's own list, inside the loop.
-  local photos, reported, canceled = {}, {}, false
+  local photos, by_local, renditions, reported, canceled = {}, {}, {}, {}, false
   for _, rendition in exportContext:renditions { stopIfCanceled = true } do
-    local source_id = tostring(rendition.photo.localIdentifier)
-    photos[source_id] = rendition.photo
-    local failure = job:hand_over(source_id, function() return rendition:waitForRender() end)
-    if failure then
-      rendition:uploadFailed(failure)
-      reported[source_id] = true
+    local local_id = tostring(rendition.photo.localIdentifier)
+    local source_id = AihdCatalog.source_id(catalog_id, local_id)
+    photos[source_id], by_local[local_id], renditions[source_id] = rendition.photo, rendition.photo, rendition
+    for _, failure in ipairs(job:hand_over(source_id, function() return rendition:waitForRender() end)) do
+      renditions[failure.source_id]:uploadFailed(failure.error)
+      reported[failure.source_id] = true
     end
     canceled = scope:isCanceled()
   end
@@ -151,15 +149,23 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   -- The wait: the loop's progress ended with the loop, so it has one of its own.
   local waiting = LrProgressScope { title = 'AI HomeDesign: waiting for the uploads', functionContext = functionContext }
   if canceled then job:cancel_in_bridge() end
-  local results = job:finish(progress_of(waiting))
+  local results, batch_id = job:finish(progress_of(waiting))
   waiting:done()
 
-  local count = { done = 0, failed = 0, cancelled = 0 }
+  local count = { done = 0, failed = 0, cancelled = 0, waiting = 0 }
   for _, item in pairs(results) do count[item.state] = (count[item.state] or 0) + 1 end
   tag_photos(props, photos, results)
   report_failures(photos, results, reported, total)
-  LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not ordered, %d cancelled',
-                                    count.done, count.failed, count.cancelled))
+  if job.timed_out then
+    AihdLr.keep_following(batch_id)
+    LrDialogs.message('AI HomeDesign', string.format('%d of %d photos are still on their way: the bridge '
+      .. 'keeps them and orders them as soon as it can. Their order ids will be written onto them by '
+      .. 'themselves, even if Lightroom is closed in the meantime (then when it starts again).',
+      count.waiting, total), 'info')
+  end
+  AihdLr.catch_up('after export', bridge, by_local)
+  LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not ordered, %d cancelled%s', count.done,
+    count.failed, count.cancelled, count.waiting > 0 and string.format(', %d on their way', count.waiting) or ''))
 end
 
 return provider

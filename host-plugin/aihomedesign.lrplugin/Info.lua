@@ -13,11 +13,14 @@ return {
   LrMetadataProvider = 'MetadataDefinition.lua',
   LrMetadataTagsetFactory = { 'Tagset.lua' },
   LrPluginInfoProvider = 'PluginInfoProvider.lua',
+  LrInitPlugin = 'InitPlugin.lua',
   LrLibraryMenuItems = {
+    { title = LOC '$$$/AIHD/CatchUp=AI HomeDesign: Bring Order IDs Up to Date',
+      file = 'CatchUp.lua' },
     { title = LOC '$$$/AIHD/ShowHistory=AI HomeDesign: Order History of Selected Photos...',
       file = 'ShowHistory.lua', enabledWhen = 'photosSelected' },
     { title = LOC '$$$/AIHD/Clear=AI HomeDesign: Clear Order Fields of Selected Photos...',
       file = 'ClearFields.lua', enabledWhen = 'photosSelected' },
   },
-  VERSION = { major = 0, minor = 1, revision = 0 },
+  VERSION = { major = 0, minor = 2, revision = 0 },
 }

@@ -1,6 +1,7 @@
 --[[ The Plug-in Manager section: is the bridge running, in which mode, where its data is;
-and the Debug log switch. ]]
+the Debug log switch; and the bridge's status page in the browser. ]]
 
+local LrHttp = import 'LrHttp'
 local LrPrefs = import 'LrPrefs'
 local LrTasks = import 'LrTasks'
 local LrView = import 'LrView'
@@ -25,6 +26,19 @@ function info.startDialog(props)
   props.aihd_status = 'Looking for the bridge...'
   props.aihd_logPath = AihdLr.LOG_PATH
   LrTasks.startAsyncTask(function() refresh(props) end)
+end
+
+-- The status page, through a one-time link from the bridge (the browser trades it for a
+-- session cookie); asked only once the bridge has proven itself (AihdLr.connect).
+local function open_status_page(props)
+  local bridge, health_or_reason = AihdLr.connect()
+  local link, why
+  if bridge then link, why = bridge:status_page_link() else why = health_or_reason end
+  if link then
+    LrHttp.openUrlInBrowser(link.url)
+  else
+    props.aihd_status = 'The status page could not be opened: ' .. tostring(why)
+  end
 end
 
 -- The switch takes effect when the Plug-in Manager closes (and at each export).
@@ -61,6 +75,9 @@ function info.sectionsForTopOfDialog(f, props)
       f:row {
         f:push_button { title = 'Check again', action = function()
           LrTasks.startAsyncTask(function() refresh(props) end)
+        end },
+        f:push_button { title = 'Open status page', action = function()
+          LrTasks.startAsyncTask(function() open_status_page(props) end)
         end },
       },
     },

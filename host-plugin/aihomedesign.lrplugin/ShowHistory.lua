@@ -1,29 +1,35 @@
 --[[ Library menu: the AI HomeDesign orders of the selected photos, from the catalog and the
-bridge (one call for all of them), in a dialog that scrolls. ]]
+bridge (one call per 250 photos), in a dialog that scrolls. The bridge knows a photo by its
+catalog's source id, or by its bare local id when plugin 0.1 sent it: both are asked. ]]
 
-local LrApplication = import 'LrApplication'
 local LrTasks = import 'LrTasks'
 
 local AihdLr = require 'AihdLr'
+local AihdCatalog = AihdLr.load 'AihdCatalog'
 local AihdTagging = AihdLr.load 'AihdTagging'
 
-local BATCH = 200  -- source ids per call: a URL stays well under any server's limit
+local BATCH = 250  -- photos per call, two source ids each: a URL stays well under any server's limit
 
 LrTasks.startAsyncTask(function()
-  local catalog = LrApplication.activeCatalog()
+  local catalog, catalog_id = AihdLr.catalog()
   local photos = catalog:getTargetPhotos()
-  local fields = catalog:batchGetPropertyForPlugin(photos, AihdTagging.FIELDS)
+  local fields = catalog:batchGetPropertyForPlugin(photos, _PLUGIN, AihdTagging.FIELDS)
   local bridge, health_or_reason = AihdLr.connect()
   local reason = not bridge and health_or_reason or nil
   local items = {}
   for first = 1, bridge and #photos or 0, BATCH do
     local ids = {}
-    for i = first, math.min(first + BATCH - 1, #photos) do ids[#ids + 1] = tostring(photos[i].localIdentifier) end
+    for i = first, math.min(first + BATCH - 1, #photos) do
+      for _, id in ipairs(AihdCatalog.known_ids(catalog_id, photos[i].localIdentifier)) do ids[#ids + 1] = id end
+    end
     local answer, why = bridge:history_for(ids)
     if not answer then reason = why break end
     for _, item in ipairs(answer.items) do
-      items[item.source_id] = items[item.source_id] or {}
-      table.insert(items[item.source_id], item)
+      local local_id = AihdCatalog.local_id(catalog_id, item.source_id, true)
+      if local_id then
+        items[local_id] = items[local_id] or {}
+        table.insert(items[local_id], item)
+      end
     end
   end
   local lines = {}

@@ -36,7 +36,7 @@ local real_pcall, real_xpcall, real_require = pcall, xpcall, require
 local FakeSdk = {
   record = { dialogs = {}, modals = {}, bezels = {}, captions = {}, portions = {}, failures = {},
              log = {}, write_attempts = 0, writes = 0, scopes = {}, violations = {}, task_errors = {},
-             requests = {} },
+             requests = {}, opened_urls = {}, all_photos_read = 0 },
   prefs = {}, sleep_scale = 1, confirm_answer = 'ok', modal_answer = 'ok',
   home = os.getenv('HOME') or '/tmp',
 }
@@ -134,11 +134,19 @@ local function start_task(fn, name)
   queue[#queue + 1] = task_of[co]
 end
 
--- Runs every task until none is left (or `deadline` seconds pass).
-function FakeSdk.run_tasks(deadline)
+-- Runs every task until none is left (or `deadline` seconds pass). With `quit`, the deadline
+-- is Lightroom quitting: the tasks still running are dropped where they wait.
+function FakeSdk.run_tasks(deadline, quit)
   local stop = socket.gettime() + (deadline or 600)
   while #queue > 0 do
-    if socket.gettime() > stop then error('the fake SDK gave up: tasks still running after the deadline') end
+    if socket.gettime() > stop then
+      if quit then
+        for i = #queue, 1, -1 do queue[i] = nil end
+        FakeSdk.quit = true
+        return
+      end
+      error('the fake SDK gave up: tasks still running after the deadline')
+    end
     local now, soonest = socket.gettime(), math.huge
     for _, task in ipairs({ unpack(queue) }) do
       if task.wake <= now then
@@ -305,6 +313,10 @@ local LrHttp = {
   post = function(url, body, headers, method, timeout)
     return request('LrHttp.post', method or 'POST', url, body, headers, timeout)
   end,
+  openUrlInBrowser = function(url)
+    if type(url) ~= 'string' then violation('LrHttp.openUrlInBrowser takes a URL string', 2) end
+    record.opened_urls[#record.opened_urls + 1] = url
+  end,
 }
 
 -- Files, paths, prefs, logging, dates ------------------------------------------------------------
@@ -441,6 +453,16 @@ function FakeSdk.contains(view, kind)
   return false
 end
 
+-- The push button titled `title` in a view or a list of sections, as a person finds it.
+function FakeSdk.button(view, title)
+  if views[view] == 'push_button' and view.title == title then return view end
+  for _, child in ipairs(view) do
+    local found = type(child) == 'table' and FakeSdk.button(child, title)
+    if found then return found end
+  end
+  return nil
+end
+
 -- A dialog's sections: tables of views with a title and a synopsis.
 function FakeSdk.check_sections(sections)
   local allowed = set_of({ 'title', 'synopsis', 'bind_to_object', 'spacing', 'margin' })
@@ -476,8 +498,10 @@ local LrDialogs = {
 }
 
 -- The catalog ------------------------------------------------------------------------------------
--- The catalog's state, which the test sets up and reads: photos, selected, busy (writes to refuse).
-local state = { photos = {}, busy = 0, keywords = {}, selected = {}, tx = nil }
+-- The catalog's state, which the test sets up and reads: its file's path, photos, selected, busy
+-- (writes to refuse).
+local state = { path = '/fake/Lightroom Catalog.lrcat', photos = {}, busy = 0, keywords = {}, selected = {},
+                tx = nil }
 FakeSdk.catalog = state
 local Catalog = {}
 FakeSdk.fields = {}  -- id -> definition, from the plugin's MetadataDefinition.lua
@@ -555,13 +579,23 @@ local function run_write(kind, name, fn, params)
   return 'executed'
 end
 
+local function plugin_handle(plugin)
+  if plugin ~= _PLUGIN then violation('the plug-in argument must be _PLUGIN', 3) end
+end
+
 local catalog_methods = {}
 function catalog_methods:withWriteAccessDo(name, fn, params) return run_write('withWriteAccessDo', name, fn, params) end
 function catalog_methods:withPrivateWriteAccessDo(fn, params)
   return run_write('withPrivateWriteAccessDo', 'private', fn, params)
 end
 function catalog_methods:getTargetPhotos() return state.selected end
-function catalog_methods:batchGetPropertyForPlugin(photos, fields)
+function catalog_methods:getPath() return state.path end
+function catalog_methods:getAllPhotos()
+  record.all_photos_read = record.all_photos_read + 1
+  return { unpack(state.photos) }
+end
+function catalog_methods:batchGetPropertyForPlugin(photos, plugin, fields)
+  plugin_handle(plugin)
   local out = {}
   for _, photo in ipairs(photos) do
     out[photo] = {}
@@ -597,10 +631,6 @@ function FakeSdk.photo(id, path)
   local photo = setmetatable({ localIdentifier = id, _path = path, _props = {}, _keywords = {} }, photo_meta)
   state.photos[#state.photos + 1] = photo
   return photo
-end
-
-local function plugin_handle(plugin)
-  if plugin ~= _PLUGIN then violation('the first argument must be _PLUGIN', 3) end
 end
 
 function photo_methods:getPropertyForPlugin(plugin, field)

@@ -21,6 +21,10 @@ FakeSdk.sleep_scale = scenario.sleep_scale or 1
 FakeSdk.catalog.busy = scenario.busy_writes or 0
 FakeSdk.confirm_answer = scenario.confirm or 'ok'
 FakeSdk.cancel_wait_after = scenario.cancel_wait_after  -- polls of the wait before the user cancels
+FakeSdk.catalog.path = scenario.catalog_path or FakeSdk.catalog.path
+-- Seconds until Lightroom quits, dropping the tasks still running (nil: it waits for them all).
+local quit_after = scenario.quit_after
+local function run_tasks() FakeSdk.run_tasks(quit_after or 600, quit_after ~= nil) end
 for k, v in pairs(scenario.prefs or {}) do FakeSdk.prefs[k] = v end
 FakeSdk.install(plugin_dir)
 
@@ -57,7 +61,7 @@ local ok, err = pcall(function()
     local sections = provider.sectionsForTopOfDialog(f, props)
     FakeSdk.check_sections(sections)
     outcome.dialog_at_start = props.aihd_status  -- startAsyncTask runs later, not inline
-    FakeSdk.run_tasks()
+    FakeSdk.run_tasks()  -- the dialog: Lightroom does not quit in it
     outcome.dialog = { sections = #sections, status = props.aihd_status,
                        cant_export = props.LR_cantExportBecause or cjson.null }
     if action == 'export' then
@@ -65,24 +69,30 @@ local ok, err = pcall(function()
       import('LrTasks').startAsyncTask(function()
         FakeSdk.call_with_context('export', provider.processRenderedPhotos, context)
       end, 'processRenderedPhotos')
-      FakeSdk.run_tasks()
+      run_tasks()
       for _, path in ipairs(context._made) do os.remove(path) end  -- Lightroom's temp renders go
     end
   elseif action == 'info' then
     local info = require 'PluginInfoProvider'
     local props = {}
     info.startDialog(props)
-    FakeSdk.check_sections(info.sectionsForTopOfDialog(f, props))
+    local sections = info.sectionsForTopOfDialog(f, props)
+    FakeSdk.check_sections(sections)
     FakeSdk.run_tasks()
+    if scenario.press then  -- the person clicks a button of the section
+      FakeSdk.button(sections, scenario.press).action()
+      FakeSdk.run_tasks()
+    end
     for k, v in pairs(scenario.set_prefs or {}) do FakeSdk.prefs[k] = v end  -- the person ticks a box
     info.endDialog(props)
     outcome.info = props
-  elseif action == 'history' then
-    run_file('ShowHistory.lua')
-    FakeSdk.run_tasks()
-  elseif action == 'clear' then
-    run_file('ClearFields.lua')
-    FakeSdk.run_tasks()
+  elseif action == 'load' then  -- Lightroom starts and loads the plug-in: LrInitPlugin
+    run_file(load_info().LrInitPlugin)
+    run_tasks()
+  elseif action == 'history' or action == 'clear' or action == 'catch_up' then  -- a Library menu item
+    local files = { history = 'ShowHistory.lua', clear = 'ClearFields.lua', catch_up = 'CatchUp.lua' }
+    run_file(files[action])
+    run_tasks()
   elseif action == 'load_all' then
     outcome.Info = load_info()
     for _, name in ipairs({ 'MetadataDefinition', 'Tagset' }) do
@@ -92,7 +102,9 @@ local ok, err = pcall(function()
 end)
 if not ok then outcome.error = tostring(err) end
 
-outcome.open_scopes = FakeSdk.open_scopes()
+outcome.open_scopes = FakeSdk.quit and {} or FakeSdk.open_scopes()  -- quitting closes them
+outcome.quit = FakeSdk.quit == true
+outcome.prefs = FakeSdk.prefs
 outcome.scopes = {}
 for i, scope in ipairs(FakeSdk.record.scopes) do
   outcome.scopes[i] = { title = scope._title or cjson.null, own = scope._own, captions = scope._captions,

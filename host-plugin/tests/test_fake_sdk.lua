@@ -128,6 +128,15 @@ test('catalog: a keyword created once per write; a failed write changes nothing'
   assert(photo._keywords[1] == 'AI HomeDesign > Day to dusk')
 end)
 
+test('plug-in fields: read and written with _PLUGIN, and batchGetPropertyForPlugin takes it too', function()
+  raises('must be _PLUGIN', function() catalog:batchGetPropertyForPlugin({ photo }, { 'status' }) end)
+  raises('must be _PLUGIN', function() return photo:getPropertyForPlugin('status') end)
+  keeps(function()
+    local got = catalog:batchGetPropertyForPlugin({ photo }, _PLUGIN, { 'status' })
+    assert(got[photo] and got[photo].status == photo._props.status)
+  end)
+end)
+
 test('fields: declared, of their type, searchable strings under 512 bytes of UTF-8', function()
   local function set(field, value)
     return function()

@@ -8,10 +8,13 @@ package.path = plugin_dir .. '/logic/?.lua;' .. here .. '/?.lua;' .. package.pat
 local cjson = require 'cjson'
 local AihdJson = require 'AihdJson'
 local AihdBridge = require 'AihdBridge'
+local AihdDigest = require 'AihdDigest'
 local AihdProgress = require 'AihdProgress'
 local AihdTagging = require 'AihdTagging'
 local AihdExportJob = require 'AihdExportJob'
 local AihdText = require 'AihdText'
+local AihdCatalog = require 'AihdCatalog'
+local AihdCatchUp = require 'AihdCatchUp'
 local luatest = require 'luatest'
 local test = luatest.test
 
@@ -119,15 +122,15 @@ end)
 
 test('sha256 and hmac-sha256 match the FIPS 180-4 and RFC 4231 vectors', function()
   local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end
-  assert(hex(AihdBridge.sha256('abc')) == 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
-  assert(hex(AihdBridge.sha256('')) == 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
-  assert(hex(AihdBridge.sha256('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'))
+  assert(hex(AihdDigest.sha256('abc')) == 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+  assert(hex(AihdDigest.sha256('')) == 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+  assert(hex(AihdDigest.sha256('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'))
          == '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1')
-  assert(AihdBridge.hmac_sha256_hex(string.rep('\11', 20), 'Hi There')
+  assert(AihdDigest.hmac_sha256_hex(string.rep('\11', 20), 'Hi There')
          == 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7')
-  assert(AihdBridge.hmac_sha256_hex('Jefe', 'what do ya want for nothing?')
+  assert(AihdDigest.hmac_sha256_hex('Jefe', 'what do ya want for nothing?')
          == '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843')
-  assert(AihdBridge.hmac_sha256_hex(string.rep('\170', 131), 'Test Using Larger Than Block-Size Key - Hash Key First')
+  assert(AihdDigest.hmac_sha256_hex(string.rep('\170', 131), 'Test Using Larger Than Block-Size Key - Hash Key First')
          == '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54')
 end)
 
@@ -143,7 +146,7 @@ test('connect sends the token only to a peer that proved it holds it', function(
   end
   local good_seen, good = peer(function(n)
     if not n then return 200, '{"status": "ok"}' end  -- any call after the proof
-    return 200, AihdJson.encode({ pid = 4242, proof = AihdBridge.hmac_sha256_hex(token, 'aihd-bridge identity ' .. n .. ' 4242') })
+    return 200, AihdJson.encode({ pid = 4242, proof = AihdDigest.hmac_sha256_hex(token, 'aihd-bridge identity ' .. n .. ' 4242') })
   end)
   local bridge = assert(AihdBridge.connect(env, good, '/d'))
   assert(good_seen[1].auth == nil and #good_seen[1].url:match('nonce=(.*)') == 32)
@@ -152,7 +155,7 @@ test('connect sends the token only to a peer that proved it holds it', function(
   local cases = {
     { function() return 200, '{"order_id": "made-up", "pid": 4242, "proof": "00"}' end, AihdBridge.STRANGER },
     { function(n)
-        local forged = AihdBridge.hmac_sha256_hex('other', 'aihd-bridge identity ' .. n .. ' 1')
+        local forged = AihdDigest.hmac_sha256_hex('other', 'aihd-bridge identity ' .. n .. ' 1')
         return 200, AihdJson.encode({ pid = 1, proof = forged })
       end, AihdBridge.STRANGER },
     { function() return 404, 'not here' end, AihdBridge.STRANGER },
@@ -167,17 +170,31 @@ test('connect sends the token only to a peer that proved it holds it', function(
   end
 end)
 
-test('progress: rendering is the first half, uploading the second', function()
-  local p, caption = AihdProgress.describe(4, 2, nil, 0)
+test('progress: rendering is the first half, uploading the second, from the batch totals', function()
+  local clock = function(t) return os.date('!%H:%M', t) end
+  local p, caption = AihdProgress.describe(4, 2, nil, clock)
   assert(p == 0.25 and caption == 'Preparing photo 3 of 4', caption)
-  local batch = { items = {
-    { state = 'done', size = 100, bytes_sent = 100 }, { state = 'uploading', size = 100, bytes_sent = 50 },
-    { state = 'queued', size = 100, bytes_sent = 0, waiting_until = 1060 }, { state = 'failed', size = 100 } } }
-  p, caption = AihdProgress.describe(4, 4, batch, 1000)
+  local batch = { total = 4, counts = { done = 1, failed = 1, queued = 1, uploading = 1 }, bytes_total = 400,
+                  bytes_sent = 250, items = {}, remote = { state = 'ok' } }
+  p, caption = AihdProgress.describe(4, 4, batch, clock)
   assert(math.abs(p - (0.5 + 0.5 * 250 / 400)) < 1e-9, p)
-  assert(caption:find('slow down: next try in 60 s'), caption)
-  caption = select(2, AihdProgress.describe(4, 4, batch, 2000))
   assert(caption == 'Sending to AI HomeDesign: 2 of 4 done', caption)
+  -- half the export handed over so far: its bytes count for half
+  batch.total = 2
+  p = AihdProgress.describe(4, 4, batch, clock)
+  assert(math.abs(p - (0.5 + 0.5 * 250 / 400 / 2)) < 1e-9, p)
+end)
+
+test('progress: the caption says in words when the API is away, and until when', function()
+  local clock = function(t) return os.date('!%H:%M', t) end
+  local batch = { total = 3, counts = { done = 1, queued = 2 }, bytes_total = 3, bytes_sent = 1,
+                  remote = { state = 'unreachable', since = 14 * 3600 + 2 * 60, next_try = 14 * 3600 + 200 } }
+  local caption = select(2, AihdProgress.describe(3, 3, batch, clock))
+  assert(caption == 'Waiting for the network since 14:02; the photos are safe in the bridge. 1 of 3 done.', caption)
+  batch.remote = { state = 'rate_limited', since = 9 * 3600, next_try = 9 * 3600 + 65 }
+  caption = select(2, AihdProgress.describe(3, 3, batch, clock))
+  assert(caption == 'AI HomeDesign asked the bridge to slow down since 09:00; next try at 09:01; '
+    .. 'the photos are safe in the bridge. 1 of 3 done.', caption)
 end)
 
 test('tagging matches by source id and keeps earlier orders', function()
@@ -206,48 +223,197 @@ test('the same order id again adds no history', function()
   assert(writes[1].fields.orderHistory == nil and writes[1].keyword == nil)
 end)
 
+-- A bridge that keeps a batch as the real one does, for the export job.
+local function fake_bridge(options)
+  options = options or {}
+  local bridge = { handed = {}, polls = {}, items = {}, order = {}, seq = 0, remote = { state = 'ok' } }
+  local function touch(item)
+    bridge.seq = bridge.seq + 1
+    item.seq = bridge.seq
+  end
+  function bridge.hand_over(_, items, _, client, batch_id)
+    bridge.handed[#bridge.handed + 1] = { n = #items, batch_id = batch_id or 'new', client = client }
+    local answer = { batch_id = 'b1', items = {} }
+    for _, handed in ipairs(items) do
+      local bad = handed.source_id:find('bad')
+      local item = { id = 'i-' .. handed.source_id, source_id = handed.source_id, state = bad and 'failed' or 'queued',
+                     error = bad and (handed.source_id .. '.jpg: is empty') or nil, size = 10 }
+      touch(item)
+      bridge.items[item.id] = item
+      bridge.order[#bridge.order + 1] = item
+      answer.items[#answer.items + 1] = item
+    end
+    return answer
+  end
+  function bridge.batch(_, _, since)
+    bridge.polls[#bridge.polls + 1] = since or 'all'
+    if options.silent then return nil, 'connection refused', true end
+    if not options.stuck then
+      for _, item in ipairs(bridge.order) do
+        if item.state == 'queued' then
+          item.state, item.order_id = 'done', 'o-' .. item.source_id
+          touch(item)
+          break
+        end
+      end
+    end
+    local answer = { cursor = bridge.seq, items = {}, counts = {}, total = #bridge.order, bytes_total = 0,
+                     bytes_sent = 0, remote = bridge.remote, finished = true }
+    for _, item in ipairs(bridge.order) do
+      if since == nil or item.seq > since then answer.items[#answer.items + 1] = item end
+      answer.counts[item.state] = (answer.counts[item.state] or 0) + 1
+      if not AihdProgress.is_final(item.state) then answer.finished = false end
+    end
+    return answer
+  end
+  function bridge.cancel() end
+  return bridge
+end
+
+local function job_with(bridge, total, extra)
+  local clock = 0
+  local deps = {
+    bridge = bridge, client = 'lightroom:c1', total = total, fields = {}, log = function() end,
+    sleep = function(s) clock = clock + s end, now = function() return clock end,
+    clock = function(t) return tostring(t) end,
+    progress = { set = function() end, canceled = function() return false end },
+  }
+  for k, v in pairs(extra or {}) do deps[k] = v end
+  return AihdExportJob.new(deps)
+end
+
 test('export job: a render failure and a refused photo fail alone', function()
-  local handed = {}
-  local bridge = {
-    hand_over = function(_, items, _, batch_id)
-      handed[#handed + 1] = batch_id or 'new'
-      local state = items[1].source_id == 'bad' and 'failed' or 'queued'
-      return { batch_id = 'b1', items = { { id = 'i-' .. items[1].source_id, state = state, error = 'bad.jpg: is empty' } } }
-    end,
-    batch = function() return { items = { { id = 'i-ok', state = 'done', order_id = 'o-1' },
-                                           { id = 'i-bad', state = 'failed', error = 'bad.jpg: is empty' } } } end,
-    cancel = function() end,
-  }
-  local job = AihdExportJob.new {
-    bridge = bridge, total = 3, fields = {}, log = function() end, sleep = function() end,
-    now = function() return 0 end, progress = { set = function() end, canceled = function() return false end },
-  }
-  assert(job:hand_over('ok', function() return true, '/tmp/ok.jpg' end) == nil)
+  local bridge = fake_bridge()
+  local job = job_with(bridge, 3, { group = 1 })
+  same(job:hand_over('ok', function() return true, '/tmp/ok.jpg' end), {})
   -- what fails at once is said at once, for Lightroom's list while the render loop runs
-  assert(job:hand_over('bad', function() return true, '/tmp/bad.jpg' end) == 'bad.jpg: is empty')
-  assert(job:hand_over('norender', function() return false, 'disk full' end):find('disk full'))
+  same(job:hand_over('bad', function() return true, '/tmp/bad.jpg' end), { { source_id = 'bad', error = 'bad.jpg: is empty' } })
+  local failures = job:hand_over('norender', function() return false, 'disk full' end)
+  assert(#failures == 1 and failures[1].error:find('could not render it: disk full'))
   local results, batch_id = job:finish()
-  assert(batch_id == 'b1' and handed[1] == 'new' and handed[2] == 'b1')  -- one export, one batch
-  assert(results.ok.order_id == 'o-1')
+  assert(batch_id == 'b1' and bridge.handed[1].batch_id == 'new' and bridge.handed[2].batch_id == 'b1')
+  assert(bridge.handed[1].client == 'lightroom:c1')
+  assert(results.ok.order_id == 'o-ok')
   assert(results.bad.state == 'failed' and results.bad.error == 'bad.jpg: is empty')
   assert(results.norender.error:find('could not render it: disk full'))
 end)
 
-test('export job: a silent bridge fails the photos it holds, with a reason', function()
-  local clock = 0
-  local bridge = {
-    hand_over = function(_, items) return { batch_id = 'b1', items = { { id = 'i-' .. items[1].source_id, state = 'queued' } } } end,
-    batch = function() return nil, 'connection refused' end,
-    cancel = function() end,
-  }
-  local job = AihdExportJob.new {
-    bridge = bridge, total = 1, fields = {}, log = function() end,
-    progress = { set = function() end, canceled = function() return false end },
-    sleep = function(s) clock = clock + s end, now = function() return clock end, patience = 10,
-  }
-  job:hand_over('p1', function() return true, '/tmp/x.jpg' end)
+test('export job: several photos per hand-over, each poll with the cursor after the first', function()
+  -- the clock stands still: every photo is rendered within the same second
+  local bridge = fake_bridge()
+  local job = job_with(bridge, 25, { group = 10 })
+  for n = 1, 25 do
+    local failures = job:hand_over('p' .. n, function() return true, '/tmp/p' .. n .. '.jpg' end)
+    assert(#failures == 0)
+  end
+  local sizes = {}
+  for i, h in ipairs(bridge.handed) do sizes[i] = h.n end
+  same(sizes, { 1, 10, 10, 4 })  -- the first at once; the others as they come within a second
   local results = job:finish()
-  assert(results.p1.state == 'failed' and results.p1.error:find('stopped answering'), results.p1.error)
+  for n = 1, 25 do assert(results['p' .. n].order_id == 'o-p' .. n, n) end
+  assert(bridge.polls[1] == 'all')
+  for i = 2, #bridge.polls do assert(type(bridge.polls[i]) == 'number', i) end
+end)
+
+test('export job: a silent or stuck bridge fails no photo; the wait ends at its limit', function()
+  for _, options in ipairs({ { silent = true }, { stuck = true } }) do
+    local bridge = fake_bridge(options)
+    local job = job_with(bridge, 2, { wait_limit = 30 })
+    job:hand_over('p1', function() return true, '/tmp/p1.jpg' end)
+    job:hand_over('p2', function() return true, '/tmp/p2.jpg' end)
+    local results = job:finish()
+    assert(job.timed_out and job.deps.now() >= 30 and job.deps.now() < 35)
+    assert(results.p1.state == 'waiting' and results.p2.state == 'waiting', results.p1.state)
+  end
+end)
+
+test('catalog: source ids of two catalogs never meet; bare ids are read back as legacy only', function()
+  local a, b = AihdCatalog.id('/Users/x/Pictures/Lightroom/Lightroom Catalog.lrcat'), AihdCatalog.id('/Volumes/Work/Work.lrcat')
+  assert(#a == 16 and a:match('^%x+$') and a ~= b)
+  assert(a == AihdCatalog.id('/Users/x/Pictures/Lightroom/Lightroom Catalog.lrcat'))  -- stable
+  assert(AihdCatalog.client(a) == 'lightroom:' .. a)
+  local sid = AihdCatalog.source_id(a, 1234)
+  assert(sid == a .. ':1234' and sid ~= AihdCatalog.source_id(b, 1234))
+  assert(AihdCatalog.local_id(a, sid) == '1234' and AihdCatalog.local_id(b, sid) == nil)
+  assert(AihdCatalog.local_id(a, '1234') == nil and AihdCatalog.local_id(a, '1234', true) == '1234')
+  same(AihdCatalog.known_ids(a, 1234), { sid, '1234' })
+end)
+
+-- A bridge's change feed over a list of items, as GET /v1/changes answers it.
+local function feed_bridge(items)
+  local bridge = { calls = {} }
+  function bridge.changes(_, client, since, limit)
+    bridge.calls[#bridge.calls + 1] = { client = client, since = since }
+    local page = {}
+    for _, item in ipairs(items) do
+      if item.seq > since and #page < limit + 1 then page[#page + 1] = item end
+    end
+    local more = #page > limit
+    if more then page[#page] = nil end
+    return { cursor = #page > 0 and page[#page].seq or since, more = more, items = page }
+  end
+  return bridge
+end
+
+test('catch-up: one write per page, the cursor kept once written, nothing asked twice', function()
+  local cat = AihdCatalog.id('/c.lrcat')
+  local items, photos = {}, {}
+  for n = 1, 7 do
+    items[n] = { seq = n * 2, source_id = AihdCatalog.source_id(cat, n), state = 'done', order_id = 'o' .. n,
+                 service_name = 'service-day-to-dusk', batch_id = 'b1' }
+    photos[tostring(n)] = { id = n }
+  end
+  items[8] = { seq = 20, source_id = AihdCatalog.source_id(cat, 8), state = 'queued', batch_id = 'b2' }
+  photos['8'] = { id = 8 }
+  items[9] = { seq = 21, source_id = AihdCatalog.source_id('0000000000000000', 1), state = 'done', order_id = 'x' }
+  local bridge, saved, writes, pending = feed_bridge(items), {}, {}, {}
+  local stored = {}
+  local deps = {
+    bridge = bridge, client = AihdCatalog.client(cat), catalog_id = cat, cursor = nil, page = 3, pending = pending,
+    save = function(c) saved[#saved + 1] = c end,
+    find = function(ids)
+      local found = {}
+      for _, id in ipairs(ids) do found[id] = photos[id] end
+      return found
+    end,
+    current = function(photo, field) return stored[photo] and stored[photo][field] end,
+    write = function(plan)
+      writes[#writes + 1] = #plan
+      for _, w in ipairs(plan) do stored[w.photo] = w.fields end
+      return true
+    end,
+    options = { now = 'NOW' },
+  }
+  local summary = assert(AihdCatchUp.sync(deps))
+  same(writes, { 3, 3, 2 })  -- the other catalog's item (seq 21) is not this catalog's
+  same(saved, { 6, 12, 21 })
+  assert(summary.written == 8 and summary.cursor == 21 and summary.pages == 3)
+  assert(stored[photos['1']].orderId == 'o1' and stored[photos['8']].status == AihdTagging.WAITING)
+  same(pending, { b2 = true })
+  -- the same cursor again: one small request, no write
+  deps.cursor, writes, bridge.calls = 21, {}, {}
+  summary = assert(AihdCatchUp.sync(deps))
+  assert(#bridge.calls == 1 and bridge.calls[1].since == 21 and #writes == 0 and summary.items == 0)
+  -- what was written already is not written again, from the start
+  deps.cursor, deps.page = 0, 500
+  summary = assert(AihdCatchUp.sync(deps))
+  assert(#writes == 0 and summary.written == 0)
+  -- a refused write keeps the cursor where it was
+  stored, saved = {}, {}
+  deps.write = function() return false, 'the catalog stayed busy' end
+  local ok, why = AihdCatchUp.sync(deps)
+  assert(ok == nil and why == 'the catalog stayed busy' and #saved == 0)
+end)
+
+test('catch-up: pending batches end when the bridge says finished or no longer knows them', function()
+  local bridge = { batch = function(_, id)
+    if id == 'gone' then return nil, 'The bridge refused: no batch gone', false end
+    if id == 'away' then return nil, 'not running', true end
+    return { finished = id == 'done', items = {} }
+  end }
+  local pending = AihdCatchUp.pending_from('done gone away going')
+  same(AihdCatchUp.ended(bridge, pending, 5), { 'done', 'gone' })
+  assert(AihdCatchUp.pending_text(pending) == 'away done going gone')
 end)
 
 luatest.finish()

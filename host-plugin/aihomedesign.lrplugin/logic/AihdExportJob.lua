@@ -1,16 +1,22 @@
 --[[ One export, start to end, with every Lightroom call passed in (so it runs under plain Lua).
 The glue's own `for ... in exportContext:renditions()` loop calls job:hand_over for each photo;
-job:finish(progress) then follows the batch until every photo is done or failed, and cancels
-the rest in the bridge when the user cancels. Results come back keyed by source_id.
+rendered photos go to the bridge a few at a time, into one batch. job:finish(progress) then
+follows the batch, polling with the bridge's cursor (only what changed comes back), until every
+photo has ended, the user cancels (the rest is cancelled in the bridge), or `wait_limit` passes:
+then the dialog ends and the photos still in the bridge get their order ids later, by catch-up
+(AihdCatchUp). A bridge that is slow or silent fails no photo: it keeps them.
 
 deps:
   bridge        an AihdBridge client
+  client        what the plugin calls itself (AihdCatalog.client)
   total         number of photos
   fields        what to order (AihdServices.request_fields)
   progress      { set(portion, caption), canceled() -> bool }: the render loop's; finish() may
                 be given another, since Lightroom ends the loop's progress with the loop
-  sleep(s), now() -> seconds, log(text)
-  poll_interval (s, default 1), patience (s the bridge may stay silent, default 120) ]]
+  sleep(s), now() -> seconds (wall clock), clock(epoch) -> "14:02", log(text)
+  poll_interval (s, default 1), wait_limit (s the wait may last, default 600),
+  group (photos per hand-over at most, default 10), group_seconds (s between hand-overs,
+  default 1: a photo rendered sooner waits for the next one, with those rendered meanwhile) ]]
 
 local need = ...  -- Lightroom: AihdLogic's loader; plain Lua: require passes the module name
 if type(need) ~= 'function' then need = require end
@@ -20,29 +26,38 @@ local AihdExportJob = {}
 AihdExportJob.__index = AihdExportJob
 
 local HAND_OVER_TRIES = 3
+AihdExportJob.WAIT_LIMIT = 600
 
 local function failed(message)
   return { state = 'failed', error = message }
 end
 
 function AihdExportJob.new(deps)
-  return setmetatable({ deps = deps, results = {}, item_to_source = {}, rendered = 0,
-                        batch_id = nil, batch = nil, cancelled_in_bridge = false },
+  return setmetatable({ deps = deps, results = {}, item_to_source = {}, items = {}, rendered = 0,
+                        buffer = {}, last_hand_over = nil, batch_id = nil, batch = nil, cursor = nil,
+                        last_poll = nil, cancelled_in_bridge = false, timed_out = false },
                       AihdExportJob)
 end
 
+-- One poll: only the items changed since the last one, and the batch's totals.
 function AihdExportJob:refresh()
   if not self.batch_id then return true end
-  local answer, err = self.deps.bridge:batch(self.batch_id)
-  if answer then self.batch = answer end
-  return answer ~= nil, err
+  local answer, err = self.deps.bridge:batch(self.batch_id, self.cursor)
+  self.last_poll = self.deps.now()
+  if not answer then return false, err end
+  for _, item in ipairs(answer.items or {}) do self.items[item.id] = item end
+  self.batch, self.cursor = answer, answer.cursor
+  return true
 end
 
 function AihdExportJob:show()
-  self.deps.progress.set(AihdProgress.describe(self.deps.total, self.rendered, self.batch, self.deps.now()))
+  self.deps.progress.set(AihdProgress.describe(self.deps.total, self.rendered, self.batch, self.deps.clock))
 end
 
+-- The user cancelled: what is not handed over yet stays here, the rest is cancelled in the bridge.
 function AihdExportJob:cancel_in_bridge()
+  for _, handed in ipairs(self.buffer) do self.results[handed.source_id] = { state = 'cancelled' } end
+  self.buffer = {}
   if self.batch_id and not self.cancelled_in_bridge then
     self.cancelled_in_bridge = true
     self.deps.log('export cancelled: cancelling the rest of batch ' .. self.batch_id)
@@ -50,77 +65,88 @@ function AihdExportJob:cancel_in_bridge()
   end
 end
 
--- One photo: wait for Lightroom's render (wait() -> ok, path_or_message), hand it over.
--- Returns why it failed when it failed at once (Lightroom shows it while the loop runs).
+-- Hands the rendered photos waiting in the buffer over in one call. Returns the failures
+-- known at once: a list of { source_id, error }.
+function AihdExportJob:flush()
+  local deps, buffer = self.deps, self.buffer
+  self.buffer = {}
+  if #buffer == 0 then return {} end
+  self.last_hand_over = deps.now()
+  local answer, err
+  for try = 1, HAND_OVER_TRIES do
+    answer, err = deps.bridge:hand_over(buffer, deps.fields, deps.client, self.batch_id)
+    if answer then break end
+    if try < HAND_OVER_TRIES then deps.sleep(try) end
+  end
+  local failures = {}
+  for i, handed in ipairs(buffer) do
+    local item = answer and answer.items[i]
+    if not item then
+      self.results[handed.source_id] = failed(err or 'the bridge did not take it')
+    elseif item.state == 'failed' then
+      self.results[handed.source_id] = failed(item.error)
+    else
+      self.item_to_source[item.id] = handed.source_id
+    end
+    local result = self.results[handed.source_id]
+    if result then failures[#failures + 1] = { source_id = handed.source_id, error = result.error } end
+  end
+  if answer then self.batch_id = self.batch_id or answer.batch_id end
+  self:refresh()
+  return failures
+end
+
+-- One photo: wait for Lightroom's render (wait() -> ok, path_or_message), then keep it for the
+-- next hand-over. Returns the failures known now, this photo's or earlier ones' (Lightroom
+-- lists them while the loop runs): a list of { source_id, error }.
 function AihdExportJob:hand_over(source_id, wait)
   local deps = self.deps
   local ok, path = wait()
   self.rendered = self.rendered + 1
+  local failures = {}
   if not ok then
     self.results[source_id] = failed('Lightroom could not render it: ' .. tostring(path))
+    failures[1] = { source_id = source_id, error = self.results[source_id].error }
   else
-    local answer, err
-    for try = 1, HAND_OVER_TRIES do
-      answer, err = deps.bridge:hand_over({ { path = path, source_id = source_id } }, deps.fields,
-                                          self.batch_id)
-      if answer then break end
-      if try < HAND_OVER_TRIES then deps.sleep(try) end
-    end
-    if not answer then
-      self.results[source_id] = failed(err)
-    else
-      self.batch_id = self.batch_id or answer.batch_id
-      local item = answer.items[1]
-      if item.state == 'failed' then
-        self.results[source_id] = failed(item.error)
-      else
-        self.item_to_source[item.id] = source_id
-      end
-    end
+    self.buffer[#self.buffer + 1] = { path = path, source_id = source_id }
   end
-  self:refresh()
+  if #self.buffer >= (deps.group or 10) or self.rendered >= deps.total or not self.last_hand_over
+      or deps.now() - self.last_hand_over >= (deps.group_seconds or 1) then
+    for _, failure in ipairs(self:flush()) do failures[#failures + 1] = failure end
+  elseif self.last_poll and deps.now() - self.last_poll >= (deps.poll_interval or 1) then
+    self:refresh()
+  end
   self:show()
-  local result = self.results[source_id]
-  return result and result.error
+  return failures
 end
 
--- Follow the batch until every photo handed over has ended; returns results, batch id.
--- `progress` (optional) takes over from deps.progress for the wait.
+-- Follow the batch until every photo handed over has ended, or the wait limit passed (then
+-- `self.timed_out`). Returns results keyed by source_id (state 'waiting' for those the bridge
+-- still holds) and the batch id. `progress` (optional) takes over from deps.progress.
 function AihdExportJob:finish(progress)
   local deps = self.deps
   deps.progress = progress or deps.progress
-  local poll_interval, patience = deps.poll_interval or 1, deps.patience or 120
+  self:flush()
+  local poll_interval, limit = deps.poll_interval or 1, deps.wait_limit or AihdExportJob.WAIT_LIMIT
+  local started = deps.now()
   if deps.progress.canceled() then self:cancel_in_bridge() end
-  local silent_since
-  while self.batch_id do
-    local ok, err = self:refresh()
-    if ok then
-      silent_since = nil
-      local all_final = true
-      for _, item in ipairs(self.batch.items) do
-        if not AihdProgress.is_final(item.state) then all_final = false end
-      end
-      if all_final then break end
-    else
-      silent_since = silent_since or deps.now()
-      if deps.now() - silent_since > patience then
-        deps.log('the bridge stopped answering: ' .. tostring(err))
-        for _, source_id in pairs(self.item_to_source) do
-          self.results[source_id] = failed('The bridge stopped answering before this photo was '
-            .. 'sent; it keeps the photo and goes on when it runs again ("aihd-bridge status" shows it).')
-        end
-        return self.results, self.batch_id
-      end
+  while self.batch_id and not (self.batch and self.batch.finished) do
+    if deps.now() - started >= limit then
+      self.timed_out = true
+      deps.log(string.format('stopped waiting after %d s; batch %s goes on in the bridge', limit, self.batch_id))
+      break
     end
+    deps.sleep(poll_interval)
+    local ok, err = self:refresh()
+    if not ok then deps.log('the bridge did not answer: ' .. tostring(err)) end
     self:show()
     if deps.progress.canceled() then self:cancel_in_bridge() end
-    deps.sleep(poll_interval)
   end
-  for _, item in ipairs(self.batch and self.batch.items or {}) do
-    local source_id = self.item_to_source[item.id]
-    if source_id then self.results[source_id] = item end
+  for item_id, source_id in pairs(self.item_to_source) do
+    local item = self.items[item_id]
+    self.results[source_id] = (item and AihdProgress.is_final(item.state)) and item or { state = 'waiting' }
   end
-  deps.progress.set(1, 'Done')
+  if not self.timed_out then deps.progress.set(1, 'Done') end
   return self.results, self.batch_id
 end
 

@@ -1,5 +1,5 @@
 --[[ The tagging plan: what to write on each source photo once the bridge has answered.
-Results are matched to photos by source_id (the photo's local identifier), never by position.
+Results are matched to photos by source_id (AihdCatalog), never by position.
 Every value fits a searchable field (AihdText.bound); the earlier orders keep the newest that
 fit, and the bridge keeps them all ("Order History of Selected Photos" shows them). ]]
 
@@ -12,37 +12,51 @@ local AihdTagging = {}
 
 AihdTagging.FIELDS = { 'orderId', 'service', 'status', 'uploadedAt', 'orderHistory' }
 
+AihdTagging.WAITING = 'Waiting in the bridge; its order id follows by itself'
+
+-- What the photo's fields say of `item` (a batch item, or { state = 'waiting' }); nil when the
+-- photo says it already.
+local function fields_for(photo, item, current, options)
+  local fields = {}
+  if item.state == 'done' and item.order_id then
+    local previous = current(photo, 'orderId')
+    if previous == item.order_id and current(photo, 'status') == 'Ordered' then return nil end
+    if previous and previous ~= '' and previous ~= item.order_id then
+      local entries, more = AihdText.split(current(photo, 'orderHistory'))
+      table.insert(entries, 1, string.format('%s (%s, %s)', previous,
+        AihdServices.title(current(photo, 'service')), current(photo, 'uploadedAt') or '?'))
+      fields.orderHistory = AihdText.join_fitting(entries, nil, more)
+    end
+    fields.orderId = item.order_id
+    fields.service = item.service_name
+    fields.status = 'Ordered'
+    fields.uploadedAt = options.time_of and options.time_of(item) or options.now
+  elseif item.state == 'cancelled' then
+    fields.status = 'Cancelled before upload'
+  elseif item.state == 'failed' then
+    fields.status = 'Failed: ' .. tostring(item.error or item.state)
+  else  -- handed over, not ended: queued, uploading, or still there when the export stopped waiting
+    fields.status = AihdTagging.WAITING
+  end
+  for name, value in pairs(fields) do fields[name] = AihdText.bound(value) end
+  if fields.orderId == nil and current(photo, 'status') == fields.status then return nil end
+  return fields
+end
+
 -- photos: { [source_id] = photo }; results: { [source_id] = item from the bridge };
--- current(photo, field) -> the value stored now; options.add_keyword; options.now (text).
--- Returns a list of { photo, source_id, fields = {...}, keyword = {path} or nil }.
+-- current(photo, field) -> the value stored now; options.add_keyword; options.now (text), or
+-- options.time_of(item) -> text. Returns a list of { photo, source_id, fields = {...},
+-- keyword = {path} or nil }, leaving out photos whose fields say it all already.
 function AihdTagging.plan(photos, results, current, options)
   local writes = {}
   for source_id, photo in pairs(photos) do
     local item = results[source_id]
-    if item then
-      local write = { photo = photo, source_id = source_id, fields = {} }
-      local fields = write.fields
-      if item.state == 'done' and item.order_id then
-        local previous = current(photo, 'orderId')
-        if previous and previous ~= '' and previous ~= item.order_id then
-          local entries, more = AihdText.split(current(photo, 'orderHistory'))
-          table.insert(entries, 1, string.format('%s (%s, %s)', previous,
-            AihdServices.title(current(photo, 'service')), current(photo, 'uploadedAt') or '?'))
-          fields.orderHistory = AihdText.join_fitting(entries, nil, more)
-        end
-        fields.orderId = item.order_id
-        fields.service = item.service_name
-        fields.status = 'Ordered'
-        fields.uploadedAt = options.now
-        if options.add_keyword then
-          write.keyword = AihdServices.keyword_path(item.service_name, item.order_id)
-        end
-      elseif item.state == 'cancelled' then
-        fields.status = 'Cancelled before upload'
-      else
-        fields.status = 'Failed: ' .. tostring(item.error or item.state)
+    local fields = item and fields_for(photo, item, current, options)
+    if fields then
+      local write = { photo = photo, source_id = source_id, fields = fields }
+      if fields.orderId and options.add_keyword then
+        write.keyword = AihdServices.keyword_path(item.service_name, item.order_id)
       end
-      for name, value in pairs(fields) do fields[name] = AihdText.bound(value) end
       writes[#writes + 1] = write
     end
   end
