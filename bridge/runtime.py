@@ -1,4 +1,4 @@
-"""Everything a running bridge holds: store, spool, rules, remote client and workers."""
+"""Everything a running bridge holds: store, spool, rules, remote client, workers, watched folders."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from .queue.worker import WorkerPool
 from .remote.connect import remote_client
 from .rules import Rules
 from .thumbnails import Thumbnails
+from .watch.watches import Watches
 
 log = logging.getLogger(__name__)
 DB_FILE = "bridge.sqlite3"
@@ -37,6 +38,7 @@ class Runtime:
         self.thumbnails = Thumbnails(settings.home / "thumbs", open_file=open_copy)
         self.pool = WorkerPool(self.store, self.spool, self.client, settings, thumbnails=self.thumbnails)
         self._reload_lock = threading.Lock()
+        self.watches = Watches(settings, self.store, self.intake, self.rules, wake=self.pool.wake)
 
     @property
     def mode(self) -> str:
@@ -53,6 +55,7 @@ class Runtime:
         self.clean_spool()
         self.thumbnails.prune(THUMBS_KEEP_DAYS)
         self.pool.start()
+        self.watches.start()
 
     def clean_spool(self) -> None:
         """Drop copies nothing refers to (a crash between spooling and recording) and the
@@ -91,6 +94,7 @@ class Runtime:
                 old.close()
 
     def stop(self, timeout: float = 20.0) -> None:
+        self.watches.stop()  # no new work first
         if not self.pool.stop(timeout):
             log.warning(
                 "uploads still under way after %.0f s; they will be retried at the next start", timeout
