@@ -114,7 +114,8 @@ def _what(view: dict) -> str:
 def _how(view: dict) -> str:
     state = view["state"]
     if state == "watching":
-        return f"watching ({_noticing(view)}), {view['files_sent']} files taken, {view['settling']} being written"
+        taken, settling = view["files_sent"], view["settling"]
+        return f"watching ({_noticing(view)}), {taken} files taken, {settling} being written"
     if state == "saved":
         return "saved, watched once the bridge runs"
     return f"{state}: {view['problem']}" if view.get("problem") else state
