@@ -139,8 +139,10 @@ def _without(text: str, entries: tuple[WatchEntry, ...], folder: Path) -> str:
         )
     lines = text.splitlines(keepends=True)
     end = next((n for n in range(start + 1, len(lines)) if re.match(r"[ \t]*\[", lines[n])), len(lines))
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1  # the blank lines before the next table stay
+    while end > start + 1 and re.fullmatch(r"[ \t]*(#.*)?\n?", lines[end - 1]):
+        end -= 1  # blank lines and comments before the next table are the next table's
+    if start > 0 and not lines[start - 1].strip() and (end == len(lines) or not lines[end].strip()):
+        start -= 1  # no double blank line where the table was
     return "".join(lines[:start] + lines[end:])
 
 
