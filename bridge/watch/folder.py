@@ -19,7 +19,7 @@ from .settle import Settler, stat_key
 from .sidecar import record, sidecar_of, write_sidecar
 
 log = logging.getLogger(__name__)
-HAND_OVER_MAX = 500  # files per batch
+HAND_OVER_MAX = 100  # files per batch
 FEED_PAGE = 200  # items read from the change feed at a time
 RESCAN_EVERY = 300.0  # seconds between full looks, in case the OS dropped an event
 
@@ -104,8 +104,11 @@ class WatchedFolder:
                     self.settler.seen(path, closed=False)
 
     def hand_over(self) -> int:
-        """Hand the files that are complete now to intake, each once; how many went."""
-        states, fields = [], []
+        """Hand the files that are complete now to intake, each once; how many went. They go in
+        batches as they are hashed, so the first uploads start while the rest are read."""
+        states: list[FileState] = []
+        fields: list[dict] = []
+        sent = 0
         for path in self.settler.ripe():
             parts = self._parts(path)
             key = stat_key(path)
@@ -124,10 +127,10 @@ class WatchedFolder:
             fields.append(
                 {"path": path, "source_id": state.path, "submit": self.entry.submit} | self._choice(parts)
             )
-        return sum(
-            self._send(states[n : n + HAND_OVER_MAX], fields[n : n + HAND_OVER_MAX])
-            for n in range(0, len(states), HAND_OVER_MAX)
-        )
+            if len(states) == HAND_OVER_MAX:
+                sent += self._send(states, fields)
+                states, fields = [], []
+        return sent + (self._send(states, fields) if states else 0)
 
     def _state_of(self, path: str, rel: str, key: tuple[int, int, int]) -> FileState | None:
         if self.journal.unchanged(rel, key[0], key[1]):
