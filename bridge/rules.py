@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from .config import line_of
 from .formats import ImageFormat
 from .metadata.model import MetadataError, PhotoMeta
 from .services import FALLBACK_SERVICE, SERVICES, UnknownService, canonical_service
@@ -239,7 +240,7 @@ def _parse(text: str, where: str, rules_required: bool = True):
     presets = {}
     for name, body in (data.get("presets") or {}).items():
         header = r"\[presets\." + re.escape(name) + r"\]"
-        at = f"{where} line {_line_of(text, header)}"
+        at = f"{where} line {line_of(text, header)}"
         if not isinstance(body, dict) or not isinstance(body.get("service"), str):
             raise RulesError(f"{at}: preset '{name}' needs a service")
         service = body["service"] if body["service"] == AUTO else _service(body["service"], at)
@@ -249,7 +250,7 @@ def _parse(text: str, where: str, rules_required: bool = True):
     if not isinstance(data["rules"], list):
         raise RulesError(f"{where}: 'rules' must be written as [[rules]] tables")
     header = r"\[\[rules\]\]"
-    rules = [_rule(body, f"{where} line {_line_of(text, header, n)}") for n, body in enumerate(data["rules"])]
+    rules = [_rule(body, f"{where} line {line_of(text, header, n)}") for n, body in enumerate(data["rules"])]
     return presets, rules
 
 
@@ -323,12 +324,3 @@ def _service(name, at: str) -> str:
         return canonical_service(str(name))
     except UnknownService as exc:
         raise RulesError(f"{at}: {exc}") from None
-
-
-def _line_of(text: str, pattern: str, nth: int = 0) -> int:
-    """The line where the nth match of a table header stands (tomllib reports no lines
-    for well-formed but wrong values, and users need one)."""
-    for i, match in enumerate(re.finditer(r"(?m)^[ \t]*" + pattern, text)):
-        if i == nth:
-            return text.count("\n", 0, match.start()) + 1
-    return 0

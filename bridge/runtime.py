@@ -1,4 +1,4 @@
-"""Everything a running bridge holds: store, spool, rules, remote client and workers."""
+"""Everything a running bridge holds: store, spool, rules, remote client, workers, watched folders."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .remote.catalog import Catalog
 from .remote.connect import remote_client
 from .rules import Rules
 from .thumbnails import Thumbnails
+from .watch.watches import Watches
 
 log = logging.getLogger(__name__)
 DB_FILE = "bridge.sqlite3"
@@ -49,6 +50,7 @@ class Runtime:
             wake_uploads=self.pool.wake,
         )
         self._reload_lock = threading.Lock()
+        self.watches = Watches(settings, self.store, self.intake, self.rules, wake=self.pool.wake)
 
     @property
     def mode(self) -> str:
@@ -66,6 +68,7 @@ class Runtime:
         self.thumbnails.prune(THUMBS_KEEP_DAYS)
         self.pool.start()
         self.orders.start()
+        self.watches.start()
 
     def clean_spool(self) -> None:
         """Drop copies nothing refers to (a crash between spooling and recording) and the
@@ -105,6 +108,7 @@ class Runtime:
                 old.close()
 
     def stop(self, timeout: float = 20.0) -> None:
+        self.watches.stop()  # no new work first
         self.orders.stop(timeout)
         if not self.pool.stop(timeout):
             log.warning(

@@ -624,6 +624,7 @@ def show_config(as_json) -> None:
     key = find_key(settings.home, os.environ)
     values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
     values["home"] = str(settings.home)
+    values["watches"] = [str(w.dir) for w in settings.watches]
     values["api_key"] = mask(key.key)
     values["api_key_source"] = key.source
     values["mode"] = "sandbox" if settings.sandbox else "live"
@@ -632,6 +633,50 @@ def show_config(as_json) -> None:
     else:
         for name, value in values.items():
             click.echo(f"{name:<18}{value}")
+
+
+@main.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--service", "-s", callback=_service_option, help="its photos' service, e.g. day-to-dusk")
+@click.option("--preset", "-p", help="a preset instead (default: auto, chosen from each photo)")
+@click.option("--submit", is_flag=True, help="submit each order once uploaded (order lifecycle)")
+@click.option(
+    "--results", type=click.Path(path_type=Path, file_okay=False), help="where results go once fetched"
+)
+@click.option("--move-done", is_flag=True, help="move each photo into done/ once it has its order id")
+@click.option("--poll", is_flag=True, help="look every second (network shares) instead of file events")
+@click.option("--list", "list_only", is_flag=True, help="list the watched folders")
+@click.option("--remove", is_flag=True, help="stop watching FOLDER")
+@click.option("--json", "as_json", is_flag=True)
+def watch(folder, service, preset, submit, results, move_done, poll, list_only, remove, as_json) -> None:
+    """Watch FOLDER: each photo saved or copied into it is sent once, and gets its order id in
+    <photo>.aihd.json beside it. Subfolders named after a service or preset choose it
+    (FOLDER/day-to-dusk/...). Kept in config.toml: watched again at every start."""
+    from .watching import add_watch, list_watches, remove_watch
+
+    settings = _settings()
+    if service and preset:
+        raise click.UsageError("give --service or --preset, not both")
+    if folder is None or list_only:
+        if folder is not None or remove:
+            raise click.UsageError("--list takes no FOLDER")
+        list_watches(settings, as_json)
+    elif remove:
+        remove_watch(settings, folder, as_json)
+    else:
+        add_watch(
+            settings,
+            {
+                "dir": folder,
+                "service": service,
+                "preset": preset,
+                "submit": submit,
+                "results": results,
+                "move_done": move_done,
+                "poll": poll,
+            },
+            as_json,
+        )
 
 
 @main.command()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -38,7 +38,8 @@ class Intake:
     rules: Rules
     catalog: Catalog | None = None  # to check a submit's space and widgets before the upload
 
-    def from_json(self, payload) -> tuple[str, list[NewItem]]:
+    def from_json(self, payload, also: Callable | None = None) -> tuple[str, list[NewItem]]:
+        """`also(db, items)` records the caller's own note of the items with them (Store.add_batch)."""
         if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
             raise InvalidRequest('expected a JSON object {"items": [{"path": ..., ...}, ...]}')
         raw_items = payload["items"]
@@ -50,7 +51,7 @@ class Intake:
         defaults = {k: payload[k] for k in ("service_name", "preset", "force", *ORDER_FIELDS) if k in payload}
         items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw) for raw in raw_items]
         try:
-            batch_id = self._record(items, client=_text(payload.get("client")), batch_id=batch_id)
+            batch_id = self._record(items, client=_text(payload.get("client")), batch_id=batch_id, also=also)
         except KeyError:
             self._unspool(items)
             raise InvalidRequest(f"no batch {batch_id!r} to add to") from None

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,7 @@ from pathlib import Path
 from ..clock import Clock
 from .order_records import OrderRecords
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Source ids one history query matches at most: SQLite allows 999 variables in a statement on
 # older builds, and the Lightroom plugin asks for the selected photos in calls of 200.
 MAX_SOURCE_IDS = 500
@@ -117,7 +117,26 @@ UPDATE items SET order_state = 'not_submitted' WHERE order_id IS NOT NULL;
 CREATE INDEX items_orders ON items(order_state, order_next);
 """
 
-MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3}
+# Version 4: the watch folders' journal (`bridge/watch/journal.py`): each file of a watched folder
+# that was handed over, by its path in the folder and its bytes, so that a restart resends nothing;
+# and how far each watch has followed its items' changes (for the .aihd.json beside each photo).
+_SCHEMA_4 = """
+CREATE TABLE watch_files (
+    client TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    item_id TEXT REFERENCES items(id),
+    recorded REAL NOT NULL,
+    PRIMARY KEY (client, path)
+);
+CREATE INDEX watch_files_item ON watch_files(item_id);
+CREATE INDEX watch_files_sha ON watch_files(client, sha256);
+CREATE TABLE watch_cursors (client TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
+"""
+
+MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3, 4: _SCHEMA_4}
 
 ITEM_FIELDS = (
     "id",
@@ -208,6 +227,10 @@ class Store(OrderRecords):
         with self._lock:
             self._db.close()
 
+    def transaction(self):
+        """One write transaction, for the tables a neighbour keeps here (the watch journal)."""
+        return self._tx()
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -241,10 +264,17 @@ class Store(OrderRecords):
 
     # -- intake ---------------------------------------------------------------------------
 
-    def add_batch(self, items: list[NewItem], client: str | None = None, batch_id: str | None = None) -> str:
+    def add_batch(
+        self,
+        items: list[NewItem],
+        client: str | None = None,
+        batch_id: str | None = None,
+        also: Callable[[sqlite3.Connection, list[NewItem]], None] | None = None,
+    ) -> str:
         """Record a batch, or add to an existing one (a host handing photos over as they
         render); good items are queued, bad ones failed at once with their error. Items take
-        their batch's client; joining another client's batch raises OtherClient."""
+        their batch's client; joining another client's batch raises OtherClient. `also` writes
+        the caller's own record of the items in the same transaction (the watch journal)."""
         now = self._now()
         with self._tx() as db:
             if batch_id is None:
@@ -297,6 +327,8 @@ class Store(OrderRecords):
                         item.results_dir,
                     ),
                 )
+            if also is not None:
+                also(db, items)
         return batch_id
 
     # -- the worker side ------------------------------------------------------------------

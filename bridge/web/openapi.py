@@ -224,6 +224,34 @@ _UPLOAD_REQUEST_MULTIPART = {
 }
 
 
+_WATCH_REQUEST = {
+    "type": "object",
+    "required": ["dir"],
+    "properties": {
+        "dir": {"type": "string", "description": "absolute path of the folder to watch"},
+        "service": {"type": "string", "description": "the service for its photos (not with preset)"},
+        "preset": {"type": "string", "description": "a preset instead; neither: auto"},
+        "submit": {"type": "boolean", "description": "submit each order once uploaded"},
+        "results": {"type": "string", "description": "absolute path where results go"},
+        "move_done": {"type": "boolean", "description": "move ordered photos into done/"},
+        "poll": {"type": "boolean", "description": "look every second instead of waiting for events"},
+    },
+}
+
+_WATCH = {
+    "type": "object",
+    "required": ["dir", "state"],
+    "properties": {
+        **{k: _NULLABLE_STR for k in ("dir", "service", "preset", "results", "problem", "client")},
+        **{k: {"type": "boolean"} for k in ("submit", "move_done", "poll")},
+        "state": {"enum": ["starting", "watching", "missing", "error", "stopped", "removed"]},
+        "mode": {"enum": ["events", "polling", None], "description": "how changes are noticed"},
+        "files_sent": {"type": "integer", "description": "files handed over so far"},
+        "settling": {"type": "integer", "description": "files seen, waiting to be complete"},
+    },
+}
+
+
 def _json(schema: dict, description: str = "OK") -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -460,6 +488,39 @@ def openapi_document() -> dict:
                             },
                         }
                     ),
+                )
+            },
+            "/v1/watches": {
+                "get": _op(
+                    "The watched folders and how each is doing",
+                    _json({"type": "object", "properties": {"watches": {"type": "array", "items": _WATCH}}}),
+                ),
+                "post": _op(
+                    "Watch a folder from now on and at every start (kept in config.toml); the same "
+                    "folder again replaces its settings",
+                    _json(_WATCH, "watching"),
+                    400,
+                    415,
+                    status="201",
+                    body={"application/json": {"schema": _WATCH_REQUEST}},
+                ),
+            },
+            "/v1/watches/remove": {
+                "post": _op(
+                    "Stop watching a folder (and remove it from config.toml)",
+                    _json(_WATCH),
+                    400,
+                    404,
+                    415,
+                    body={
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["dir"],
+                                "properties": {"dir": {"type": "string"}},
+                            }
+                        }
+                    },
                 )
             },
             "/v1/openapi.json": {"get": _op("This document", _json({"type": "object"}))},

@@ -15,6 +15,7 @@ from ..queue.store import MAX_SOURCE_IDS, ORDER_PENDING, ORDER_STATES, STATES
 from ..remote.client import RemoteError
 from ..runtime import Runtime
 from ..services import SERVICES, UnknownService, canonical_service
+from ..watch.entries import WatchProblem, absolute_path, entry_from
 from .errors import error_response
 from .openapi import openapi_document
 from .session import CODE_TTL
@@ -348,6 +349,31 @@ def session_code():
     code = current_app.extensions["sessions"].new_code()
     port = current_app.config["BRIDGE_PORT"]
     return jsonify(url=f"http://127.0.0.1:{port}/?code={code}", expires_in=int(CODE_TTL))
+
+
+@v1.get("/watches")
+def list_watches():
+    return jsonify(watches=_rt().watches.views())
+
+
+@v1.post("/watches")
+def add_watch():
+    """Watch a folder from now on and at every start (`aihd-bridge watch DIR`; kept in config.toml)."""
+    try:
+        return jsonify(_rt().watches.add(entry_from(_json_body()))), 201
+    except WatchProblem as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+@v1.post("/watches/remove")
+def remove_watch():
+    payload = _json_body()
+    try:
+        folder = absolute_path(payload.get("dir") if isinstance(payload, dict) else None)
+        removed = _rt().watches.remove(folder)
+    except WatchProblem as exc:
+        raise InvalidRequest(str(exc)) from None
+    return jsonify(removed) if removed else error_response(404, f"{folder} is not watched")
 
 
 @v1.get("/openapi.json")

@@ -1,0 +1,1 @@
+"""Watched folders: photos saved into a folder are sent once each (`watches.py` runs them)."""
