@@ -225,3 +225,21 @@ def test_a_version_1_database_upgrades_in_place(tmp_path):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"counters", "watch_files", "watch_cursors"} <= tables
+
+
+def test_items_are_typed_records_with_one_api_view(fresh_store):
+    from bridge.queue.item import Item, State
+
+    batch_id = fresh_store.add_batch([_good(0)])
+    item_id = fresh_store.batch(batch_id)["items"][0]["id"]
+    fresh_store.claim_next()
+    fresh_store.mark_done(item_id, "order-1", fingerprint="f", sha256=None)
+    item = fresh_store.item(item_id)
+    assert isinstance(item, Item) and item.state is State.DONE and item.submit is False
+    assert item["order_id"] == item.order_id == "order-1"  # read-only mapping view too
+    view = item.to_api(bytes_sent=3)
+    assert view["bytes_sent"] == item.size  # a done upload sent everything, whatever was said
+    assert view["error"] is None and view["results"] == [] and view["state"] == "done"
+    assert item.listed()["batch_id"] == batch_id
+    with pytest.raises(AttributeError):
+        item.state = State.FAILED  # frozen: the store is the one writer

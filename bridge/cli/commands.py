@@ -370,14 +370,13 @@ def orders(as_json, limit, order_state) -> None:
     else:  # no bridge: read the history from its database
         from ..queue.store import Store
         from ..runtime import DB_FILE
-        from ..web.routes import listed
 
         if not (settings.home / DB_FILE).exists():
             items = []
         else:
             store = Store(settings.home / DB_FILE)
             try:
-                items = [listed(i) for i in store.history(**query)]
+                items = [i.listed() for i in store.history(**query)]
             finally:
                 store.close()
     items = [i for i in items if i["order_id"] or i["submit"]]

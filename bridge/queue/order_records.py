@@ -9,6 +9,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from .item import Item
+
 PENDING = ("submitting", "processing")
 
 
@@ -25,7 +27,7 @@ class OrderRecords:
         @staticmethod
         def _bump(db: sqlite3.Connection, n: int = 1) -> int: ...
 
-        def item(self, item_id: str) -> dict | None: ...
+        def item(self, item_id: str) -> Item | None: ...
 
     def orders_due(self, now: float, limit: int = 20) -> list[str]:
         """Ids of items whose order waits to be submitted or looked at, soonest first."""

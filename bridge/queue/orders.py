@@ -24,6 +24,7 @@ from ..remote.catalog import UNKNOWN_ID_KEYS, Catalog, NotOffered, Selection
 from ..remote.client import ApiClient, RemoteError
 from ..remote.download import BadResult, fetch, place
 from ..remote.health import OK, RemoteHealth
+from .item import Item
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def service_short(service: str) -> str:
     return service.removeprefix("service-").removeprefix("ai-")
 
 
-def result_stem(item: dict, sequence: int) -> str:
+def result_stem(item: Item, sequence: int) -> str:
     """`<source stem>_<service>_<n>`: beside the photo's own name in any folder listing."""
     source = Path(item["filename"] or item["source_path"] or item["id"]).stem
     return f"{source}_{service_short(item['service_name'])}_{sequence}"
@@ -124,7 +125,7 @@ class OrderFollower:
         following = self.store.next_order_due()
         return IDLE if following is None else max(0.0, following - self.clock.wall())
 
-    def handle(self, item: dict) -> None:
+    def handle(self, item: Item) -> None:
         if item["order_state"] == "submitting":
             self._submit(item)
         elif item["order_state"] == "processing":
@@ -132,7 +133,7 @@ class OrderFollower:
 
     # -- submitting -----------------------------------------------------------------------
 
-    def _submit(self, item: dict) -> None:
+    def _submit(self, item: Item) -> None:
         item_id, order_id = item["id"], item["order_id"]
         client = self._client()
         if item["submits_sent"] or self.store.order_sent_elsewhere(order_id, item_id):
@@ -174,7 +175,7 @@ class OrderFollower:
         log.info("item %s: order %s submitted, results expected in %.0f s", item_id, order_id, eta)
         self.store.order_processing(item_id, now, now + eta, now + eta)
 
-    def _selection(self, item: dict, refresh: bool = False) -> Selection | None:
+    def _selection(self, item: Item, refresh: bool = False) -> Selection | None:
         """The space and widgets to send: as resolved at intake, or now (after `refresh`, from a
         catalog read again). None when the order failed or waits (the reason is recorded)."""
         if item["selection"] and not refresh:
@@ -195,7 +196,7 @@ class OrderFollower:
         self.store.set_selection(item["id"], selection.as_dict())
         return selection
 
-    def _submit_refused(self, item: dict, selection: Selection, exc: RemoteError) -> None:
+    def _submit_refused(self, item: Item, selection: Selection, exc: RemoteError) -> None:
         item_id, name = item["id"], self._name(item)
         words = f"{exc.key or ''} {exc.message}".lower()
         if exc.status is not None and 400 <= exc.status < 500 and "already" in words:
@@ -219,7 +220,7 @@ class OrderFollower:
 
     # -- following ------------------------------------------------------------------------
 
-    def _follow(self, item: dict) -> None:
+    def _follow(self, item: Item) -> None:
         item_id, order_id, name = item["id"], item["order_id"], self._name(item)
         try:
             status = self._client().call("GET", f"/v1/order/{order_id}")
@@ -250,7 +251,7 @@ class OrderFollower:
         elif not self._past_deadline(item, f"the API still says '{state or 'nothing'}'"):
             self.store.order_wait(item_id, self.clock.wall() + self._poll_delay(item), polled=True)
 
-    def _download(self, item: dict, image: dict, n: int) -> bool:
+    def _download(self, item: Item, image: dict, n: int) -> bool:
         """Fetch one result into place and record it; False when it must wait (recorded)."""
         client = self._client()
         given = image.get("sequence")
@@ -291,12 +292,12 @@ class OrderFollower:
             return True
         return False
 
-    def _result_problem(self, item: dict, why: str) -> bool:
+    def _result_problem(self, item: Item, why: str) -> bool:
         if not self._past_deadline(item, why):
             self.store.order_wait(item["id"], self.clock.wall() + self._poll_delay(item), why, polled=True)
         return False
 
-    def _past_deadline(self, item: dict, why: str) -> bool:
+    def _past_deadline(self, item: Item, why: str) -> bool:
         """Give up on an order with no result after `order_timeout`; True when it did."""
         started = item["submitted_at"] or item["finished"] or self.clock.wall()
         if self.clock.wall() - started < self.settings.order_timeout:
@@ -308,12 +309,12 @@ class OrderFollower:
         self._forget_parts(item)
         return True
 
-    def _forget_parts(self, item: dict) -> None:
+    def _forget_parts(self, item: Item) -> None:
         folder = Path(item["results_dir"]) if item["results_dir"] else self.results_root
         for part in folder.glob(f".*.{item['id']}.part"):
             part.unlink(missing_ok=True)
 
-    def _poll_delay(self, item: dict) -> float:
+    def _poll_delay(self, item: Item) -> float:
         return min(POLL_CAP, self.settings.poll_interval * POLL_BACKOFF ** min(item["order_polls"], 20))
 
     # -- the API's state ------------------------------------------------------------------
@@ -322,7 +323,7 @@ class OrderFollower:
         if self.health.answered(item_id):
             self._wake_uploads()  # a pause is over for the uploads too
 
-    def _trouble(self, item: dict, exc: RemoteError, doing: str) -> None:
+    def _trouble(self, item: Item, exc: RemoteError, doing: str) -> None:
         """A failure that is not the order's: wait (with every upload, when the API is out of
         reach or rate limiting), never fail."""
         note = f"waiting: {doing} met {exc}"
@@ -341,5 +342,5 @@ class OrderFollower:
         self.store.order_wait(item["id"], when, note, polled=True)
 
     @staticmethod
-    def _name(item: dict) -> str:
+    def _name(item: Item) -> str:
         return item["source_path"] or item["filename"] or item["id"]

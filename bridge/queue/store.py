@@ -20,18 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..clock import Clock
+from .item import ORDER_PENDING, STATES, Item
 from .order_records import OrderRecords
 
 SCHEMA_VERSION = 4
 # Source ids one history query matches at most: SQLite allows 999 variables in a statement on
 # older builds, and the Lightroom plugin asks for the selected photos in calls of 200.
 MAX_SOURCE_IDS = 500
-STATES = ("queued", "uploading", "done", "failed", "cancelled")
-FINAL = ("done", "failed", "cancelled")
-# An uploaded item's order: not_submitted (upload only) -> submitting -> processing ->
-# finished or failed. "submitting" is recorded before a submit is sent (`about_to_submit`).
-ORDER_STATES = ("not_submitted", "submitting", "processing", "finished", "failed")
-ORDER_PENDING = ("submitting", "processing")
 MAY_BE_DUPLICATE = "may have been sent twice: the bridge stopped while this upload was under way"
 
 _SCHEMA_1 = """
@@ -137,41 +132,6 @@ CREATE TABLE watch_cursors (client TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
 """
 
 MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3, 4: _SCHEMA_4}
-
-ITEM_FIELDS = (
-    "id",
-    "batch_id",
-    "position",
-    "source_path",
-    "source_id",
-    "filename",
-    "sha256",
-    "fingerprint",
-    "size",
-    "format",
-    "service_name",
-    "service_reason",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-    "order_id",
-    "notes",
-    "created",
-    "started",
-    "finished",
-    "client",
-    "change_seq",
-    "submit",
-    "results_dir",
-    "order_state",
-    "order_error",
-    "submits_sent",
-    "submitted_at",
-    "eta",
-    "order_next",
-    "order_polls",
-)
 
 
 @dataclass
@@ -532,7 +492,7 @@ class Store(OrderRecords):
                 [(seq + n, i) for n, i in enumerate(ids)],
             )
             db.execute(  # orders waiting for their next look: now too (not their deadline)
-                f"UPDATE items SET order_next=0 WHERE order_state IN {ORDER_PENDING}"
+                f"UPDATE items SET order_next=0 WHERE order_state IN {tuple(map(str, ORDER_PENDING))}"
             )
             return len(ids)
 
@@ -594,11 +554,11 @@ class Store(OrderRecords):
             "created": row["created"],
             "client": row["client"],
             "cursor": max([since or 0, *(r["change_seq"] for r in items)]),
-            "items": [_item(r, now) for r in items],
+            "items": [Item.from_row(r, now) for r in items],
             "summary": summary,
         }
 
-    def changes(self, client: str, since: int, limit: int) -> tuple[list[dict], int, bool]:
+    def changes(self, client: str, since: int, limit: int) -> tuple[list[Item], int, bool]:
         """A client's items changed after cursor `since`, in the order they changed: (up to
         `limit` items, the cursor after them, whether more wait)."""
         now = self._now()
@@ -610,7 +570,7 @@ class Store(OrderRecords):
             ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        return [_item(r, now) for r in rows], (rows[-1]["change_seq"] if rows else since), more
+        return [Item.from_row(r, now) for r in rows], (rows[-1]["change_seq"] if rows else since), more
 
     def recent_batches(self, limit: int) -> list[dict]:
         """The newest batches, each with its items."""
@@ -629,7 +589,7 @@ class Store(OrderRecords):
             row = self._db.execute("SELECT spool_path, format FROM items WHERE id=?", (item_id,)).fetchone()
         return (row[0], row[1]) if row is not None and row[0] else None
 
-    def item(self, item_id: str) -> dict | None:
+    def item(self, item_id: str) -> Item | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM items WHERE id=?", (item_id,)).fetchone()
             if row is None:
@@ -638,7 +598,7 @@ class Store(OrderRecords):
                 "SELECT started, finished, outcome, detail FROM attempts WHERE item_id=? ORDER BY id",
                 (item_id,),
             ).fetchall()
-        return _item(row, self._now()) | {"history": [dict(a) for a in attempts]}
+        return Item.from_row(row, self._now(), history=[dict(a) for a in attempts])
 
     def history(
         self,
@@ -650,7 +610,7 @@ class Store(OrderRecords):
         client: str | None = None,
         order_state: str | None = None,
         limit: int = 100,
-    ) -> list[dict]:
+    ) -> list[Item]:
         """Past items, newest first; `source_ids` matches any of them."""
         clauses, args = [], []
         for column, value in (
@@ -672,7 +632,7 @@ class Store(OrderRecords):
                 f"SELECT * FROM items {where} ORDER BY created DESC, position DESC LIMIT ?", (*args, limit)
             ).fetchall()
         now = self._now()
-        return [_item(r, now) for r in rows]
+        return [Item.from_row(r, now) for r in rows]
 
     def counts(self) -> dict[str, int]:
         now = self._now()
@@ -691,16 +651,6 @@ class Store(OrderRecords):
             return {
                 r[0] for r in self._db.execute("SELECT spool_path FROM items WHERE spool_path IS NOT NULL")
             }
-
-
-def _item(row: sqlite3.Row, now: float) -> dict:
-    item = {k: row[k] for k in ITEM_FIELDS}
-    item["notes"] = json.loads(item["notes"])
-    waiting = row["state"] == "queued" and row["next_attempt_at"] > now
-    item["waiting_until"] = row["next_attempt_at"] if waiting else None
-    for name in ("results", "selection", "order_request"):
-        item[name] = json.loads(row[name]) if row[name] else None
-    return item
 
 
 def _json_or_null(value) -> str | None:

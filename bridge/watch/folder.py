@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..config import WatchEntry
 from ..queue.intake import Intake, Unavailable
+from ..queue.item import Item
 from ..queue.store import Store
 from ..rules import Rules
 from .journal import FileState, Journal, sha256_of
@@ -194,7 +195,7 @@ class WatchedFolder:
             if not more:
                 return
 
-    def _reflect(self, item: dict) -> None:
+    def _reflect(self, item: Item) -> None:
         rel = self.journal.path_of(item["id"])
         if rel is None:
             return  # another file has taken its place since

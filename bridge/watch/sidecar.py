@@ -7,7 +7,9 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from .names import SIDECAR_SUFFIX
@@ -17,7 +19,7 @@ def sidecar_of(photo: Path) -> Path:
     return photo.with_name(photo.name + SIDECAR_SUFFIX)
 
 
-def record(item: dict, name: str, *, submit: bool, results_dir: Path | None) -> dict:
+def record(item: Mapping[str, Any], name: str, *, submit: bool, results_dir: Path | None) -> dict:
     """What the sidecar of the photo `name` says of its item (as `Store.changes` gives it)."""
     return {
         "file": name,

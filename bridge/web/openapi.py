@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
-from ..queue.store import MAX_SOURCE_IDS, ORDER_STATES, STATES
+from ..queue.item import ORDER_STATES, STATES
+from ..queue.store import MAX_SOURCE_IDS
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 _NULLABLE_STR = {"type": ["string", "null"]}

@@ -11,7 +11,8 @@ from .. import __version__
 from ..identity import NONCE, proof
 from ..inspection import inspect_file
 from ..queue.intake import InvalidRequest, Unavailable
-from ..queue.store import MAX_SOURCE_IDS, ORDER_PENDING, ORDER_STATES, STATES
+from ..queue.item import ORDER_PENDING, ORDER_STATES, STATES
+from ..queue.store import MAX_SOURCE_IDS
 from ..remote.client import RemoteError
 from ..runtime import Runtime
 from ..services import SERVICES, UnknownService, canonical_service
@@ -109,44 +110,6 @@ def create_uploads():
     ), 202
 
 
-def item_view(item: dict, progress: dict) -> dict:
-    sent = item["size"] if item["state"] == "done" else progress.get(item["id"], 0)
-    return {
-        "id": item["id"],
-        "source_id": item["source_id"],
-        "path": item["source_path"],
-        "filename": item["filename"],
-        "state": item["state"],
-        "waiting_until": item["waiting_until"],
-        "order_id": item["order_id"],
-        "error": item["last_error"] if item["state"] != "done" else None,
-        "attempts": item["attempts"],
-        "service_name": item["service_name"],
-        "service_reason": item["service_reason"],
-        "size": item["size"],
-        "bytes_sent": min(sent or 0, item["size"] or 0),
-        "notes": item["notes"],
-        **order_view(item),
-    }
-
-
-def order_view(item: dict) -> dict:
-    """The order after the upload: its state, what was chosen, and the results on disk."""
-    chosen = item["selection"] or {}
-    wanted = item["order_request"] or {}
-    return {
-        "submit": bool(item["submit"]),
-        "order_state": item["order_state"],
-        "order_error": item["order_error"],
-        "eta": item["eta"] if item["order_state"] == "processing" else None,
-        "space": chosen.get("space_title") or chosen.get("space_name") or wanted.get("space") or None,
-        "widgets": chosen.get("labels") or wanted.get("widgets") or {},
-        "results": [
-            {k: r.get(k) for k in ("path", "src", "sha256", "sequence")} for r in item["results"] or []
-        ],
-    }
-
-
 def _cursor(name: str) -> int | None:
     text = request.args.get(name)
     if text is None:
@@ -174,7 +137,7 @@ def batch_view(batch: dict, progress: dict) -> dict:
         "total": summary["total"],
         "bytes_total": summary["bytes_total"],
         "bytes_sent": summary["bytes_done"] + in_flight,
-        "items": [item_view(i, progress) for i in batch["items"]],
+        "items": [i.to_api(progress.get(i.id, 0)) for i in batch["items"]],
     }
 
 
@@ -200,16 +163,7 @@ def changes():
     except ValueError:
         raise InvalidRequest("limit must be a number") from None
     items, cursor, more = _rt().store.changes(client, _cursor("since") or 0, limit)
-    return jsonify(cursor=cursor, more=more, items=[listed(i) for i in items])
-
-
-def listed(item: dict) -> dict:
-    """An item seen outside its batch (history, changes)."""
-    return item_view(item, {}) | {
-        "batch_id": item["batch_id"],
-        "created": item["created"],
-        "finished_at": item["finished"],
-    }
+    return jsonify(cursor=cursor, more=more, items=[i.listed() for i in items])
 
 
 @v1.post("/batches/<batch_id>/cancel")
@@ -228,7 +182,7 @@ def get_upload(item_id: str):
     item = rt.store.item(item_id)
     if item is None:
         return error_response(404, f"no upload {item_id}")
-    return jsonify(item_view(item, rt.pool.progress) | {"history": item["history"]})
+    return jsonify(item.to_api(rt.pool.progress.get(item.id, 0)) | {"history": item.history})
 
 
 @v1.post("/uploads/<item_id>/cancel")
@@ -279,7 +233,7 @@ def history():
         order_state=order_state,
         limit=limit,
     )
-    return jsonify(items=[listed(i) for i in items])
+    return jsonify(items=[i.listed() for i in items])
 
 
 @v1.get("/services")
