@@ -45,6 +45,8 @@ def test_the_dialog_fills_its_menus_from_the_catalog_and_waits_for_a_mandatory_w
                 ["Furniture", "Full"],
                 ["submit", False],
                 ["service", "service-day-to-dusk"],
+                ["Sky", "Golden hour"],
+                ["service", "service-ai-virtual-staging"],
             ],
         },
         bridge.env,
@@ -58,7 +60,7 @@ def test_the_dialog_fills_its_menus_from_the_catalog_and_waits_for_a_mandatory_w
     assert start["slots"][0]["items"] == ["Choose...", *STYLES]
     assert start["cant_export"].startswith("Choose a space for Virtual staging")
     assert json.loads(start["widgets"] or "{}") == {}
-    space, style, furniture, unticked, dusk = dialog["steps"]
+    space, style, furniture, unticked, dusk, sky, back = dialog["steps"]
     assert space["space"] == "Bedroom" and space["cant_export"].startswith("Choose a Style: Virtual staging needs")
     assert style["cant_export"] is None and json.loads(style["widgets"]) == {"Style": "Modern"}
     assert json.loads(furniture["widgets"]) == {"Style": "Modern", "Furniture": "Full"}
@@ -68,6 +70,10 @@ def test_the_dialog_fills_its_menus_from_the_catalog_and_waits_for_a_mandatory_w
     assert not dusk["space_items"] and dusk["space"] == ""  # (an empty Lua table reads {})
     assert [s["title"] for s in dusk["slots"]] == ["Sky:", "Window lights:"]
     assert json.loads(dusk["widgets"] or "{}") == {}
+    assert json.loads(sky["widgets"]) == {"Sky": "Golden hour"}
+    # Back to the first service: what was chosen for it is there again.
+    assert back["space"] == "Bedroom" and json.loads(back["widgets"]) == {"Style": "Modern", "Furniture": "Full"}
+    assert [s["value"] for s in back["slots"]] == ["Modern", "Full"]
     catalog_calls = [r["url"] for r in outcome["record"]["requests"] if "/v1/catalog?" in r["url"]]
     assert len(catalog_calls) == 2  # once per service per dialog
 

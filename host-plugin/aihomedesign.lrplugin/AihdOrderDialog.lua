@@ -23,8 +23,9 @@ local function slot(i, what) return 'aihd_widget' .. i .. '_' .. what end
 
 -- This dialog's catalogs by service (an answer, or { error = reason }, or 'loading'), its
 -- bridge, whether the menus are being filled (their own changes then are not choices), and the
--- preset's values the catalog does not offer (said until another is chosen).
-local catalogs, bridge, filling, unoffered = {}, nil, false, {}
+-- preset's values the catalog does not offer (said until another is chosen); the space and
+-- widgets chosen for each service left, given back when it is chosen again.
+local catalogs, bridge, filling, unoffered, chosen, service_shown = {}, nil, false, {}, {}, nil
 
 -- Export is disabled while a reason is known: the bridge's first, then the order's.
 function AihdOrderDialog.update(props)
@@ -114,8 +115,19 @@ local function load(props)
 end
 
 function AihdOrderDialog.start(props)
-  catalogs, bridge, unoffered = {}, nil, {}
-  props:addObserver('aihd_service', function() if not filling then load(props) end end)
+  catalogs, bridge, unoffered, chosen, service_shown = {}, nil, {}, {}, props.aihd_service
+  props:addObserver('aihd_service', function()
+    if filling then return end
+    chosen[service_shown] = { space = props.aihd_space, widgets = props.aihd_widgets }
+    service_shown = props.aihd_service
+    local before = chosen[service_shown]
+    if before then
+      filling = true
+      props.aihd_space, props.aihd_widgets = before.space, before.widgets
+      filling = false
+    end
+    load(props)
+  end)
   props:addObserver('aihd_space', function() if not filling then show(props) end end)
   props:addObserver('aihd_submit', function() show(props) end)
   for i = 1, AihdOrder.SLOTS do
