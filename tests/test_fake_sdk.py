@@ -123,7 +123,10 @@ MUTANTS = {
     ),
     "message scroll": ("    if lines + 1 > FakeSdk.MESSAGE_LINES then", "    if false then"),
     "modal args": ("    check_named_args('LrDialogs.presentModalDialog', args)\n", ""),
-    "addPhoto in a write": ("  local tx = in_write('addPhoto', true)\n", "  local tx = state.tx or { added = {} }\n"),
+    "addPhoto in a write": (
+        "  local tx = in_write('addPhoto', true)\n",
+        "  local tx = state.tx or { added = {} }\n",
+    ),
     "addPhoto stacking position": (
         "  if position ~= nil and position ~= 'above' and position ~= 'below' then",
         "  if false then",
@@ -141,7 +144,10 @@ MUTANTS = {
         "      table.insert(stack, add.position == 'above' and at or at + 1, add.photo)",
         "      table.insert(stack, add.photo)",
     ),
-    "observable properties": ("        for _, fn in ipairs({ unpack(observers[key] or {}) }) do fn(t, key, value) end\n", ""),
+    "observable properties": (
+        "        for _, fn in ipairs({ unpack(observers[key] or {}) }) do fn(t, key, value) end\n",
+        "",
+    ),
 }
 
 

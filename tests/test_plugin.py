@@ -121,7 +121,9 @@ def test_plugin_definition_and_presets(lua, tmp_path):
         service = value[f"{info['LrToolkitIdentifier']}_aihd_service"]
         services.add(service)
         # A service preset submits the order (a charge); Auto only uploads.
-        assert value[f"{info['LrToolkitIdentifier']}_aihd_submit"] == ("false" if service == "auto" else "true")
+        assert value[f"{info['LrToolkitIdentifier']}_aihd_submit"] == (
+            "false" if service == "auto" else "true"
+        )
     assert services == {
         "auto",
         "service-ai-virtual-staging",

@@ -5,8 +5,9 @@ catalog, and results imported into the catalog stacked above their sources."""
 import json
 from pathlib import Path
 
-from bridge.remote.sandbox import Fault, FaultPlan
 from test_plugin import lua, photo_specs, run  # noqa: F401 (lua: a fixture)
+
+from bridge.remote.sandbox import Fault, FaultPlan
 
 STYLES = ["Modern", "Scandinavian", "Industrial", "Coastal", "Farmhouse", "Mid-century"]
 SPACES = ["Living room", "Bedroom", "Kitchen", "Dining room", "Home office", "Bathroom"]
@@ -27,29 +28,34 @@ def _results_of(outcome, sources) -> dict:
     return found
 
 
-def test_the_dialog_fills_its_menus_from_the_catalog_and_waits_for_a_mandatory_widget(
-    lua, make_jpeg, sandbox, start_bridge, tmp_path
+def _staging_dialog(lua, tmp_path, env, **scenario) -> dict:  # noqa: F811
+    """The export dialog opened with a virtual staging preset that submits."""
+    base = {"action": "dialog", "service": "service-ai-virtual-staging", "submit": True}
+    return run(lua, tmp_path, base | scenario, env)
+
+
+def test_dialog_menus_come_from_the_catalog_and_wait_for_a_mandatory_widget(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
 ):
     bridge = start_bridge(sandbox.url)
-    outcome = run(
+    outcome = _staging_dialog(
         lua,
         tmp_path,
-        {
-            "action": "dialog",
-            "service": "service-ai-virtual-staging",
-            "submit": True,
-            "widgets": {"Colour palette": "Warm"},  # kept from another service: not sent with this one
-            "choose": [
-                ["space", "Bedroom"],
-                ["Style", "Modern"],
-                ["Furniture", "Full"],
-                ["submit", False],
-                ["service", "service-day-to-dusk"],
-                ["Sky", "Golden hour"],
-                ["service", "service-ai-virtual-staging"],
-            ],
-        },
         bridge.env,
+        widgets={"Colour palette": "Warm"},  # kept from another service: not sent with this one
+        choose=[
+            ["space", "Bedroom"],
+            ["Style", "Modern"],
+            ["Furniture", "Full"],
+            ["submit", False],
+            ["service", "service-day-to-dusk"],
+            ["Sky", "Golden hour"],
+            ["service", "service-ai-virtual-staging"],
+        ],
     )
     dialog = outcome["dialog"]
     # The catalog is read in a task of its own: the dialog opened without waiting for it.
@@ -61,7 +67,9 @@ def test_the_dialog_fills_its_menus_from_the_catalog_and_waits_for_a_mandatory_w
     assert start["cant_export"].startswith("Choose a space for Virtual staging")
     assert json.loads(start["widgets"] or "{}") == {}
     space, style, furniture, unticked, dusk, sky, back = dialog["steps"]
-    assert space["space"] == "Bedroom" and space["cant_export"].startswith("Choose a Style: Virtual staging needs")
+    assert space["space"] == "Bedroom" and space["cant_export"].startswith(
+        "Choose a Style: Virtual staging needs"
+    )
     assert style["cant_export"] is None and json.loads(style["widgets"]) == {"Style": "Modern"}
     assert json.loads(furniture["widgets"]) == {"Style": "Modern", "Furniture": "Full"}
     assert "uses credits" in furniture["note"]
@@ -72,34 +80,35 @@ def test_the_dialog_fills_its_menus_from_the_catalog_and_waits_for_a_mandatory_w
     assert json.loads(dusk["widgets"] or "{}") == {}
     assert json.loads(sky["widgets"]) == {"Sky": "Golden hour"}
     # Back to the first service: what was chosen for it is there again.
-    assert back["space"] == "Bedroom" and json.loads(back["widgets"]) == {"Style": "Modern", "Furniture": "Full"}
+    assert back["space"] == "Bedroom" and json.loads(back["widgets"]) == {
+        "Style": "Modern",
+        "Furniture": "Full",
+    }
     assert [s["value"] for s in back["slots"]] == ["Modern", "Full"]
     catalog_calls = [r["url"] for r in outcome["record"]["requests"] if "/v1/catalog?" in r["url"]]
     assert len(catalog_calls) == 2  # once per service per dialog
 
 
-def test_a_preset_value_the_catalog_lacks_keeps_export_disabled_with_the_choices(
-    lua, sandbox, start_bridge, tmp_path
+def test_a_preset_value_the_catalog_lacks_disables_export_with_the_choices(
+    lua,  # noqa: F811
+    sandbox,
+    start_bridge,
+    tmp_path,
 ):
     bridge = start_bridge(sandbox.url)
-    outcome = run(
-        lua,
-        tmp_path,
-        {
-            "action": "dialog",
-            "service": "service-ai-virtual-staging",
-            "submit": True,
-            "space": "bedroom",
-            "widgets": {"style": "Baroque"},
-        },
-        bridge.env,
-    )
+    outcome = _staging_dialog(lua, tmp_path, bridge.env, space="bedroom", widgets={"style": "Baroque"})
     order = outcome["dialog"]["order"]
     assert order["space"] == "Bedroom"  # the catalog's spelling
     assert order["cant_export"] == f"Style 'Baroque' is not offered; choose {', '.join(STYLES)}."
 
 
-def test_ten_results_come_in_stacked_above_their_sources_once(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+def test_ten_results_come_in_stacked_above_their_sources_once(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
     bridge = start_bridge(sandbox.url)
     specs = photo_specs([make_jpeg() for _ in range(10)])
     scenario = {
@@ -142,14 +151,16 @@ def test_ten_results_come_in_stacked_above_their_sources_once(lua, make_jpeg, sa
     later = [{"id": p["id"], "path": p["path"], "props": p["props"]} for p in outcome["photos"]]
     again = run(lua, tmp_path, {"action": "catch_up", "photos": later, "prefs": outcome["prefs"]}, bridge.env)
     assert again["record"]["write_attempts"] == 0 and len(again["photos"]) == 20
-    assert again["record"]["bezels"] == ["AI HomeDesign: nothing new; the results and order ids are up to date"]
+    assert again["record"]["bezels"] == [
+        "AI HomeDesign: nothing new; the results and order ids are up to date"
+    ]
     # And from the start of the feed (a cursor lost): the results are in the catalog already, by path.
     fresh = {k: v for k, v in outcome["prefs"].items() if not k.startswith("cursor_")}
     anew = run(lua, tmp_path, {"action": "catch_up", "photos": later, "prefs": fresh}, bridge.env)
     assert anew["record"]["write_attempts"] == 0 and len(anew["photos"]) == 20
 
 
-def test_a_failed_order_says_why_and_the_others_come_in(lua, make_jpeg, sandbox, start_bridge, tmp_path):
+def test_a_failed_order_says_why_and_the_others_come_in(lua, make_jpeg, sandbox, start_bridge, tmp_path):  # noqa: F811
     sandbox.state.route_faults = {"submit": FaultPlan(script=[Fault(fail_processing=True)])}
     bridge = start_bridge(sandbox.url)
     specs = photo_specs([make_jpeg() for _ in range(3)])
@@ -172,8 +183,12 @@ def test_a_failed_order_says_why_and_the_others_come_in(lua, make_jpeg, sandbox,
         assert len(stacked[spec["path"]]) == (0 if props["orderId"] == failed["order_id"] else 1)
 
 
-def test_without_submit_nothing_is_submitted_and_the_status_stays_ordered(
-    lua, make_jpeg, sandbox, start_bridge, tmp_path
+def test_without_submit_nothing_is_charged_and_the_status_stays_ordered(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
 ):
     bridge = start_bridge(sandbox.url)
     specs = photo_specs([make_jpeg() for _ in range(2)])

@@ -85,7 +85,7 @@ local function show(props)
   local menus, widgets = menus_of(props), AihdOrder.widgets_from(props.aihd_widgets)
   local view = AihdOrder.dialog(menus, props.aihd_space, widgets)
   if menus then
-    for title, value in pairs(AihdOrder.unoffered(menus, widgets)) do unoffered[title] = value end
+    for title, value in pairs(select(2, AihdOrder.offered(menus, widgets))) do unoffered[title] = value end
   end
   filling = true
   props.aihd_space_items, props.aihd_space_shown = view.space_items, view.space_shown

@@ -465,7 +465,12 @@ test('order: menus from the catalog, per space, and why the choice cannot be sub
   -- a widget the catalog says nothing about is optional: it never keeps Export disabled
   local quiet = AihdOrder.menus({ spaces = {}, widgets = { [''] = { { title = 'Sky', items = {} } } } }, '')
   assert(quiet.widgets[1].optional and AihdOrder.problem(quiet, 'Day to dusk', '', {}) == nil)
-  same(AihdOrder.offered(menus, { style = 'modern', ['Colour palette'] = 'Warm' }), { Style = 'Modern' })
+  local offered, unoffered = AihdOrder.offered(menus, { style = 'modern', ['Colour palette'] = 'Warm' })
+  same(offered, { Style = 'Modern' })
+  same(unoffered, {})
+  offered, unoffered = AihdOrder.offered(menus, { style = 'Baroque' })
+  same(offered, {})
+  same(unoffered, { Style = 'Baroque' })
 end)
 
 test('order: the dialog\'s slots, and the widgets a preset keeps as text', function()

@@ -75,27 +75,18 @@ function AihdOrder.menus(catalog, space)
   return menus
 end
 
--- `widgets` (widget title -> item title) restricted to the widgets and items the menus offer,
--- in the catalog's spelling: a choice made for another service is not sent with this one.
+-- `widgets` (widget title -> item title) sorted out against the menus: those offered, in the
+-- catalog's spelling, and the values of widgets shown but not offered (a preset made with
+-- another catalog), to say so rather than forget them. A widget the menus do not show (a
+-- choice made for another service) is in neither: it is not sent with this service.
 function AihdOrder.offered(menus, widgets)
-  local out = {}
+  local offered, unoffered = {}, {}
   for title, value in pairs(widgets) do
     local widget = find(menus.widgets, title)
     local item = widget and find(widget.items, value)
-    if item then out[widget.title] = item.title end
+    if item then offered[widget.title] = item.title elseif widget then unoffered[widget.title] = value end
   end
-  return out
-end
-
--- The values of `widgets` for widgets the menus show but items they do not offer (a preset
--- made with another catalog): widget title -> value, to say so rather than forget them.
-function AihdOrder.unoffered(menus, widgets)
-  local out = {}
-  for title, value in pairs(widgets) do
-    local widget = find(menus.widgets, title)
-    if widget and not find(widget.items, value) then out[widget.title] = value end
-  end
-  return out
+  return offered, unoffered
 end
 
 -- Why the order cannot be submitted with this choice (a sentence for the Export button), or nil.
