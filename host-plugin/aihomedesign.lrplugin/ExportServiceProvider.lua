@@ -124,7 +124,10 @@ function provider.processRenderedPhotos(functionContext, exportContext)
     LrDialogs.message('AI HomeDesign', health_or_reason, 'critical')
     return
   end
-  local order = AihdOrder.request(props.aihd_submit, props.aihd_space, AihdOrder.widgets_from(props.aihd_widgets))
+  -- With Auto the service, so its space and widgets, is the bridge's choice per photo.
+  local auto = props.aihd_service == AihdServices.AUTO
+  local order = AihdOrder.request(props.aihd_submit, not auto and props.aihd_space or '',
+                                  auto and {} or AihdOrder.widgets_from(props.aihd_widgets))
   AihdLr.log:info(string.format('export of %d photos, service %s, submit %s', total, tostring(props.aihd_service),
                                 tostring(order.submit)))
   prefs.addKeyword = props.aihd_addKeyword  -- what catch-up does for this catalog from now on
