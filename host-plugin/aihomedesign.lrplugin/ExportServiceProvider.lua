@@ -179,8 +179,8 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   imported = imported + (summary and summary.imported or 0)
   LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not ordered, %d cancelled%s%s', count.done,
     count.failed, count.cancelled, count.waiting > 0 and string.format(', %d on their way', count.waiting) or '',
-    order.submit and string.format('; %d result%s in, the others follow as they finish', imported,
-                                   imported == 1 and '' or 's') or ''))
+    order.submit and string.format('; %d result%s in%s', imported, imported == 1 and '' or 's',
+      count.following > 0 and ', more as their orders finish' or '') or ''))
 end
 
 return provider
