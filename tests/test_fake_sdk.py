@@ -123,6 +123,31 @@ MUTANTS = {
     ),
     "message scroll": ("    if lines + 1 > FakeSdk.MESSAGE_LINES then", "    if false then"),
     "modal args": ("    check_named_args('LrDialogs.presentModalDialog', args)\n", ""),
+    "addPhoto in a write": (
+        "  local tx = in_write('addPhoto', true)\n",
+        "  local tx = state.tx or { added = {} }\n",
+    ),
+    "addPhoto stacking position": (
+        "  if position ~= nil and position ~= 'above' and position ~= 'below' then",
+        "  if false then",
+    ),
+    "addPhoto missing file": ("  if kind_of(path) ~= 'file' then error(", "  if false then error("),
+    "addPhoto image only": (
+        "  if not IMPORTABLE[(path:match('%.([^./]+)$') or ''):lower()] then",
+        "  if false then",
+    ),
+    "addPhoto once": (
+        "  if taken then error('LrCatalog:addPhoto: the file is already in the catalog: ' .. path, 2) end\n",
+        "",
+    ),
+    "addPhoto stacks": (
+        "      table.insert(stack, add.position == 'above' and at or at + 1, add.photo)",
+        "      table.insert(stack, add.photo)",
+    ),
+    "observable properties": (
+        "        for _, fn in ipairs({ unpack(observers[key] or {}) }) do fn(t, key, value) end\n",
+        "",
+    ),
 }
 
 

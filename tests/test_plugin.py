@@ -95,6 +95,14 @@ def test_plugin_definition_and_presets(lua, tmp_path):
         assert (PLUGIN / item["file"]).is_file()
     fields = [f["id"] for f in outcome["MetadataDefinition"]["metadataFieldsForPhotos"]]
     assert fields == ["orderId", "service", "status", "uploadedAt", "orderHistory"]
+    defaults = {f["key"]: f["default"] for f in outcome["exportPresetFields"]}
+    assert defaults == {
+        "aihd_service": "auto",
+        "aihd_addKeyword": True,
+        "aihd_submit": False,  # a submit is a charge: never by default
+        "aihd_space": "",
+        "aihd_widgets": "",
+    }
     services = set()
     for preset in PRESETS.glob("*.lrtemplate"):
         # Lightroom keys a plug-in's fields "<toolkit id>_<key>" in the presets it writes (as in
@@ -108,8 +116,14 @@ def test_plugin_definition_and_presets(lua, tmp_path):
         value = dict(line.split("\t") for line in check.stdout.splitlines())
         assert value["exportServiceProvider"] == info["LrToolkitIdentifier"]
         fields = {k for k in value if k.startswith(info["LrToolkitIdentifier"])}
-        assert fields == {f"{info['LrToolkitIdentifier']}_{k}" for k in ("aihd_service", "aihd_addKeyword")}
-        services.add(value[f"{info['LrToolkitIdentifier']}_aihd_service"])
+        keys = [f["key"] for f in outcome["exportPresetFields"]]
+        assert fields == {f"{info['LrToolkitIdentifier']}_{k}" for k in keys}
+        service = value[f"{info['LrToolkitIdentifier']}_aihd_service"]
+        services.add(service)
+        # A service preset submits the order (a charge); Auto only uploads.
+        assert value[f"{info['LrToolkitIdentifier']}_aihd_submit"] == (
+            "false" if service == "auto" else "true"
+        )
     assert services == {
         "auto",
         "service-ai-virtual-staging",

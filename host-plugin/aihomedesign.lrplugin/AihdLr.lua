@@ -1,7 +1,8 @@
 --[[ The plugin's one bridge to the Lightroom SDK for the logic modules: the environment,
 HTTP through LrHttp, the bridge connection, the debug log, the catalog's identity, catalog
-writes that wait while it is busy, keywords made once per write, catch-up (AihdCatchUp) with
-its cursor in the plugin's prefs, and a dialog that scrolls. ]]
+writes that wait while it is busy, keywords made once per write, results imported and stacked
+above their source, catch-up (AihdCatchUp) with its cursor in the plugin's prefs, and a dialog
+that scrolls. ]]
 
 local LrApplication = import 'LrApplication'
 local LrDate = import 'LrDate'
@@ -120,17 +121,44 @@ function AihdLr.keywords(catalog)
   end
 end
 
--- One catalog write of a tagging plan (AihdTagging.plan): fields, and each keyword once.
+local function set_fields(photo, fields)
+  for field, value in pairs(fields) do photo:setPropertyForPlugin(_PLUGIN, field, value) end
+end
+
+-- One catalog write of a tagging plan (AihdTagging.plan): fields, each keyword once, and the
+-- results imported, each stacked above its source photo and carrying its order id. A result
+-- Lightroom refuses (a format it does not read) is reported and the rest of the write goes on.
+-- Returns ok, err, { imported = n, failed = { "path: reason" } }.
 function AihdLr.write_tags(catalog, writes)
-  return AihdLr.write_catalog(catalog, 'AI HomeDesign order ids', function()
+  local report
+  local ok, err = AihdLr.write_catalog(catalog, 'AI HomeDesign order ids', function()
+    report = { imported = 0, failed = {} }  -- per attempt: a write timed out did nothing
     local keyword = AihdLr.keywords(catalog)
     for _, write in ipairs(writes) do
-      for field, value in pairs(write.fields) do
-        write.photo:setPropertyForPlugin(_PLUGIN, field, value)
-      end
+      set_fields(write.photo, write.fields)
       if write.keyword then write.photo:addKeyword(keyword(write.keyword)) end
+      for _, add in ipairs(write.imports or {}) do
+        local added, photo = pcall(catalog.addPhoto, catalog, add.path, write.photo, 'above')
+        if added then
+          set_fields(photo, add.fields)
+          if add.keyword then photo:addKeyword(keyword(add.keyword)) end
+          report.imported = report.imported + 1
+        else
+          report.failed[#report.failed + 1] = add.path .. ': ' .. tostring(photo)
+        end
+      end
     end
   end)
+  for _, text in ipairs(ok and report.failed or {}) do AihdLr.log:warn('result not imported: ' .. text) end
+  return ok, err, report
+end
+
+-- What AihdTagging.plan needs to bring results in: whether a file is in the catalog (Lightroom
+-- finds a photo by its path) and on disk.
+function AihdLr.import_options(catalog, options)
+  options.in_catalog = function(path) return catalog:findPhotoByPath(path) ~= nil end
+  options.on_disk = function(path) return LrFileUtils.exists(path) == 'file' end
+  return options
 end
 
 function AihdLr.current(photo, field)
@@ -185,8 +213,9 @@ local function sync(bridge, known)
       cursor = prefs[key('cursor', catalog_id)],
       save = function(cursor) prefs[key('cursor', catalog_id)] = cursor end,
       find = finder(catalog, known), current = AihdLr.current,
-      options = { add_keyword = prefs.addKeyword ~= false, now = AihdLr.now_text(),
-                  time_of = function(item) return item.finished_at and user_time(item.finished_at, '%Y-%m-%d %H:%M') end },
+      options = AihdLr.import_options(catalog, {
+        add_keyword = prefs.addKeyword ~= false, now = AihdLr.now_text(),
+        time_of = function(item) return item.finished_at and user_time(item.finished_at, '%Y-%m-%d %H:%M') end }),
       write = function(writes) return AihdLr.write_tags(catalog, writes) end,
       pending = pending,
     }
@@ -213,8 +242,8 @@ function AihdLr.catch_up(why, bridge, known)
   syncing = false
   if not ok then summary, err = nil, tostring(summary) end
   if summary then
-    AihdLr.log:info(string.format('catch-up (%s): %d changes, %d photos written, cursor %s', why,
-                                  summary.items, summary.written, tostring(summary.cursor)))
+    AihdLr.log:info(string.format('catch-up (%s): %d changes, %d photos written, %d results imported, cursor %s',
+                                  why, summary.items, summary.written, summary.imported, tostring(summary.cursor)))
   else
     err = err or reason
     AihdLr.log:info('catch-up (' .. why .. ') not done: ' .. tostring(err))

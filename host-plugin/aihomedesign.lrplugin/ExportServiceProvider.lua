@@ -1,6 +1,7 @@
 --[[ The "AI HomeDesign" export service: dialog section, then processRenderedPhotos.
-Thin glue: the work is in AihdExportJob (the export), AihdTagging (what to write), and
-AihdLr.catch_up (what the bridge finished outside any export, before and after this one). ]]
+Thin glue: the work is in AihdExportJob (the export), AihdTagging (what to write), AihdOrder
+(submit, space and widgets; AihdOrderDialog their menus), and AihdLr.catch_up (what the bridge
+finished outside any export, before and after this one, results included). ]]
 
 local LrApplication = import 'LrApplication'
 local LrDialogs = import 'LrDialogs'
@@ -10,8 +11,10 @@ local LrTasks = import 'LrTasks'
 local LrView = import 'LrView'
 
 local AihdLr = require 'AihdLr'
+local AihdOrderDialog = require 'AihdOrderDialog'
 local AihdCatalog = AihdLr.load 'AihdCatalog'
 local AihdExportJob = AihdLr.load 'AihdExportJob'
+local AihdOrder = AihdLr.load 'AihdOrder'
 local AihdServices = AihdLr.load 'AihdServices'
 local AihdTagging = AihdLr.load 'AihdTagging'
 
@@ -23,50 +26,48 @@ local provider = {
   exportPresetFields = {
     { key = 'aihd_service', default = AihdServices.AUTO },
     { key = 'aihd_addKeyword', default = true },
+    unpack(AihdOrderDialog.fields),
   },
 }
 
 local function check_bridge(props)
   local bridge, health_or_reason = AihdLr.connect()
-  if bridge then
-    props.aihd_status = AihdLr.describe(health_or_reason)
-    props.LR_cantExportBecause = nil
-  else
-    props.aihd_status = health_or_reason
-    props.LR_cantExportBecause = health_or_reason
-  end
+  props.aihd_status = bridge and AihdLr.describe(health_or_reason) or health_or_reason
+  props.aihd_bridge_problem = not bridge and health_or_reason or nil
+  AihdOrderDialog.connected(props, bridge)
 end
 
 function provider.startDialog(props)
   props.aihd_status = 'Looking for the AI HomeDesign bridge...'
-  props.LR_cantExportBecause = props.aihd_status
+  props.aihd_bridge_problem = props.aihd_status
+  AihdOrderDialog.start(props)
   LrTasks.startAsyncTask(function() check_bridge(props) end)
 end
 
 function provider.sectionsForTopOfDialog(f, props)
   local bind = LrView.bind
-  return {
-    {
-      title = 'AI HomeDesign',
-      synopsis = bind 'aihd_status',
-      f:row {
-        f:static_text { title = 'Service:', alignment = 'right', width = LrView.share 'aihd_label' },
-        f:popup_menu { value = bind 'aihd_service', items = AihdServices.list, width_in_chars = 28 },
-      },
-      f:row {
-        f:static_text { title = '', width = LrView.share 'aihd_label' },
-        f:checkbox { title = 'Also add the keyword "AI HomeDesign > service > order id"',
-                     value = bind 'aihd_addKeyword' },
-      },
-      f:row {
-        f:static_text { title = '', width = LrView.share 'aihd_label' },
-        f:push_button { title = 'Check again', action = function()
-          LrTasks.startAsyncTask(function() check_bridge(props) end)
-        end },
-        f:static_text { title = bind 'aihd_status', fill_horizontal = 1, height_in_lines = 2 },
-      },
+  local section = {
+    title = 'AI HomeDesign',
+    synopsis = bind 'aihd_status',
+    f:row {
+      f:static_text { title = 'Service:', alignment = 'right', width = LrView.share 'aihd_label' },
+      f:popup_menu { value = bind 'aihd_service', items = AihdServices.list, width_in_chars = 28 },
     },
   }
+  for _, row in ipairs(AihdOrderDialog.rows(f)) do section[#section + 1] = row end
+  section[#section + 1] = f:row {
+    f:static_text { title = '', width = LrView.share 'aihd_label' },
+    f:checkbox { title = 'Also add the keyword "AI HomeDesign > service > order id"',
+                 value = bind 'aihd_addKeyword' },
+  }
+  section[#section + 1] = f:row {
+    f:static_text { title = '', width = LrView.share 'aihd_label' },
+    f:push_button { title = 'Check again', action = function()
+      LrTasks.startAsyncTask(function() check_bridge(props) end)
+    end },
+    f:static_text { title = bind 'aihd_status', fill_horizontal = 1, height_in_lines = 2 },
+  }
+  return { section }
 end
 
 -- The photos that failed after the render loop, when Lightroom's own list no longer takes them.
@@ -83,18 +84,19 @@ local function report_failures(photos, results, reported, total)
     .. 'field says why; "Order History of Selected Photos" shows them again.', #lines, total), lines)
 end
 
--- What each photo gets in the catalog: one write, each keyword created once in it.
+-- What each photo gets in the catalog, and the results already finished: one write, each
+-- keyword created once in it. Returns how many results came in.
 local function tag_photos(props, photos, results)
   local catalog = LrApplication.activeCatalog()
-  local writes = AihdTagging.plan(photos, results, AihdLr.current,
-                                  { add_keyword = props.aihd_addKeyword, now = AihdLr.now_text() })
-  local ok, err = AihdLr.write_tags(catalog, writes)
-  if not ok then
+  local writes = AihdTagging.plan(photos, results, AihdLr.current, AihdLr.import_options(catalog,
+                                  { add_keyword = props.aihd_addKeyword, now = AihdLr.now_text() }))
+  local ok, err, report = AihdLr.write_tags(catalog, writes)
+  if ok then return report.imported end
     AihdLr.log:error('could not tag the photos: ' .. tostring(err))
     LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the '
       .. 'plugin write the order ids (' .. tostring(err) .. '). "Order History of Selected Photos" '
       .. 'in the Library menu shows them from the bridge.', 'warning')
-  end
+  return 0
 end
 
 local function progress_of(scope)
@@ -122,7 +124,12 @@ function provider.processRenderedPhotos(functionContext, exportContext)
     LrDialogs.message('AI HomeDesign', health_or_reason, 'critical')
     return
   end
-  AihdLr.log:info(string.format('export of %d photos, service %s', total, tostring(props.aihd_service)))
+  -- With Auto the service, so its space and widgets, is the bridge's choice per photo.
+  local auto = props.aihd_service == AihdServices.AUTO
+  local order = AihdOrder.request(props.aihd_submit, not auto and props.aihd_space or '',
+                                  auto and {} or AihdOrder.widgets_from(props.aihd_widgets))
+  AihdLr.log:info(string.format('export of %d photos, service %s, submit %s', total, tostring(props.aihd_service),
+                                tostring(order.submit)))
   prefs.addKeyword = props.aihd_addKeyword  -- what catch-up does for this catalog from now on
   AihdLr.catch_up('before export', bridge)
   local _, catalog_id = AihdLr.catalog()
@@ -131,7 +138,7 @@ function provider.processRenderedPhotos(functionContext, exportContext)
     bridge = bridge, client = AihdCatalog.client(catalog_id), total = total,
     fields = AihdServices.request_fields(props.aihd_service), progress = progress_of(scope),
     sleep = LrTasks.sleep, now = os.time, clock = AihdLr.clock, wait_limit = prefs.waitLimit,
-    log = function(text) AihdLr.log:info(text) end,
+    log = function(text) AihdLr.log:info(text) end, item_fields = order,
   }
   -- The render loop: failures known now go to Lightroom's own list, inside the loop.
   local photos, by_local, renditions, reported, canceled = {}, {}, {}, {}, false
@@ -152,9 +159,12 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   local results, batch_id = job:finish(progress_of(waiting))
   waiting:done()
 
-  local count = { done = 0, failed = 0, cancelled = 0, waiting = 0 }
-  for _, item in pairs(results) do count[item.state] = (count[item.state] or 0) + 1 end
-  tag_photos(props, photos, results)
+  local count = { done = 0, failed = 0, cancelled = 0, waiting = 0, following = 0 }
+  for _, item in pairs(results) do
+    count[item.state] = (count[item.state] or 0) + 1
+    if AihdOrder.pending(item) then count.following = count.following + 1 end
+  end
+  local imported = tag_photos(props, photos, results)
   report_failures(photos, results, reported, total)
   if job.timed_out then
     AihdLr.keep_following(batch_id)
@@ -163,9 +173,14 @@ function provider.processRenderedPhotos(functionContext, exportContext)
       .. 'themselves, even if Lightroom is closed in the meantime (then when it starts again).',
       count.waiting, total), 'info')
   end
-  AihdLr.catch_up('after export', bridge, by_local)
-  LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not ordered, %d cancelled%s', count.done,
-    count.failed, count.cancelled, count.waiting > 0 and string.format(', %d on their way', count.waiting) or ''))
+  -- Submitted orders go on in the bridge: their results come in by the follow-up.
+  if count.following > 0 then AihdLr.keep_following(batch_id) end
+  local summary = AihdLr.catch_up('after export', bridge, by_local)
+  imported = imported + (summary and summary.imported or 0)
+  LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not ordered, %d cancelled%s%s', count.done,
+    count.failed, count.cancelled, count.waiting > 0 and string.format(', %d on their way', count.waiting) or '',
+    order.submit and string.format('; %d result%s in%s', imported, imported == 1 and '' or 's',
+      count.following > 0 and ', more as their orders finish' or '') or ''))
 end
 
 return provider

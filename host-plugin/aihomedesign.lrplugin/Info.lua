@@ -15,7 +15,7 @@ return {
   LrPluginInfoProvider = 'PluginInfoProvider.lua',
   LrInitPlugin = 'InitPlugin.lua',
   LrLibraryMenuItems = {
-    { title = LOC '$$$/AIHD/CatchUp=AI HomeDesign: Bring Order IDs Up to Date',
+    { title = LOC '$$$/AIHD/CatchUp=AI HomeDesign: Bring In Finished Results',
       file = 'CatchUp.lua' },
     { title = LOC '$$$/AIHD/ShowHistory=AI HomeDesign: Order History of Selected Photos...',
       file = 'ShowHistory.lua', enabledWhen = 'photosSelected' },

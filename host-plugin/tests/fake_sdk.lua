@@ -15,7 +15,11 @@ The rules (each has a test in test_fake_sdk.lua):
              call"); LrTasks.pcall may
   catalog    writes only inside a task, never nested; each keyword created once per write; a
              failed write changes nothing; only fields declared in MetadataDefinition, with their
-             type; searchable strings under 512 bytes and valid UTF-8
+             type; searchable strings under 512 bytes and valid UTF-8; addPhoto only inside a
+             write (withWriteAccessDo), stacking 'above' or 'below' an LrPhoto, and it throws, as
+             the reference says, for a file that is not there or not an image, and (as Lightroom
+             does) for a file already in the catalog
+  dialogs    an export dialog's property table is observable (addObserver), as Lightroom's is
   export     the configureProgress scope and the renditions end with the renditions loop; every
              LrProgressScope of one's own is done by the end; hideSections and allowFileFormats
              use documented names only
@@ -564,7 +568,7 @@ local function run_write(kind, name, fn, params)
     error("LrCatalog:withWriteAccessDo: could not execute action '" .. tostring(name) .. "'. It was blocked by "
           .. 'another write access call, and no timeout parameters were provided.', 2)
   end
-  local tx = { private = kind == 'withPrivateWriteAccessDo', props = {}, keywords = {}, created = {} }
+  local tx = { private = kind == 'withPrivateWriteAccessDo', props = {}, keywords = {}, created = {}, added = {} }
   state.tx = tx
   local results = inside_boundary(coroutine.running(), fn)
   state.tx = nil
@@ -574,6 +578,16 @@ local function run_write(kind, name, fn, params)
   for _, add in ipairs(tx.keywords) do
     local list = add.photo._keywords
     list[#list + 1] = add.keyword._path
+  end
+  for _, add in ipairs(tx.added) do
+    state.photos[#state.photos + 1] = add.photo
+    if add.with then  -- a stack: its photos top first, shared by them all
+      local stack = add.with._stack or { add.with }
+      local at = 1
+      for i, p in ipairs(stack) do if p == add.with then at = i end end
+      table.insert(stack, add.position == 'above' and at or at + 1, add.photo)
+      add.with._stack, add.photo._stack = stack, stack
+    end
   end
   record.writes = record.writes + 1
   return 'executed'
@@ -627,10 +641,77 @@ setmetatable(Catalog, strict('LrCatalog', catalog_methods))
 local photo_methods = {}
 local photo_meta = strict('LrPhoto', photo_methods)
 
+local last_id = 0
+local function new_photo(id, path)
+  last_id = math.max(last_id, tonumber(id) or 0)
+  return setmetatable({ localIdentifier = id, _path = path, _props = {}, _keywords = {} }, photo_meta)
+end
+
 function FakeSdk.photo(id, path)
-  local photo = setmetatable({ localIdentifier = id, _path = path, _props = {}, _keywords = {} }, photo_meta)
+  local photo = new_photo(id, path)
   state.photos[#state.photos + 1] = photo
   return photo
+end
+
+function catalog_methods:findPhotoByPath(path)
+  for _, photo in ipairs(state.photos) do if photo._path == path then return photo end end
+  return nil
+end
+
+-- What Lightroom imports (an image or a raw file), by extension.
+local IMPORTABLE = set_of({ 'jpg', 'jpeg', 'png', 'tif', 'tiff', 'psd', 'dng', 'heic', 'webp', 'cr2', 'cr3',
+                            'nef', 'arw', 'raf', 'orf', 'rw2' })
+
+function catalog_methods:addPhoto(path, stack_with, position)
+  local tx = in_write('addPhoto', true)
+  if stack_with ~= nil and getmetatable(stack_with) ~= photo_meta then
+    violation('addPhoto: stackWithPhoto must be an LrPhoto', 2)
+  end
+  if position ~= nil and position ~= 'above' and position ~= 'below' then
+    violation("addPhoto: the stacking position is 'above' or 'below', not " .. tostring(position), 2)
+  end
+  -- The errors Lightroom throws (the plugin may catch them): not violations of a rule.
+  if kind_of(path) ~= 'file' then error('LrCatalog:addPhoto: the file does not exist: ' .. tostring(path), 2) end
+  if not IMPORTABLE[(path:match('%.([^./]+)$') or ''):lower()] then
+    error('LrCatalog:addPhoto: the file format is not supported: ' .. path, 2)
+  end
+  local taken = self:findPhotoByPath(path)
+  for _, add in ipairs(tx.added) do if add.photo._path == path then taken = add.photo end end
+  if taken then error('LrCatalog:addPhoto: the file is already in the catalog: ' .. path, 2) end
+  local photo = new_photo(last_id + 1, path)
+  tx.added[#tx.added + 1] = { photo = photo, with = stack_with, position = position or 'below' }
+  return photo
+end
+
+-- An export dialog's property table: any key, and observers called when a value changes.
+function FakeSdk.property_table(values)
+  local store, observers = {}, {}
+  for k, v in pairs(values or {}) do store[k] = v end
+  local methods = {
+    addObserver = function(_, key, fn)
+      if type(fn) ~= 'function' then violation('addObserver takes a key and a function', 2) end
+      observers[key] = observers[key] or {}
+      table.insert(observers[key], fn)
+    end,
+    removeObserver = function(_, key, fn)
+      for i, f in ipairs(observers[key] or {}) do if f == fn then table.remove(observers[key], i) break end end
+    end,
+    pairs = function() return pairs(store) end,
+  }
+  return setmetatable({}, {
+    __index = function(_, key)
+      if store[key] ~= nil then return store[key] end
+      return methods[key]
+    end,
+    __newindex = function(t, key, value)
+      if methods[key] then violation('LrObservableTable: "' .. key .. '" is a method, not a property', 2) end
+      local old = store[key]
+      store[key] = value
+      if old ~= value then
+        for _, fn in ipairs({ unpack(observers[key] or {}) }) do fn(t, key, value) end
+      end
+    end,
+  })
 end
 
 function photo_methods:getPropertyForPlugin(plugin, field)

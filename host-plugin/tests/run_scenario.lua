@@ -52,18 +52,70 @@ local function load_info()
   return chunk()
 end
 
+-- What the dialog shows of the order: the menus, and the values a preset keeps.
+local function order_view(props)
+  local function titles(items)
+    local out = {}
+    for i, item in ipairs(items or {}) do out[i] = item.title end
+    return out
+  end
+  local view = { submit = props.aihd_submit, space = props.aihd_space, widgets = props.aihd_widgets,
+                 space_items = props.aihd_space_shown and titles(props.aihd_space_items) or {}, slots = {},
+                 note = props.aihd_order_note, cant_export = props.LR_cantExportBecause or cjson.null }
+  for i = 1, 10 do
+    if props['aihd_widget' .. i .. '_shown'] then
+      view.slots[#view.slots + 1] = { title = props['aihd_widget' .. i .. '_title'],
+                                      items = titles(props['aihd_widget' .. i .. '_items']),
+                                      value = props['aihd_widget' .. i .. '_value'] }
+    end
+  end
+  return view
+end
+
+-- A person's choice in the dialog: the submit box, the service, the space, or a widget by its
+-- title; a menu's value only from its items, as a person picks it.
+local function choose(props, what, value)
+  local function pick(items_key, key)
+    for _, item in ipairs(props[items_key] or {}) do
+      if item.value == value then props[key] = value return end
+    end
+    error('the menu for ' .. what .. ' offers no ' .. tostring(value))
+  end
+  if what == 'submit' then props.aihd_submit = value
+  elseif what == 'service' then props.aihd_service = value
+  elseif what == 'space' then pick('aihd_space_items', 'aihd_space')
+  else
+    for i = 1, 10 do
+      if props['aihd_widget' .. i .. '_shown'] and props['aihd_widget' .. i .. '_widget'] == what then
+        return pick('aihd_widget' .. i .. '_items', 'aihd_widget' .. i .. '_value')
+      end
+    end
+    error('the dialog shows no widget ' .. what)
+  end
+end
+
 local ok, err = pcall(function()
   if action == 'export' or action == 'dialog' then
     local provider = require 'ExportServiceProvider'
     FakeSdk.check_provider(provider)
-    local props = { aihd_service = scenario.service or 'auto', aihd_addKeyword = scenario.add_keyword ~= false }
+    local props = FakeSdk.property_table {  -- as the preset has them
+      aihd_service = scenario.service or 'auto', aihd_addKeyword = scenario.add_keyword ~= false,
+      aihd_submit = scenario.submit == true, aihd_space = scenario.space or '',
+      aihd_widgets = scenario.widgets and cjson.encode(scenario.widgets) or '',
+    }
     provider.startDialog(props)
     local sections = provider.sectionsForTopOfDialog(f, props)
     FakeSdk.check_sections(sections)
     outcome.dialog_at_start = props.aihd_status  -- startAsyncTask runs later, not inline
     FakeSdk.run_tasks()  -- the dialog: Lightroom does not quit in it
     outcome.dialog = { sections = #sections, status = props.aihd_status,
-                       cant_export = props.LR_cantExportBecause or cjson.null }
+                       cant_export = props.LR_cantExportBecause or cjson.null, order = order_view(props),
+                       steps = {} }
+    for _, step in ipairs(scenario.choose or {}) do
+      choose(props, step[1], step[2])
+      FakeSdk.run_tasks()
+      outcome.dialog.steps[#outcome.dialog.steps + 1] = order_view(props)
+    end
     if action == 'export' then
       local context = FakeSdk.export_context(props, renders, scenario.render_dir, scenario.cancel_after)
       import('LrTasks').startAsyncTask(function()
@@ -98,6 +150,7 @@ local ok, err = pcall(function()
     for _, name in ipairs({ 'MetadataDefinition', 'Tagset' }) do
       outcome[name] = dofile(plugin_dir .. '/' .. name .. '.lua')
     end
+    outcome.exportPresetFields = require('ExportServiceProvider').exportPresetFields
   end
 end)
 if not ok then outcome.error = tostring(err) end
@@ -114,8 +167,10 @@ FakeSdk.record.scopes = nil
 outcome.log_path = FakeSdk.log_path('AIHomeDesign')
 outcome.photos = {}
 for _, photo in ipairs(FakeSdk.catalog.photos) do
+  local stack = {}
+  for i, p in ipairs(photo._stack or {}) do stack[i] = p.localIdentifier end
   outcome.photos[#outcome.photos + 1] = { id = photo.localIdentifier, path = photo._path,
-                                          props = photo._props, keywords = photo._keywords }
+                                          props = photo._props, keywords = photo._keywords, stack = stack }
 end
 local fh = assert(io.open(outcome_path, 'wb'))
 fh:write(cjson.encode(outcome))

@@ -150,6 +150,56 @@ test('fields: declared, of their type, searchable strings under 512 bytes of UTF
   keeps(set('status', string.rep('\195\169', 255)), true)  -- 510 bytes
 end)
 
+test('catalog: addPhoto only in a write; it stacks, and throws for a missing or known file', function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute('mkdir -p "' .. dir .. '"')
+  local function file(name)
+    local fh = assert(io.open(dir .. '/' .. name, 'wb'))
+    fh:write('bytes')
+    fh:close()
+    return dir .. '/' .. name
+  end
+  local result, other, text = file('result.jpg'), file('other.jpg'), file('notes.txt')
+  local source = FakeSdk.photo(70, dir .. '/source.jpg')
+  local function add(path, position)
+    return function()
+      catalog:withWriteAccessDo('import', function() catalog:addPhoto(path, source, position) end, { timeout = 1 })
+    end
+  end
+  raises('must be called inside a catalog write', function() catalog:addPhoto(result, source, 'above') end)
+  raises("'above' or 'below'", add(result, 'on top'), true)
+  raises('needs withWriteAccessDo', function()
+    catalog:withPrivateWriteAccessDo(function() catalog:addPhoto(result) end, { timeout = 1 })
+  end, true)
+  local _, err = broken(add(dir .. '/missing.jpg', 'above'), true)
+  assert(err and err:find('does not exist'), tostring(err))
+  _, err = broken(add(text, 'above'), true)
+  assert(err and err:find('not supported'), tostring(err))
+  assert(catalog:findPhotoByPath(result) == nil)
+  keeps(add(result, 'above'), true)
+  keeps(add(other, 'below'), true)
+  local added = catalog:findPhotoByPath(result)
+  assert(added and added ~= source and added.localIdentifier > 70)
+  assert(source._stack[1] == added and source._stack[2] == source and source._stack[3].localIdentifier ==
+         catalog:findPhotoByPath(other).localIdentifier, 'the stack, top first')
+  _, err = broken(add(result, 'above'), true)
+  assert(err and err:find('already in the catalog'), tostring(err))
+  assert(#source._stack == 3, 'a refused import changes nothing')
+  os.execute('rm -rf "' .. dir .. '"')
+end)
+
+test('dialogs: an export dialog\'s properties are observable', function()
+  local props = FakeSdk.property_table { aihd_service = 'auto' }
+  local seen = {}
+  props:addObserver('aihd_service', function(p, key, value) seen[#seen + 1] = { p == props, key, value } end)
+  props.aihd_service = 'auto'  -- unchanged: no call
+  props.aihd_service = 'service-day-to-dusk'
+  assert(#seen == 1 and seen[1][1] and seen[1][2] == 'aihd_service' and seen[1][3] == 'service-day-to-dusk')
+  assert(props.anything == nil)
+  raises('takes a key and a function', function() props:addObserver('x', 'not a function') end)
+end)
+
 test('export: the configureProgress scope and the renditions end with the loop', function()
   local function export()
     local context = FakeSdk.export_context({}, { { photo = photo, source = '/nowhere' } }, '/tmp')

@@ -15,6 +15,7 @@ local AihdExportJob = require 'AihdExportJob'
 local AihdText = require 'AihdText'
 local AihdCatalog = require 'AihdCatalog'
 local AihdCatchUp = require 'AihdCatchUp'
+local AihdOrder = require 'AihdOrder'
 local luatest = require 'luatest'
 local test = luatest.test
 
@@ -414,6 +415,116 @@ test('catch-up: pending batches end when the bridge says finished or no longer k
   local pending = AihdCatchUp.pending_from('done gone away going')
   same(AihdCatchUp.ended(bridge, pending, 5), { 'done', 'gone' })
   assert(AihdCatchUp.pending_text(pending) == 'away done going gone')
+end)
+
+test('catch-up: a batch whose orders the bridge still follows stays pending, until they end', function()
+  local cat = AihdCatalog.id('/c.lrcat')
+  local item = { seq = 1, source_id = AihdCatalog.source_id(cat, 1), state = 'done', order_id = 'o1',
+                 service_name = 'service-day-to-dusk', batch_id = 'b1', order_state = 'processing' }
+  local pending = {}
+  assert(AihdCatchUp.sync { bridge = feed_bridge({ item }), client = 'c', catalog_id = cat, pending = pending,
+    save = function() end, find = function() return {} end, current = function() end,
+    write = function() return true end, options = {} })
+  same(pending, { b1 = true })
+  local bridge = { batch = function(_, id)
+    return { finished = true, orders_finished = id == 'ended', items = {} }
+  end }
+  same(AihdCatchUp.ended(bridge, { ended = true, submitted = true }, 0), { 'ended' })
+end)
+
+-- The bridge's GET /v1/catalog for virtual staging, as bridge/remote/catalog.py as_dict gives it.
+local STAGING = {
+  service = 'service-ai-virtual-staging', space_required = true,
+  spaces = { { name = 'space-living-room', title = 'Living room' }, { name = 'space-bedroom', title = 'Bedroom' } },
+  widgets = {
+    ['space-living-room'] = {
+      { id = 'w1', title = 'Style', is_optional = false,
+        items = { { id = 'i1', title = 'Modern' }, { id = 'i2', title = 'Coastal' } } },
+      { id = 'w2', title = 'Furniture', is_optional = true, items = { { id = 'i3', title = 'Full' } } },
+    },
+    ['space-bedroom'] = {
+      { id = 'w1', title = 'Style', is_optional = false, items = { { id = 'i1', title = 'Modern' } } },
+    },
+  },
+}
+
+test('order: menus from the catalog, per space, and why the choice cannot be submitted', function()
+  local menus = AihdOrder.menus(STAGING, nil)
+  same(menus.spaces[2], { title = 'Bedroom', value = 'Bedroom', name = 'space-bedroom' })
+  assert(menus.space == nil and #menus.widgets == 2, 'before a space is chosen, the first space\'s widgets')
+  assert(AihdOrder.problem(menus, 'Virtual staging', '', {}):find('^Choose a space for Virtual staging'))
+  menus = AihdOrder.menus(STAGING, ' BEDROOM ')
+  assert(menus.space == 'Bedroom' and #menus.widgets == 1)
+  assert(AihdOrder.problem(menus, 'Virtual staging', 'Bedroom', {})
+         == 'Choose a Style: Virtual staging needs one to submit the order.')
+  assert(AihdOrder.problem(menus, 'Virtual staging', 'Bedroom', { style = 'modern' }) == nil)
+  assert(AihdOrder.problem(menus, 'Virtual staging', 'Bedroom', { Style = 'Baroque' })
+         == "Style 'Baroque' is not offered; choose Modern.")
+  assert(AihdOrder.problem(AihdOrder.menus(STAGING, 'Attic'), 'Virtual staging', 'Attic', {})
+         == "Space 'Attic' is not offered for Virtual staging; choose Living room, Bedroom.")
+  -- a widget the catalog says nothing about is optional: it never keeps Export disabled
+  local quiet = AihdOrder.menus({ spaces = {}, widgets = { [''] = { { title = 'Sky', items = {} } } } }, '')
+  assert(quiet.widgets[1].optional and AihdOrder.problem(quiet, 'Day to dusk', '', {}) == nil)
+  local offered, unoffered = AihdOrder.offered(menus, { style = 'modern', ['Colour palette'] = 'Warm' })
+  same(offered, { Style = 'Modern' })
+  same(unoffered, {})
+  offered, unoffered = AihdOrder.offered(menus, { style = 'Baroque' })
+  same(offered, {})
+  same(unoffered, { Style = 'Baroque' })
+end)
+
+test('order: the dialog\'s slots, and the widgets a preset keeps as text', function()
+  local menus = AihdOrder.menus(STAGING, 'Living room')
+  local view = AihdOrder.dialog(menus, 'Living room', { Style = 'Coastal', Sky = 'Blue hour' })
+  assert(view.space_shown and #view.space_items == 3 and view.space == 'Living room')
+  assert(view.slots[1].title == 'Style (required):' and view.slots[1].value == 'Coastal')
+  assert(view.slots[2].title == 'Furniture:' and view.slots[2].value == '' and view.slots[2].items[1].title == '(none)')
+  assert(view.slots[3].shown == false and #view.slots == AihdOrder.SLOTS and view.more == 0)
+  local none = AihdOrder.dialog(nil, 'Bedroom', {})
+  assert(not none.space_shown and none.space == 'Bedroom' and not none.slots[1].shown)
+  same(AihdOrder.widgets_from(AihdOrder.widgets_text({ Style = 'Modern' })), { Style = 'Modern' })
+  assert(AihdOrder.widgets_text({}) == '')
+  same(AihdOrder.widgets_from('not json'), {})
+  same(AihdOrder.widgets_from('{"Style": "", "Sky": 3, "Lights": "On"}'), { Lights = 'On' })
+end)
+
+test('order: what a hand-over asks, and the Status as the order goes on', function()
+  same(AihdOrder.request(false, 'Bedroom', { Style = 'Modern' }), { submit = false })
+  same(AihdOrder.request(true, 'Bedroom', { Style = 'Modern' }), { submit = true, space = 'Bedroom', widgets = { Style = 'Modern' } })
+  same(AihdOrder.request(true, '', {}), { submit = true })
+  local item = { state = 'done', order_id = 'o1', order_state = 'not_submitted' }
+  local seen = {}
+  for _, step in ipairs({ 'not_submitted', 'submitting', 'processing' }) do
+    item.order_state = step
+    seen[#seen + 1] = AihdOrder.status(item)
+  end
+  item.order_state, item.results = 'finished', { { path = '/r/a_1.jpg' }, { path = '/r/a_2.jpg' } }
+  seen[#seen + 1] = AihdOrder.status(item)
+  same(seen, { 'Ordered', 'Submitted', 'Processing', 'Finished (2 results)' })
+  item.order_state, item.order_error = 'failed', string.rep('\226\130\172', 300)  -- 900 bytes of euros
+  local failed = AihdOrder.status(item)
+  assert(failed:sub(1, 8) == 'Failed: ' and #failed <= 511 and #failed > 500)
+end)
+
+test('tagging: a finished order\'s results are brought in once, stacked on their source', function()
+  local photo, stored = { id = 1 }, { orderId = 'o1', status = 'Processing', service = 'service-day-to-dusk' }
+  local item = { state = 'done', order_id = 'o1', service_name = 'service-day-to-dusk', order_state = 'finished',
+                 results = { { path = '/r/a_1.jpg', sequence = 1 }, { path = '/r/a_2.jpg', sequence = 2 },
+                             { path = '/r/gone.jpg', sequence = 3 } } }
+  local in_catalog = { ['/r/a_2.jpg'] = true }
+  local options = { add_keyword = true, now = 'NOW',
+                    in_catalog = function(path) return in_catalog[path] == true end,
+                    on_disk = function(path) return path ~= '/r/gone.jpg' end }
+  local writes = AihdTagging.plan({ s1 = photo }, { s1 = item }, function(_, f) return stored[f] end, options)
+  assert(#writes == 1)
+  same(writes[1].fields, { status = 'Finished (3 results)' })  -- the same order: only its Status moves
+  assert(#writes[1].imports == 1 and writes[1].imports[1].path == '/r/a_1.jpg')
+  same(writes[1].imports[1].fields, { orderId = 'o1', service = 'service-day-to-dusk', uploadedAt = 'NOW',
+                                      status = 'Result 1 of 3' })
+  same(writes[1].imports[1].keyword, { 'AI HomeDesign', 'Day to dusk', 'o1' })
+  -- once in the catalog, and the Status said: nothing to write
+  stored.status, in_catalog['/r/a_1.jpg'] = 'Finished (3 results)', true
+  same(AihdTagging.plan({ s1 = photo }, { s1 = item }, function(_, f) return stored[f] end, options), {})
 end)
 
 luatest.finish()

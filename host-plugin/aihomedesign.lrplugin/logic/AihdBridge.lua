@@ -138,6 +138,12 @@ function AihdBridge:changes(client, cursor, limit)
                                         cursor or 0, limit or 500))
 end
 
+-- The spaces and widgets the API offers for `service` (the bridge reads and caches the API's
+-- catalog): { service, space_required, spaces, widgets = { [space name or ""] = {...} } }.
+function AihdBridge:catalog(service)
+  return self:call('GET', '/v1/catalog?service=' .. escape(service))
+end
+
 -- A one-time link to the status page: { url, expires_in }. Only a link to the bridge itself
 -- is believed (it goes to the browser).
 function AihdBridge:status_page_link()

@@ -11,6 +11,7 @@ deps:
   client        what the plugin calls itself (AihdCatalog.client)
   total         number of photos
   fields        what to order (AihdServices.request_fields)
+  item_fields   what each photo asks of its order (AihdOrder.request: submit, space, widgets)
   progress      { set(portion, caption), canceled() -> bool }: the render loop's; finish() may
                 be given another, since Lightroom ends the loop's progress with the loop
   sleep(s), now() -> seconds (wall clock), clock(epoch) -> "14:02", log(text)
@@ -108,7 +109,9 @@ function AihdExportJob:hand_over(source_id, wait)
     self.results[source_id] = failed('Lightroom could not render it: ' .. tostring(path))
     failures[1] = { source_id = source_id, error = self.results[source_id].error }
   else
-    self.buffer[#self.buffer + 1] = { path = path, source_id = source_id }
+    local item = { path = path, source_id = source_id }
+    for k, v in pairs(deps.item_fields or {}) do item[k] = v end
+    self.buffer[#self.buffer + 1] = item
   end
   if #self.buffer >= (deps.group or 10) or self.rendered >= deps.total or not self.last_hand_over
       or deps.now() - self.last_hand_over >= (deps.group_seconds or 1) then

@@ -5,6 +5,7 @@ fit, and the bridge keeps them all ("Order History of Selected Photos" shows the
 
 local need = ...  -- Lightroom: AihdLogic's loader; plain Lua: require passes the module name
 if type(need) ~= 'function' then need = require end
+local AihdOrder = need 'AihdOrder'
 local AihdServices = need 'AihdServices'
 local AihdText = need 'AihdText'
 
@@ -19,8 +20,11 @@ AihdTagging.WAITING = 'Waiting in the bridge; its order id follows by itself'
 local function fields_for(photo, item, current, options)
   local fields = {}
   if item.state == 'done' and item.order_id then
-    local previous = current(photo, 'orderId')
-    if previous == item.order_id and current(photo, 'status') == 'Ordered' then return nil end
+    local previous, status = current(photo, 'orderId'), AihdOrder.status(item)
+    if previous == item.order_id then  -- the same order further on: only its Status moves
+      if current(photo, 'status') == status then return nil end
+      return { status = status }
+    end
     if previous and previous ~= '' and previous ~= item.order_id then
       local entries, more = AihdText.split(current(photo, 'orderHistory'))
       table.insert(entries, 1, string.format('%s (%s, %s)', previous,
@@ -29,7 +33,7 @@ local function fields_for(photo, item, current, options)
     end
     fields.orderId = item.order_id
     fields.service = item.service_name
-    fields.status = 'Ordered'
+    fields.status = status
     fields.uploadedAt = options.time_of and options.time_of(item) or options.now
   elseif item.state == 'cancelled' then
     fields.status = 'Cancelled before upload'
@@ -45,18 +49,22 @@ end
 
 -- photos: { [source_id] = photo }; results: { [source_id] = item from the bridge };
 -- current(photo, field) -> the value stored now; options.add_keyword; options.now (text), or
--- options.time_of(item) -> text. Returns a list of { photo, source_id, fields = {...},
--- keyword = {path} or nil }, leaving out photos whose fields say it all already.
+-- options.time_of(item) -> text; options.in_catalog(path) and options.on_disk(path), to bring
+-- the order's results in (AihdOrder.imports; without them, none). Returns a list of { photo,
+-- source_id, fields = {...}, keyword = {path} or nil, imports = { {path, fields, keyword} } },
+-- leaving out photos whose fields say it all already and that have no result to bring in.
 function AihdTagging.plan(photos, results, current, options)
-  local writes = {}
+  local writes, taken = {}, {}
   for source_id, photo in pairs(photos) do
     local item = results[source_id]
-    local fields = item and fields_for(photo, item, current, options)
-    if fields then
-      local write = { photo = photo, source_id = source_id, fields = fields }
-      if fields.orderId and options.add_keyword then
-        write.keyword = AihdServices.keyword_path(item.service_name, item.order_id)
-      end
+    local fields = item and fields_for(photo, item, current, options) or {}
+    local imports = (item and item.state == 'done' and options.in_catalog)
+      and AihdOrder.imports(item, options.in_catalog, options.on_disk, taken, options.now or '') or {}
+    if next(fields) or #imports > 0 then
+      local write = { photo = photo, source_id = source_id, fields = fields, imports = imports }
+      local keyword = options.add_keyword and item.order_id and AihdServices.keyword_path(item.service_name, item.order_id)
+      if fields.orderId then write.keyword = keyword end
+      for _, add in ipairs(imports) do add.keyword = keyword or nil end
       writes[#writes + 1] = write
     end
   end

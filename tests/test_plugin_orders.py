@@ -1,0 +1,201 @@
+"""The Lightroom plugin's side of the order lifecycle, its real files under lua5.1 with the strict
+fake SDK against a real bridge in sandbox mode: submit, space and widget menus from the bridge's
+catalog, and results imported into the catalog stacked above their sources."""
+
+import json
+import re
+from pathlib import Path
+
+from test_plugin import lua, photo_specs, run  # noqa: F401 (lua: a fixture)
+
+from bridge.remote.sandbox import Fault, FaultPlan
+
+STYLES = ["Modern", "Scandinavian", "Industrial", "Coastal", "Farmhouse", "Mid-century"]
+SPACES = ["Living room", "Bedroom", "Kitchen", "Dining room", "Home office", "Bathroom"]
+
+
+def _by_path(outcome) -> dict:
+    return {p["path"]: p for p in outcome["photos"]}
+
+
+def _results_of(outcome, sources) -> dict:
+    """Each source photo's path -> the photos stacked above it (the results), by their ids."""
+    photos = {p["id"]: p for p in outcome["photos"]}
+    found = {}
+    for spec in sources:
+        source = next(p for p in outcome["photos"] if p["id"] == spec["id"])
+        stack = source["stack"] or [source["id"]]
+        found[spec["path"]] = [photos[i] for i in stack[: stack.index(source["id"])]]
+    return found
+
+
+def _staging_dialog(lua, tmp_path, env, **scenario) -> dict:  # noqa: F811
+    """The export dialog opened with a virtual staging preset that submits."""
+    base = {"action": "dialog", "service": "service-ai-virtual-staging", "submit": True}
+    return run(lua, tmp_path, base | scenario, env)
+
+
+def test_dialog_menus_come_from_the_catalog_and_wait_for_a_mandatory_widget(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
+    bridge = start_bridge(sandbox.url)
+    outcome = _staging_dialog(
+        lua,
+        tmp_path,
+        bridge.env,
+        widgets={"Colour palette": "Warm"},  # kept from another service: not sent with this one
+        choose=[
+            ["space", "Bedroom"],
+            ["Style", "Modern"],
+            ["Furniture", "Full"],
+            ["submit", False],
+            ["service", "service-day-to-dusk"],
+            ["Sky", "Golden hour"],
+            ["service", "service-ai-virtual-staging"],
+        ],
+    )
+    dialog = outcome["dialog"]
+    # The catalog is read in a task of its own: the dialog opened without waiting for it.
+    assert outcome["dialog_at_start"] == "Looking for the AI HomeDesign bridge..." and dialog["status"]
+    start = dialog["order"]
+    assert start["space_items"] == ["Choose a space...", *SPACES]
+    assert [s["title"] for s in start["slots"]] == ["Style (required):", "Furniture:"]
+    assert start["slots"][0]["items"] == ["Choose...", *STYLES]
+    assert start["cant_export"].startswith("Choose a space for Virtual staging")
+    assert json.loads(start["widgets"] or "{}") == {}
+    space, style, furniture, unticked, dusk, sky, back = dialog["steps"]
+    assert space["space"] == "Bedroom" and space["cant_export"].startswith(
+        "Choose a Style: Virtual staging needs"
+    )
+    assert style["cant_export"] is None and json.loads(style["widgets"]) == {"Style": "Modern"}
+    assert json.loads(furniture["widgets"]) == {"Style": "Modern", "Furniture": "Full"}
+    assert "uses credits" in furniture["note"]
+    assert unticked["cant_export"] is None and unticked["submit"] is False
+    # Another service: its own widgets, no space, nothing of the other's kept.
+    assert not dusk["space_items"] and dusk["space"] == ""  # (an empty Lua table reads {})
+    assert [s["title"] for s in dusk["slots"]] == ["Sky:", "Window lights:"]
+    assert json.loads(dusk["widgets"] or "{}") == {}
+    assert json.loads(sky["widgets"]) == {"Sky": "Golden hour"}
+    # Back to the first service: what was chosen for it is there again.
+    assert back["space"] == "Bedroom" and json.loads(back["widgets"]) == {
+        "Style": "Modern",
+        "Furniture": "Full",
+    }
+    assert [s["value"] for s in back["slots"]] == ["Modern", "Full"]
+    catalog_calls = [r["url"] for r in outcome["record"]["requests"] if "/v1/catalog?" in r["url"]]
+    assert len(catalog_calls) == 2  # once per service per dialog
+
+
+def test_a_preset_value_the_catalog_lacks_disables_export_with_the_choices(
+    lua,  # noqa: F811
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
+    bridge = start_bridge(sandbox.url)
+    outcome = _staging_dialog(lua, tmp_path, bridge.env, space="bedroom", widgets={"style": "Baroque"})
+    order = outcome["dialog"]["order"]
+    assert order["space"] == "Bedroom"  # the catalog's spelling
+    assert order["cant_export"] == f"Style 'Baroque' is not offered; choose {', '.join(STYLES)}."
+
+
+def test_ten_results_come_in_stacked_above_their_sources_once(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
+    bridge = start_bridge(sandbox.url)
+    specs = photo_specs([make_jpeg() for _ in range(10)])
+    scenario = {
+        "photos": specs,
+        "service": "service-ai-virtual-staging",
+        "submit": True,
+        "choose": [["space", "Bedroom"], ["Style", "Modern"]],
+        "prefs": {"followInterval": 1},
+    }
+    outcome = run(lua, tmp_path, scenario, bridge.env)
+    assert outcome["dialog"]["steps"][-1]["cant_export"] is None
+    record = outcome["record"]
+    assert record["failures"] == {} and not record["dialogs"] and not record["modals"]
+
+    history = {i["source_id"]: i for i in bridge.get("/v1/history", params={"limit": 100}).json()["items"]}
+    assert len(history) == 10
+    charges = sandbox.state.book.counts()["charges"]
+    assert sorted(charges) == sorted(i["order_id"] for i in history.values())
+    assert set(charges.values()) == {1}  # each order submitted, and charged, once
+    for item in history.values():
+        assert item["order_state"] == "finished" and item["space"] == "Bedroom"
+        assert item["widgets"] == {"Style": "Modern"}
+
+    photos = _by_path(outcome)
+    stacked = _results_of(outcome, specs)
+    assert len(outcome["photos"]) == 20
+    for spec in specs:
+        source = photos[spec["path"]]
+        item = next(i for i in history.values() if i["order_id"] == source["props"]["orderId"])
+        assert source["props"]["status"] == "Finished (1 result)"
+        (result,) = stacked[spec["path"]]  # one result, directly above its source
+        assert result["path"] == item["results"][0]["path"] and Path(result["path"]).is_file()
+        assert result["props"]["orderId"] == source["props"]["orderId"]
+        assert result["props"]["status"] == "Result 1 of 1"
+        assert result["props"]["service"] == "service-ai-virtual-staging"
+        assert result["keywords"] == source["keywords"]
+    # The export's bezel counts what came in by its end; the follow-up brought in the rest.
+    (bezel,) = record["bezels"]
+    assert re.match(r"AI HomeDesign: 10 ordered, 0 not ordered, 0 cancelled; \d+ results? in", bezel), bezel
+
+    # Catch-up again with the cursor kept: one small request, nothing imported or written.
+    later = [{"id": p["id"], "path": p["path"], "props": p["props"]} for p in outcome["photos"]]
+    again = run(lua, tmp_path, {"action": "catch_up", "photos": later, "prefs": outcome["prefs"]}, bridge.env)
+    assert again["record"]["write_attempts"] == 0 and len(again["photos"]) == 20
+    assert again["record"]["bezels"] == [
+        "AI HomeDesign: nothing new; the results and order ids are up to date"
+    ]
+    # And from the start of the feed (a cursor lost): the results are in the catalog already, by path.
+    fresh = {k: v for k, v in outcome["prefs"].items() if not k.startswith("cursor_")}
+    anew = run(lua, tmp_path, {"action": "catch_up", "photos": later, "prefs": fresh}, bridge.env)
+    assert anew["record"]["write_attempts"] == 0 and len(anew["photos"]) == 20
+
+
+def test_a_failed_order_says_why_and_the_others_come_in(lua, make_jpeg, sandbox, start_bridge, tmp_path):  # noqa: F811
+    sandbox.state.route_faults = {"submit": FaultPlan(script=[Fault(fail_processing=True)])}
+    bridge = start_bridge(sandbox.url)
+    specs = photo_specs([make_jpeg() for _ in range(3)])
+    outcome = run(
+        lua,
+        tmp_path,
+        {"photos": specs, "service": "service-day-to-dusk", "submit": True, "prefs": {"followInterval": 1}},
+        bridge.env,
+    )
+    history = bridge.get("/v1/history", params={"limit": 10}).json()["items"]
+    (failed,) = [i for i in history if i["order_state"] == "failed"]
+    photos = _by_path(outcome)
+    stacked = _results_of(outcome, specs)
+    statuses = sorted(photos[s["path"]]["props"]["status"] for s in specs)
+    assert statuses == ["Failed: " + failed["order_error"], "Finished (1 result)", "Finished (1 result)"]
+    assert failed["order_error"]
+    for spec in specs:
+        props = photos[spec["path"]]["props"]
+        # Nothing to bring in for the failed order; one result for each of the others.
+        assert len(stacked[spec["path"]]) == (0 if props["orderId"] == failed["order_id"] else 1)
+
+
+def test_without_submit_nothing_is_charged_and_the_status_stays_ordered(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
+    bridge = start_bridge(sandbox.url)
+    specs = photo_specs([make_jpeg() for _ in range(2)])
+    outcome = run(lua, tmp_path, {"photos": specs, "service": "service-day-to-dusk"}, bridge.env)
+    assert not sandbox.state.book.counts()["charges"] and len(sandbox.state.orders()) == 2
+    assert [p["props"]["status"] for p in outcome["photos"]] == ["Ordered", "Ordered"]
+    assert len(outcome["photos"]) == 2
