@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -68,9 +70,10 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
                         digest.update(block)
                 out.seek(have)
                 out.truncate()
-                for block in resp.iter_content(BLOCK):
-                    out.write(block)
-                    digest.update(block)
+                with _Hasher(digest) as hasher:
+                    for block in resp.iter_content(BLOCK):
+                        out.write(block)
+                        hasher.update(block)
                 out.flush()
                 os.fsync(out.fileno())  # on disk before it may take its final name
                 size = out.tell()
@@ -87,6 +90,31 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
         part.unlink(missing_ok=True)
         raise BadResult(f"the result is not a usable image ({exc.reason})") from None
     return Fetched(part, digest.hexdigest(), size, fmt)
+
+
+class _Hasher:
+    """Hashes blocks in a thread of its own while the next ones arrive: sha256 and the socket
+    both release the GIL, so on two cores most of the hashing overlaps the download."""
+
+    def __init__(self, digest):
+        self._digest = digest
+        self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)  # at most 8 MB waiting
+        self._thread = threading.Thread(target=self._run, name="result-sha256", daemon=True)
+
+    def __enter__(self) -> _Hasher:
+        self._thread.start()
+        return self
+
+    def update(self, block: bytes) -> None:
+        self._blocks.put(block)
+
+    def _run(self) -> None:
+        while (block := self._blocks.get()) is not None:
+            self._digest.update(block)
+
+    def __exit__(self, *exc) -> None:
+        self._blocks.put(None)
+        self._thread.join()
 
 
 def _total(resp, have: int) -> int | None:
