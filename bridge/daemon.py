@@ -36,7 +36,6 @@ def serve(settings: Settings, echo=print) -> None:
     # The data dir holds clients' photos, history and the token: private whatever created it
     # first, and all this process writes is created private (it serves until it exits).
     os.umask(0o077)
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     make_private(settings.home)
     runtime = Runtime(settings)
     handler = setup_logging(settings.home, lambda: [settings.api_key, runtime.settings.api_key])

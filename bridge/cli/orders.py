@@ -41,7 +41,6 @@ def bridge_in_process(settings: Settings) -> Iterator[LocalBridge]:
     from ..runtime import Runtime
     from ..web.app import create_app
 
-    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     make_private(settings.home)  # as `serve` does: the data dir holds photos and history
     runtime = Runtime(settings)
     token = secrets.token_urlsafe(32)

@@ -33,7 +33,6 @@ class OrderState(StrEnum):
 
 
 STATES = tuple(State)
-FINAL = (State.DONE, State.FAILED, State.CANCELLED)
 ORDER_STATES = tuple(OrderState)
 ORDER_PENDING = (OrderState.SUBMITTING, OrderState.PROCESSING)
 

@@ -19,7 +19,7 @@ from .. import __version__
 from ..services import SERVICES
 from .errors import error_response
 from .remote_banner import banner, clock
-from .routes import act, batch_view, health
+from .routes import act, batch_view
 from .session import COOKIE, Sessions
 
 pages = Blueprint(
@@ -159,7 +159,7 @@ def _live(only: str | None) -> dict:
             {"url": f"/page/results/{item['id']}/{r['sequence']}", "label": f"result {r['sequence']}"}
             for r in item["results"]
         ]
-    status = health().get_json()  # what /v1/health says, the remote's state included
+    status = _status(rt)
     notice = banner(status.get("remote"), [i for b in batches for i in b["items"]])
     for b in batches:
         b["version"] = _digest(b)
@@ -174,6 +174,12 @@ def _live(only: str | None) -> dict:
         "only": only,
         "services": SERVICES,
     }
+
+
+def _status(rt) -> dict:
+    """What the page's header and banner show, from the runtime itself: the live part asks
+    every second, and /v1/health would count the whole queue each time."""
+    return {"mode": rt.mode, "version": __version__, "remote": rt.pool.health.snapshot()}
 
 
 def _digest(value) -> str:
@@ -202,7 +208,7 @@ def settings():
         ("timeouts", f"connect {s.connect_timeout:g} s, read {s.read_timeout:g} s"),
         ("rules", rt.rules.problem or "presets.toml is fine"),
     ]
-    return render_template("settings.html", session=g.session, rows=rows, health=health().get_json())
+    return render_template("settings.html", session=g.session, rows=rows, health=_status(rt))
 
 
 @pages.get("/page/thumbs/<item_id>")
