@@ -9,7 +9,7 @@ import pytest
 from bridge.formats import UploadFile
 from bridge.remote.client import ApiClient, RemoteError, parse_retry_after
 from bridge.remote.sandbox import Fault, FaultPlan, key_fingerprint
-from support import CANARY_KEY
+from support import CANARY_KEY, free_port
 
 
 @pytest.fixture
@@ -88,10 +88,7 @@ def test_dropped_connection_and_timeout_are_retryable(client, photo, sandbox):
 
 
 def test_refused_connection(photo):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    err = _fail(ApiClient(f"http://127.0.0.1:{port}/v1/order/image", CANARY_KEY), photo)
+    err = _fail(ApiClient(f"http://127.0.0.1:{free_port()}/v1/order/image", CANARY_KEY), photo)
     assert err.status is None and err.retryable and "Connection refused" in str(err)
     assert err.outage
 
