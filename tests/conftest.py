@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.remote.background import BackgroundServer
-from bridge.remote.sandbox import SandboxState, create_sandbox_app
+from bridge.sandbox import SandboxState, create_sandbox_app
+from bridge.web.background import BackgroundServer
 from support import CANARY_KEY, SAMPLES, RunningBridge, bridge_env, jpeg_bytes
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bridge.formats import UploadFile
 from bridge.remote.client import ApiClient, RemoteError, parse_retry_after
-from bridge.remote.sandbox import Fault, FaultPlan, key_fingerprint
+from bridge.sandbox import Fault, FaultPlan, key_fingerprint
 from support import CANARY_KEY, free_port
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from flask import Flask, Response
 
-from bridge.remote.background import BackgroundServer
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
+from bridge.web.background import BackgroundServer
 from support import wait_until
 
 CHROMIUM_ARGS = [

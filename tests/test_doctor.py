@@ -3,8 +3,8 @@
 import json
 import socket
 
-from bridge.remote.background import BackgroundServer
-from bridge.remote.sandbox import SandboxState, create_sandbox_app
+from bridge.sandbox import SandboxState, create_sandbox_app
+from bridge.web.background import BackgroundServer
 from support import CANARY_KEY, bridge_env, free_port, run_cli
 
 

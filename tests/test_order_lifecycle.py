@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageStat
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import bridge_env, run_cli
 
 SERVICES = (

@@ -11,12 +11,12 @@ from bridge.config import Settings
 from bridge.formats import UploadFile
 from bridge.queue.orders import OrderFollower
 from bridge.queue.store import NewItem, Store
-from bridge.remote.background import BackgroundServer
 from bridge.remote.backoff import Backoff
 from bridge.remote.catalog import Catalog, NotOffered
 from bridge.remote.client import ApiClient
 from bridge.remote.health import RemoteHealth
-from bridge.remote.sandbox import Fault, FaultPlan, SandboxState, create_sandbox_app
+from bridge.sandbox import Fault, FaultPlan, SandboxState, create_sandbox_app
+from bridge.web.background import BackgroundServer
 from support import CANARY_KEY, ManualClock, jpeg_bytes
 
 ETA = 30.0

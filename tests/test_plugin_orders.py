@@ -8,7 +8,7 @@ from pathlib import Path
 
 from test_plugin import lua, photo_specs, run  # noqa: F401 (lua: a fixture)
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 
 STYLES = ["Modern", "Scandinavian", "Industrial", "Coastal", "Farmhouse", "Mid-century"]
 SPACES = ["Living room", "Bedroom", "Kitchen", "Dining room", "Home office", "Bathroom"]

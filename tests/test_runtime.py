@@ -4,6 +4,7 @@ import socket
 from urllib.parse import urlsplit
 
 from bridge.config import Settings
+from bridge.connect import remote_client
 from bridge.runtime import Runtime
 from support import CANARY_KEY, wait_until
 
@@ -18,7 +19,7 @@ def _refuses(url: str) -> bool:
 
 
 def test_a_new_key_retires_the_old_client_and_its_sandbox(tmp_path):
-    runtime = Runtime(Settings(home=tmp_path, api_key=None, api_url="http://127.0.0.1:9"))
+    runtime = Runtime(Settings(home=tmp_path, api_key=None, api_url="http://127.0.0.1:9"), remote_client)
     try:
         sandbox_url = runtime.client.upload_url
         assert not _refuses(sandbox_url)  # sandbox mode: the embedded stand-in listens

@@ -15,6 +15,7 @@ import requests
 from PIL import Image
 
 from bridge.config import load_settings
+from bridge.connect import remote_client
 from bridge.runtime import Runtime
 from bridge.services import SERVICES
 from bridge.thumbnails import SIZE, Thumbnails
@@ -31,7 +32,7 @@ AUTH = HOST | {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def app(tmp_path):
     settings = load_settings({"AIHD_HOME": str(tmp_path / "home"), "AIHD_API_KEY": CANARY_KEY})
-    runtime = Runtime(settings)  # workers not started: items stay queued, as handed over
+    runtime = Runtime(settings, remote_client)  # workers not started: items stay queued, as handed over
     app = create_app(settings, runtime=runtime, token=TOKEN, port=47311)
     yield app
     runtime.stop(0)

@@ -10,7 +10,7 @@ from bridge.queue.spool import Spool
 from bridge.queue.store import NewItem, Store
 from bridge.queue.worker import WorkerPool
 from bridge.remote.client import ApiClient
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import CANARY_KEY, ManualClock, wait_until
 
 

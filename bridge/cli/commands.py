@@ -77,13 +77,16 @@ def main() -> None:
 @click.option(
     "--attempts",
     type=click.IntRange(1, 20),
-    default=3,
-    show_default=True,
-    help="tries per file on network errors, 429 and 5xx (without a bridge)",
+    help="tries per photo on errors worth retrying (default: max_attempts of the settings); "
+    "for the bridge run in this process, when none is running",
 )
-@click.option("--keep-heic", is_flag=True, help="send HEIC/HEIF as is instead of as JPEG")
-@click.option("--force", is_flag=True, help="send even photos already ordered (with a bridge)")
-@click.option("--no-bridge", is_flag=True, help="upload from this process even if a bridge runs")
+@click.option(
+    "--keep-heic",
+    is_flag=True,
+    help="send HEIC/HEIF as is instead of as JPEG (when no bridge is running: a running one "
+    "follows its convert_heic setting)",
+)
+@click.option("--force", is_flag=True, help="send even photos already ordered")
 @click.option(
     "--bridge-only",
     is_flag=True,
@@ -125,7 +128,6 @@ def upload(
     attempts,
     keep_heic,
     force,
-    no_bridge,
     bridge_only,
     client,
     submit,
@@ -135,14 +137,15 @@ def upload(
     results_dir,
 ) -> None:
     """Upload photos and print one order id (or one error) per file; with --submit, submit
-    the orders too, and with --wait print each result's path as it arrives."""
-    from ..discovery import Found, find_bridge
-    from ..remote.backoff import Backoff
-    from .orders import bridge_in_process, widget_pairs
-    from .upload import read_items, upload_in_process
+    the orders too, and with --wait print each result's path as it arrives.
 
-    if no_bridge and bridge_only:
-        raise click.UsageError("--no-bridge and --bridge-only exclude each other")
+    The photos always go through the bridge's queue: the running bridge's, or, when none runs,
+    the same bridge started in this process for as long as the command needs it."""
+    from ..daemon import in_process
+    from ..discovery import find_bridge
+    from .orders import widget_pairs
+    from .upload import read_items
+
     items = [(p, str(p)) for p in paths] + (read_items(items_file) if items_file else [])
     if not items:
         raise click.UsageError("no photos: give PATHS or --items FILE")
@@ -156,37 +159,25 @@ def upload(
         }.items()
         if v is not None
     }
-    ordering = bool(order) or wait  # the order lifecycle runs in a bridge
-    settings = _settings(convert_heic=False if keep_heic else None)
-    found = Found() if no_bridge or keep_heic else find_bridge(settings.home)
-    bridge = found.bridge
-    if bridge is None and bridge_only:
+    overrides = {"convert_heic": False if keep_heic else None, "max_attempts": attempts}
+    settings = _settings(**overrides)
+    found = find_bridge(settings.home)
+    if found.bridge is not None:
+        if keep_heic:
+            raise click.UsageError(
+                "--keep-heic: the running bridge converts HEIC as its setting convert_heic says "
+                "(aihd-bridge config show); stop it (aihd-bridge stop) to send them as they are"
+            )
+        _upload_and_follow(found.bridge, items, service, preset, force, as_json, client, order, wait)
+        return
+    if bridge_only:
         _no_bridge(settings.home, as_json, found.note)
     if found.note:
-        click.secho(f"note: {found.note}; uploading from this process", fg="yellow", err=True)
-    if ordering and (no_bridge or keep_heic):
-        raise click.UsageError("--submit, --space, --widget, --wait and --results need the bridge's queue")
-    if bridge is None and ordering:
-        until = "their results are in" if wait else "the orders are submitted"
-        click.echo(f"no bridge is running: one runs in this process until {until}", err=True)
-        with bridge_in_process(settings) as local:
-            _upload_and_follow(local, items, service, preset, force, as_json, client, order, wait)
-        return
-    if bridge is not None:  # the bridge's queue: uploads, and the orders they asked for
-        _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait)
-        return
-    mode = "sandbox" if settings.sandbox else "live"
-    results = upload_in_process(
-        settings,
-        items,
-        service=service,
-        preset=preset,
-        attempts=attempts,
-        backoff=Backoff(),
-        show_progress=not as_json,
-    )
-    _print_results(results, mode, as_json)
-    sys.exit(ExitStatus.SUCCESS if all(r["ok"] for r in results) else ExitStatus.ERROR)
+        click.secho(f"note: {found.note}", fg="yellow", err=True)
+    until = "their results are in" if wait else "the orders are submitted" if order else "they are uploaded"
+    click.echo(f"no bridge is running: one runs in this process until {until}", err=True)
+    with in_process(settings) as local:
+        _upload_and_follow(local, items, service, preset, force, as_json, client, order, wait)
 
 
 def _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait) -> None:
@@ -199,7 +190,7 @@ def _upload_and_follow(bridge, items, service, preset, force, as_json, client, o
     try:
         mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
         if mode == "sandbox":
-            from ..remote.connect import SANDBOX_NOTICE
+            from ..connect import SANDBOX_NOTICE
 
             click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
         batch_id, results = upload_via_bridge(
@@ -410,7 +401,7 @@ def catalog(service, as_json) -> None:
         or bridge is not None
         and bridge.get("/v1/health")["mode"] == "sandbox"
     ):
-        from ..remote.connect import SANDBOX_NOTICE
+        from ..connect import SANDBOX_NOTICE
 
         click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
     for entry in found:
@@ -773,8 +764,8 @@ def plugin_uninstall() -> None:
 @click.option("--max-bytes", type=int, default=50_000_000, show_default=True)
 def sandbox(port, max_bytes) -> None:
     """Run the embedded stand-in of the AI HomeDesign API on 127.0.0.1, printing what it gets."""
-    from ..remote.background import BackgroundServer
-    from ..remote.sandbox import SandboxState, create_sandbox_app
+    from ..sandbox import SandboxState, create_sandbox_app
+    from ..web.background import BackgroundServer
 
     state = SandboxState(max_bytes=max_bytes)
     with BackgroundServer(create_sandbox_app(state), port=port) as server:

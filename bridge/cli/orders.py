@@ -1,13 +1,9 @@
 """The order lifecycle on the command line: following a batch's orders after `upload --submit`,
-`aihd-bridge orders` and `aihd-bridge catalog`; and a bridge run in this process for the
-time a submit needs when none is running."""
+`aihd-bridge orders` and `aihd-bridge catalog`."""
 
 from __future__ import annotations
 
-import contextlib
-import secrets
 import time
-from collections.abc import Iterator
 
 import click
 
@@ -30,28 +26,6 @@ def widget_pairs(values: tuple[str, ...]) -> dict[str, str]:
             )
         pairs[name.strip()] = item.strip()
     return pairs
-
-
-@contextlib.contextmanager
-def bridge_in_process(settings: Settings) -> Iterator[LocalBridge]:
-    """A bridge in this process on a free 127.0.0.1 port, for as long as the command needs it
-    (its orders are followed again by the next bridge that starts)."""
-    from ..privacy import make_private
-    from ..remote.background import BackgroundServer
-    from ..runtime import Runtime
-    from ..web.app import create_app
-
-    make_private(settings.home)  # as `serve` does: the data dir holds photos and history
-    runtime = Runtime(settings)
-    token = secrets.token_urlsafe(32)
-    app = create_app(settings, runtime=runtime, token=token, port=0)
-    try:
-        with BackgroundServer(app) as server:
-            app.config["BRIDGE_PORT"] = server.port
-            runtime.start()
-            yield LocalBridge({"url": server.url, "token": token})
-    finally:
-        runtime.stop(5)
 
 
 def follow(bridge: LocalBridge, batch_id: str, *, wait: bool, echo: bool) -> list[dict]:
@@ -142,9 +116,9 @@ def catalog_of(bridge: LocalBridge | None, settings: Settings, service: str) -> 
     """A service's catalog through the running bridge (its cache), else read here."""
     if bridge is not None:  # a BridgeError is reported by BridgeGroup
         return bridge.get("/v1/catalog", service=service)
+    from ..connect import remote_client
     from ..remote.catalog import Catalog
     from ..remote.client import RemoteError
-    from ..remote.connect import remote_client
 
     with remote_client(settings) as client:
         try:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from bridge.formats import check_file
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 
 COUNT = 12
 CONFIG = "retry_base = 0.05\npoll_interval = 0.05\n"

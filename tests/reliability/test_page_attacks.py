@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bridge.remote.background import BackgroundServer
+from bridge.web.background import BackgroundServer
 from support import RunningBridge, bridge_env, browser_session, free_port
 
 

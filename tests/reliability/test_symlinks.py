@@ -13,7 +13,7 @@ import time
 
 from bridge.formats import FileProblem, open_photo
 from bridge.queue.spool import Spool
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 
 FAKE_KEY = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-not-a-real-key\n"
 

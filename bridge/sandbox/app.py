@@ -3,7 +3,7 @@
 Faithful to the documented contract, plain about the undocumented parts, and able to
 inject faults (statuses with Retry-After, delays, dropped connections, answers lost after the
 work was done, downloads cut half-way, a spell of being out of reach) on request, on every
-route. The order lifecycle (catalog, submit, processing, results) is in `sandbox_orders.py`.
+route. The order lifecycle (catalog, submit, processing, results) is in `v1_routes.py` and `book.py`.
 Control endpoints live under /_sandbox/ and exist only here. Like the bridge, it answers only
 requests addressed to 127.0.0.1 or localhost and none from a web page; the control endpoints
 also need its `control_token` (the bridge's embedded sandbox never tells it anyone).
@@ -13,81 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict
 
 from flask import Flask, Response, jsonify, request
 
-from ..clock import Clock
 from ..localguard import bearer_ok, refusal
 from ..services import SERVICES
-from .sandbox_faults import ROUTES, Fault, FaultPlan, QuietDrops, dropped_response
-from .sandbox_orders import DEFAULT_PROCESSING, OrderBook, add_order_routes
-
-__all__ = ["Fault", "FaultPlan", "SandboxState", "create_sandbox_app", "key_fingerprint"]
+from .faults import ROUTES, Fault, FaultPlan, QuietDrops, dropped_response
+from .state import SandboxState, key_fingerprint
+from .v1_routes import add_order_routes
 
 ORDER_PREFIX = "sandbox-"
-
-
-class SandboxState:
-    """What the sandbox received and what it will do next; shared with its creator."""
-
-    def __init__(
-        self,
-        max_bytes: int = 50_000_000,
-        accepted_keys: set[str] | None = None,
-        processing_time: float = DEFAULT_PROCESSING,
-        clock: Clock | None = None,
-    ):
-        self.max_bytes = max_bytes
-        self.accepted_keys = accepted_keys  # None: any non-empty key is fine
-        self.faults = FaultPlan()  # for uploads
-        self.route_faults: dict[str, FaultPlan] = {}  # for the other ROUTES
-        self.book = OrderBook(clock or Clock(), processing_time)
-        self.injected: Counter[str] = Counter()  # faults injected, by route and kind
-        self.received: list[dict] = []
-        self.control_token = secrets.token_urlsafe(32)  # for /_sandbox/received and /faults
-        # Called with each order once it is made, before the answer leaves (tests use it to
-        # crash the client at that very moment).
-        self.on_order: Callable[[dict], None] | None = None
-        self._away_until = 0.0  # monotonic: until then every connection is cut unanswered
-        self._lock = threading.Lock()
-
-    def unreachable_for(self, seconds: float) -> None:
-        """Be out of reach for that long (0: back now), as when the network is away."""
-        self._away_until = time.monotonic() + seconds if seconds > 0 else 0.0
-
-    def unreachable(self) -> bool:
-        return time.monotonic() < self._away_until
-
-    def fault(self, route: str) -> Fault | None:
-        """The next fault for a request to `route` (one of ROUTES), if one is due."""
-        plan = self.faults if route == "upload" else self.route_faults.get(route)
-        fault = plan.next() if plan else None
-        if fault is not None:  # counted by route and kind ("submit lost", "download cut", ...)
-            kind = next((k for k, v in asdict(fault).items() if v and k != "retry_after"), "none")
-            with self._lock:
-                self.injected[f"{route} {kind}"] += 1
-        return fault
-
-    def record(self, entry: dict) -> None:
-        with self._lock:
-            self.received.append(entry)
-
-    def orders(self) -> list[dict]:
-        with self._lock:
-            return [r for r in self.received if r.get("order_id")]
-
-
-def key_fingerprint(key: str) -> str:
-    """What the sandbox keeps of a key: enough to check which was sent, useless to a thief."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def create_sandbox_app(state: SandboxState | None = None) -> Flask:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from ..config import Settings
-from .background import BackgroundServer
-from .client import ApiClient
+from .config import Settings
+from .remote.client import ApiClient
 from .sandbox import SandboxState, create_sandbox_app
+from .web.background import BackgroundServer
 
 SANDBOX_KEY = "sandbox-key"
 SANDBOX_NOTICE = (
