@@ -17,7 +17,7 @@ from PIL import Image
 from bridge.config import load_settings
 from bridge.connect import remote_client
 from bridge.runtime import Runtime
-from bridge.services import SERVICES
+from bridge.services import services
 from bridge.thumbnails import SIZE, Thumbnails
 from bridge.web.app import create_app
 from bridge.web.remote_banner import banner
@@ -111,7 +111,7 @@ def test_page_lists_batches_newest_first_one_row_per_photo(app, make_jpeg):
         row = re.search(rf'<tr id="item-{item["id"]}".*?</tr>', text, re.S).group(0)
         assert f'src="/page/thumbs/{item["id"]}"' in row
         assert 'data-state="queued"' in row
-        assert SERVICES[item["service_name"]] in row
+        assert services()[item["service_name"]] in row
         assert item["service_reason"] in row.replace("&#39;", "'").replace("&amp;", "&")
         assert f'action="/page/uploads/{item["id"]}/cancel"' in row and csrf in row
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]

@@ -386,12 +386,12 @@ def catalog(service, as_json) -> None:
     """The spaces and widgets the API offers (for one SERVICE, or all): what --space and
     --widget, and presets' space and widgets, may name."""
     from ..discovery import running_bridge
-    from ..services import SERVICES
+    from ..services import services
     from .orders import catalog_of, print_catalog
 
     settings = _settings()
     bridge = running_bridge(settings.home)
-    found = [catalog_of(bridge, settings, s) for s in ([service] if service else list(SERVICES))]
+    found = [catalog_of(bridge, settings, s) for s in ([service] if service else list(services()))]
     if as_json:
         click.echo(json.dumps(found if not service else found[0], indent=2))
         return
@@ -463,14 +463,14 @@ def inspect(paths, service, preset, as_json) -> None:
 def presets(as_json) -> None:
     """The services and the presets (shipped and from presets.toml) an upload can name."""
     from ..rules import Rules
-    from ..services import SERVICES
+    from ..services import services
 
     rules = Rules.load(_settings().home)
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "services": [{"name": n, "title": t} for n, t in SERVICES.items()],
+                    "services": [{"name": n, "title": t} for n, t in services().items()],
                     "presets": [
                         {"name": p.name, "title": p.title, "service": p.service}
                         for p in rules.presets.values()

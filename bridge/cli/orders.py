@@ -9,7 +9,7 @@ import click
 
 from ..config import Settings
 from ..discovery import LocalBridge
-from ..services import SERVICES
+from ..services import services
 from .status import ExitStatus
 
 POLL = 0.5
@@ -74,7 +74,7 @@ def print_orders(items: list[dict]) -> None:
     for item in items:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["created"] or 0))
         state = item["order_state"] or item["state"]
-        service = SERVICES.get(item["service_name"] or "", item["service_name"] or "-")
+        service = services().get(item["service_name"] or "", item["service_name"] or "-")
         click.echo(f"{when}  {item['order_id'] or '-':<26} {state:<14} {service:<18} {item['path'] or ''}")
         chosen = [f"space {item['space']}"] if item["space"] else []
         chosen += [f"{widget} {value}" for widget, value in item["widgets"].items()]
@@ -92,7 +92,7 @@ def print_orders(items: list[dict]) -> None:
 
 def print_catalog(catalog: dict) -> None:
     service = catalog["service"]
-    click.secho(f"{SERVICES.get(service, service)} ({service})", bold=True)
+    click.secho(f"{services().get(service, service)} ({service})", bold=True)
     if catalog["space_required"]:
         titles = ", ".join(s["title"] for s in catalog["spaces"])
         click.echo(f"  space (one is needed): {titles}")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..clock import Clock
-from ..services import SERVICES
+from ..services import services
 from .client import ApiClient, RemoteError
 
 CATALOG_TTL = 3600.0  # seconds a catalog is used before it is read again
@@ -156,7 +156,7 @@ class Catalog:
 
 
 def select(catalog: ServiceCatalog, space: str | None, widgets: dict[str, str] | None) -> Selection:
-    title = SERVICES.get(catalog.service, catalog.service)
+    title = services().get(catalog.service, catalog.service)
     space_entry = None
     if catalog.needs_space:
         if not space:

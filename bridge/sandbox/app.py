@@ -21,7 +21,7 @@ from dataclasses import asdict
 from flask import Flask, Response, jsonify, request
 
 from ..localguard import bearer_ok, refusal
-from ..services import SERVICES
+from ..services import services
 from .faults import ROUTES, Fault, FaultPlan, QuietDrops, dropped_response
 from .state import SandboxState, key_fingerprint
 from .v1_routes import add_order_routes
@@ -92,7 +92,7 @@ def create_sandbox_app(state: SandboxState | None = None) -> Flask:
         )
         if not entry["service_name"]:
             return error(400, "service_name is required", entry)
-        if entry["service_name"] not in SERVICES:
+        if entry["service_name"] not in services():
             return error(400, f"invalid service_name: {entry['service_name']}", entry)
         if size > state.max_bytes:
             return error(413, "file too large", entry)

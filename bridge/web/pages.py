@@ -16,7 +16,7 @@ from pathlib import Path, PurePath
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, send_file
 
 from .. import __version__
-from ..services import SERVICES
+from ..services import services
 from .errors import error_response
 from .remote_banner import banner, clock
 from .routes import act, batch_view
@@ -172,7 +172,7 @@ def _live(only: str | None) -> dict:
         "health": status,
         "version": version,
         "only": only,
-        "services": SERVICES,
+        "services": services(),
     }
 
 
