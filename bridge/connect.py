@@ -6,7 +6,9 @@ import contextlib
 from collections.abc import Iterator
 
 from .config import Settings
+from .remote.api import RemoteApi
 from .remote.client import ApiClient
+from .remote.version import VersionMemory
 from .sandbox import SandboxState, create_sandbox_app
 from .web.background import BackgroundServer
 
@@ -18,19 +20,27 @@ SANDBOX_NOTICE = (
 
 
 @contextlib.contextmanager
-def remote_client(settings: Settings) -> Iterator[ApiClient]:
+def remote_client(settings: Settings) -> Iterator[RemoteApi]:
+    """The API for these settings: the real one with a key (its version as set, or asked of it
+    once and remembered), else a sandbox in this process that speaks the version set (v3 unless
+    `api_version = "v1"`)."""
     timeouts = dict(connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout)
     if not settings.sandbox:
-        client = ApiClient(settings.upload_url, settings.api_key or "", **timeouts)
+        api = RemoteApi(
+            ApiClient(settings.api_url, settings.api_key or "", **timeouts),
+            settings.api_version,
+            VersionMemory(settings.home),
+        )
         try:
-            yield client
+            yield api
         finally:
-            client.close()
+            api.close()
         return
-    state = SandboxState(max_bytes=settings.max_upload_bytes)
+    version = "v1" if settings.api_version == "v1" else "v3"
+    state = SandboxState(max_bytes=settings.max_upload_bytes, api=version)
     with BackgroundServer(create_sandbox_app(state), threads=4) as server:
-        client = ApiClient(server.url + "/v1/order/image", SANDBOX_KEY, **timeouts)
+        api = RemoteApi(ApiClient(server.url, SANDBOX_KEY, **timeouts), version)
         try:
-            yield client
+            yield api
         finally:
-            client.close()
+            api.close()

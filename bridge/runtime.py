@@ -17,8 +17,8 @@ from .queue.orders import OrderFollower
 from .queue.spool import Spool, open_copy
 from .queue.store import Store
 from .queue.worker import WorkerPool
+from .remote.api import RemoteApi
 from .remote.catalog import Catalog
-from .remote.client import ApiClient
 from .rules import Rules
 from .thumbnails import Thumbnails
 from .watch.watches import Watches
@@ -29,7 +29,7 @@ SPOOL_KEEP_DAYS = 7
 THUMBS_KEEP_DAYS = 90
 
 
-Connect = Callable[[Settings], AbstractContextManager[ApiClient]]
+Connect = Callable[[Settings], AbstractContextManager[RemoteApi]]
 
 
 class Runtime:
@@ -64,6 +64,10 @@ class Runtime:
     @property
     def mode(self) -> str:
         return "sandbox" if self.settings.sandbox else "live"
+
+    def api_view(self) -> dict:
+        """Which API version is in use: as set, or found out (None until `auto` has asked)."""
+        return {"version": self.client.version, "setting": self.client.setting, "url": self.client.base_url}
 
     def start(self) -> None:
         requeued = self.store.recover()

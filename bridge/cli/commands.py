@@ -296,13 +296,24 @@ def status(as_json) -> None:
             f"{q['uploading']} uploading, {q['done']} done, {q['failed']} failed"
         )
         click.echo(_remote_line(report.get("remote")))
+        click.echo(_api_line(report.get("api") or {}, report["mode"]))
         if report.get("orders"):
             click.echo(_orders_line(report["orders"]))
+        if (report.get("submits") or {}).get("note"):
+            click.echo(f"submits: {report['submits']['note']}")
         for item in report["recent_failures"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")
         click.echo("status page: aihd-bridge open")
     sys.exit(ExitStatus.SUCCESS if report["running"] else ExitStatus.ERROR)
+
+
+def _api_line(api: dict, mode: str) -> str:
+    where = "the embedded sandbox" if mode == "sandbox" else api.get("url", "the API")
+    if api.get("version"):
+        how = "as set" if api.get("setting") == api["version"] else "found out by asking it"
+        return f"api: {api['version']} at {where} ({how})"
+    return f"api: not known yet at {where} (asked at the first upload: api_version = auto)"
 
 
 def _orders_line(orders: dict) -> str:

@@ -168,6 +168,10 @@ class Intake:
             if not isinstance(results, str) or not Path(results).expanduser().is_absolute():
                 raise RulesError("results_dir must be an absolute folder")
             results = str(Path(results).expanduser())
+        project = fields.get("project")
+        if project is not None and (not isinstance(project, str) or len(project) > MAX_PROJECT):
+            raise RulesError(f"project must be text of at most {MAX_PROJECT} characters: the property's name")
+        item.project = " ".join(project.split()) or None if project else None
         item.submit = bool(defaults.submit) if submit is None else submit
         item.results_dir = results
         item.order_request = {
@@ -184,7 +188,8 @@ class Intake:
             item.selection = selection.as_dict()
 
 
-ORDER_FIELDS = ("submit", "space", "widgets", "results_dir")
+ORDER_FIELDS = ("submit", "space", "widgets", "results_dir", "project")
+MAX_PROJECT = 200  # characters of a property's name (an address)
 
 
 def _flag(value, name: str) -> bool | None:

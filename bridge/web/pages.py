@@ -164,11 +164,11 @@ def _live(only: str | None) -> dict:
     for b in batches:
         b["version"] = _digest(b)
         b["shown"] = b["items"] if only else b["items"][:ROWS_PER_BATCH]
-    version = _digest([notice, status.get("mode"), [b["version"] for b in batches]])
+    version = _digest([notice, status.get("mode"), status.get("submits"), [b["version"] for b in batches]])
     return {
         "batches": batches,
         "banner": notice,
-        "banner_version": _digest(notice),
+        "banner_version": _digest([notice, status.get("submits")]),
         "health": status,
         "version": version,
         "only": only,
@@ -179,7 +179,13 @@ def _live(only: str | None) -> dict:
 def _status(rt) -> dict:
     """What the page's header and banner show, from the runtime itself: the live part asks
     every second, and /v1/health would count the whole queue each time."""
-    return {"mode": rt.mode, "version": __version__, "remote": rt.pool.health.snapshot()}
+    return {
+        "mode": rt.mode,
+        "version": __version__,
+        "remote": rt.pool.health.snapshot(),
+        "api": rt.client.version,
+        "submits": rt.orders.outlook().note,
+    }
 
 
 def _digest(value) -> str:
@@ -197,6 +203,8 @@ def settings():
         ),
         ("API key", "set" if s.api_key else "not set"),
         ("API", s.api_url if rt.mode == "live" else "embedded sandbox"),
+        ("API version", f"{rt.client.version or 'not known yet'} (setting: {s.api_version})"),
+        ("submits", f"at most {s.submit_limit} per {s.submit_window:g} s (the API's limit)"),
         ("data dir", str(s.home)),
         ("address", f"http://127.0.0.1:{current_app.config['BRIDGE_PORT']}"),
         ("version", __version__),

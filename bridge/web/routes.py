@@ -62,6 +62,8 @@ def health():
         uploading_now=rt.pool.busy,
         rules_problem=rt.rules.problem,
         remote=rt.pool.health.snapshot(),
+        api=rt.api_view(),
+        submits=rt.orders.outlook().as_dict(),
     )
 
 
