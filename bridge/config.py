@@ -37,6 +37,7 @@ class WatchEntry:
     results: Path | None = None  # where results go once the order lifecycle fetches them
     move_done: bool = False  # move each photo and its .aihd.json into done/ once it has an order id
     poll: bool = False  # look every second instead of waiting for events (network shares)
+    project: str | None = None  # the property; None: each photo's folder (see watch/names.py)
     line: int = 0  # its [[watch]] line in config.toml, for messages; 0 when not from the file
 
 
@@ -169,6 +170,7 @@ _WATCH_KEYS: dict[str, type] = {
     "results": str,
     "move_done": bool,
     "poll": bool,
+    "project": str,
 }
 WATCH_HEADER = r"\[\[\s*watch\s*\]\]"
 
@@ -215,6 +217,7 @@ def watch_entries(data: object, text: str, where: str) -> tuple[WatchEntry, ...]
                 results=paths.get("results"),
                 move_done=body.get("move_done", False),
                 poll=body.get("poll", False),
+                project=body.get("project") or None,
                 line=line,
             )
         )

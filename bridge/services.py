@@ -9,6 +9,7 @@ from __future__ import annotations
 from .tools import tool_for, tools
 
 FALLBACK_SERVICE = "service-image-enhancement"
+FALLBACK_SPACE = "Indoor"  # its area when no rule says the photo is outdoors
 
 
 def services() -> dict[str, str]:

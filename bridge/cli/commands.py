@@ -112,6 +112,11 @@ def main() -> None:
     metavar="WIDGET=ITEM",
     help="a widget's choice, e.g. Style=Modern (repeatable); see `aihd-bridge catalog SERVICE`",
 )
+@click.option(
+    "--project",
+    help="the property these photos are of (an address or a name): v3 orders go into its "
+    "project, made when there is none; on v1 it is kept and shown",
+)
 @click.option("--wait", is_flag=True, help="wait for the results and print their paths")
 @click.option(
     "--results",
@@ -133,6 +138,7 @@ def upload(
     submit,
     space,
     widgets,
+    project,
     wait,
     results_dir,
 ) -> None:
@@ -159,6 +165,8 @@ def upload(
         }.items()
         if v is not None
     }
+    if project:
+        order["project"] = project
     overrides = {"convert_heic": False if keep_heic else None, "max_attempts": attempts}
     settings = _settings(**overrides)
     found = find_bridge(settings.home)

@@ -76,6 +76,10 @@ def print_orders(items: list[dict]) -> None:
         state = item["order_state"] or item["state"]
         service = services().get(item["service_name"] or "", item["service_name"] or "-")
         click.echo(f"{when}  {item['order_id'] or '-':<26} {state:<14} {service:<18} {item['path'] or ''}")
+        if item.get("project") or item.get("process_id"):
+            where = [f"property {item['project']}"] if item.get("project") else []
+            where += [f"process {item['process_id']}"] if item.get("process_id") else []
+            click.echo(f"    {', '.join(where)}")
         chosen = [f"space {item['space']}"] if item["space"] else []
         chosen += [f"{widget} {value}" for widget, value in item["widgets"].items()]
         if chosen and item["submit"]:

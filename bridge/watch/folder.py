@@ -15,7 +15,7 @@ from ..queue.item import Item
 from ..queue.store import Store
 from ..rules import Rules
 from .journal import FileState, Journal, sha256_of
-from .names import DONE_FOLDER, folder_choice, skipped, skipped_folder
+from .names import DONE_FOLDER, folder_choice, folder_project, skipped, skipped_folder
 from .settle import Settler, stat_key
 from .sidecar import record, sidecar_of, write_sidecar
 
@@ -126,7 +126,13 @@ class WatchedFolder:
                 continue
             states.append(state)
             fields.append(
-                {"path": path, "source_id": state.path, "submit": self.entry.submit}
+                {
+                    "path": path,
+                    "source_id": state.path,
+                    "submit": self.entry.submit,
+                    "project": self.entry.project
+                    or folder_project(parts[:-1], self.root.name, self._rules.presets),
+                }
                 | ({"results_dir": str(self.entry.results)} if self.entry.results else {})
                 | self._choice(parts)
             )
