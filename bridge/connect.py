@@ -27,7 +27,7 @@ def remote_client(settings: Settings) -> Iterator[ApiClient]:
         finally:
             client.close()
         return
-    state = SandboxState(max_bytes=settings.max_upload_bytes)
+    state = SandboxState(max_bytes=settings.max_upload_bytes, api="v1")  # the v1 client (issue 21: auto)
     with BackgroundServer(create_sandbox_app(state), threads=4) as server:
         client = ApiClient(server.url + "/v1/order/image", SANDBOX_KEY, **timeouts)
         try:

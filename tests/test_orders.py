@@ -30,7 +30,7 @@ def clock():
 @pytest.fixture
 def api(clock):
     """A sandbox whose orders take ETA seconds of the test's clock."""
-    state = SandboxState(processing_time=ETA, clock=clock)
+    state = SandboxState(processing_time=ETA, clock=clock, api="v1")
     with BackgroundServer(create_sandbox_app(state)) as server:
         server.state = state
         yield server
