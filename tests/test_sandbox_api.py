@@ -430,3 +430,235 @@ def test_the_limit_is_configurable(serve):
     assert staged(api, orders[2]).status_code == 201
     api.state.submit_limit = 0
     assert staged(api, orders[0]).status_code == 429
+
+
+# -- v1 as documented -------------------------------------------------------------------------------
+
+
+def upload_v1(api: Api, service: str) -> str:
+    files = {"image": ("front.jpg", PHOTO, "image/jpeg")}
+    answer = api.post("/v1/order/image", files=files, data={"service_name": service})
+    assert answer.status_code == 200 and set(answer.json()) == {"order_id"}, answer.text
+    return answer.json()["order_id"]
+
+
+def widget_v1(api: Api, service: str, title: str, *items: str, space: str = "") -> list[dict]:
+    """selected_widgets entries for the items of a widget, by titles, read from the catalog."""
+    params = {"service_name": service, "space_name": space}
+    widget = next(
+        w for w in api.get("/v1/catalog/items/filter", params=params).json()["data"] if w["title"] == title
+    )
+    by_title = {i["title"]: i["id"] for i in widget["items"]}
+    return [{"id": widget["id"], "item_id": by_title[item]} for item in items]
+
+
+def test_v1_upload_takes_the_five_services_only(v1):
+    order_id = upload_v1(v1, "service-day-to-dusk")
+    got = v1.state.orders()[-1]
+    assert got["order_id"] == order_id and got["api"] == "v1" and got["service_name"] == "service-day-to-dusk"
+    assert got["sha256"] == hashlib.sha256(PHOTO).hexdigest() and got["key"] == key_fingerprint(CANARY_KEY)
+    files = {"image": ("a.jpg", PHOTO, "image/jpeg")}
+    v3_only = v1.post("/v1/order/image", files=files, data={"service_name": "tool-wall-change"})
+    assert v3_only.status_code == 400 and v3_only.json()["key"] == "api_error_invalid_service_name"
+    no_file = v1.post("/v1/order/image", data={"service_name": "service-day-to-dusk"})
+    assert no_file.status_code == 400 and no_file.json() == {"error": "http: no such file"}
+    assert len(v1.state.orders()) == 1
+
+
+def test_v1_catalog_has_the_documented_spaces_and_widgets(v1):
+    staging = {"service_name": "service-ai-virtual-staging"}
+    spaces = v1.get("/v1/catalog/spaces", params=staging).json()["data"]
+    names = {s["name"]: s["title"] for s in spaces}
+    assert names["space-bedroom"] == "Bedroom" and names["space-living-room"] == "Living Room"
+    assert {"space-dining-room", "space-kitchen--", "space-bathroom--", "space-home-office"} <= set(names)
+    assert v1.get("/v1/spaces", params=staging).json()["data"] == spaces  # the Kotlin client's path
+    areas = v1.get("/v1/catalog/spaces", params={"service_name": "service-image-enhancement"}).json()["data"]
+    assert [s["title"] for s in areas] == ["Indoor", "Outdoor"]
+    assert v1.get("/v1/catalog/spaces", params={"service_name": "service-day-to-dusk"}).json()["data"] == []
+
+    def widgets(service: str, space: str = "") -> dict:
+        params = {"service_name": service, "space_name": space}
+        return {w["title"]: w for w in v1.get("/v1/catalog/items/filter", params=params).json()["data"]}
+
+    assert {
+        t: w["is_optional"] for t, w in widgets("service-ai-virtual-staging", "space-bedroom").items()
+    } == {"Style": False}
+    assert {
+        t: w["is_optional"] for t, w in widgets("service-creative-designer", "space-kitchen--").items()
+    } == {
+        "Style": False,
+        "Color": True,
+    }
+    options = widgets("service-image-enhancement", "space-outdoor")["Enhancement Options"]
+    assert options["is_optional"] and options["type"] == "multi-select"
+    assert [i["title"] for i in options["items"]] == [
+        "Add Fire to Fireplace",
+        "Add Screen to TV",
+        "Remove Extra Objects",
+    ]
+    sky = widgets("service-day-to-dusk")["Sky Style"]
+    assert not sky["is_optional"]
+    assert [i["title"] for i in sky["items"]] == [
+        "Dusk with cloud",
+        "Dusk without cloud",
+        "Twilight with cloud",
+    ]
+    assert widgets("service-item-removal") == {}
+    items = v1.get(f"/v1/catalog/widgets/{sky['id']}/items").json()["data"]
+    assert [i["id"] for i in items] == [i["id"] for i in sky["items"]] and items[0]["widget_id"] == sky["id"]
+    bad = v1.get(
+        "/v1/catalog/items/filter", params={"service_name": "service-ai-virtual-staging", "space_name": "x"}
+    )
+    assert bad.status_code == 400 and bad.json()["key"] == "api_error_invalid_space_name"
+    # Opaque ids: another sandbox has other ones, and `rotate` gives new ones.
+    other = SandboxState(api="v1").book.catalog.widgets("service-day-to-dusk")
+    assert other[0]["id"] != sky["id"]
+    v1.state.book.catalog.rotate()
+    assert widgets("service-day-to-dusk")["Sky Style"]["id"] != sky["id"]
+
+
+@pytest.mark.parametrize(
+    "service,body",
+    [
+        ("service-ai-virtual-staging", lambda a: {"space_name": "space-bedroom", "selected_widgets": widget_v1(a, "service-ai-virtual-staging", "Style", "Modern", space="space-bedroom")}),
+        ("service-creative-designer", lambda a: {"space_name": "space-kitchen--", "selected_widgets": widget_v1(a, "service-creative-designer", "Style", "Farmhouse", space="space-kitchen--") + widget_v1(a, "service-creative-designer", "Color", "Warm Tones", space="space-kitchen--")}),
+        ("service-image-enhancement", lambda a: {"space_name": "space-indoor", "selected_widgets": widget_v1(a, "service-image-enhancement", "Enhancement Options", "Add Fire to Fireplace", "Remove Extra Objects", space="space-indoor")}),
+        ("service-image-enhancement", lambda a: {"space_name": "space-outdoor", "selected_widgets": []}),
+        ("service-day-to-dusk", lambda a: {"remove_shadow": True, "selected_widgets": widget_v1(a, "service-day-to-dusk", "Sky Style", "Twilight with cloud")}),
+        ("service-item-removal", lambda a: {}),
+    ],
+)  # fmt: skip
+def test_v1_each_service_takes_its_documented_body(v1, service, body):
+    order_id = upload_v1(v1, service)
+    answer = v1.post("/v1/order", json={"order_id": order_id} | body(v1))
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert set(got) == {"order_id", "image_id", "eta"} and got["order_id"] == order_id
+    assert isinstance(got["eta"], int) and got["eta"] == ETA
+    assert v1.state.book.counts()["charges"] == {order_id: 1}
+
+
+@pytest.mark.parametrize(
+    "service,body,key",
+    [
+        ("service-item-removal", {"space_name": ""}, "api_error_invalid_field"),
+        ("service-item-removal", {"selected_widgets": []}, "api_error_invalid_field"),
+        ("service-day-to-dusk", {"remove_shadow": False, "selected_widgets": []}, "api_error_widget_required"),
+        ("service-day-to-dusk", {"selected_widgets": []}, "api_error_invalid_remove_shadow"),
+        ("service-day-to-dusk", {"remove_shadow": "yes", "selected_widgets": []}, "api_error_invalid_remove_shadow"),
+        ("service-day-to-dusk", {"space_name": "", "remove_shadow": True}, "api_error_invalid_field"),
+        ("service-ai-virtual-staging", {"space_name": "space-bedroom", "selected_widgets": []}, "api_error_widget_required"),
+        ("service-ai-virtual-staging", {"space_name": "space-indoor", "selected_widgets": []}, "api_error_invalid_space_name"),
+        ("service-ai-virtual-staging", {"space_name": "space-bedroom", "remove_shadow": True}, "api_error_invalid_field"),
+        ("service-image-enhancement", {"space_name": "space-bedroom"}, "api_error_invalid_space_name"),
+        ("service-ai-virtual-staging", {"space_name": "space-bedroom", "selected_widgets": [{"id": "x", "item_id": "y"}]}, "api_error_invalid_widget"),
+    ],
+)  # fmt: skip
+def test_v1_a_body_its_service_does_not_take_is_a_400(v1, service, body, key):
+    order_id = upload_v1(v1, service)
+    answer = v1.post("/v1/order", json={"order_id": order_id} | body)
+    assert answer.status_code == 400 and answer.json()["key"] == key, answer.text
+    assert not v1.state.book.charges
+
+
+def test_v1_a_single_select_widget_takes_one_item(v1):
+    order_id = upload_v1(v1, "service-ai-virtual-staging")
+    two = widget_v1(v1, "service-ai-virtual-staging", "Style", "Modern", "Prime", space="space-bedroom")
+    answer = v1.post(
+        "/v1/order", json={"order_id": order_id, "space_name": "space-bedroom", "selected_widgets": two}
+    )
+    assert answer.status_code == 400 and "takes one item" in answer.json()["error"]
+
+
+def test_v1_order_details_say_idle_always_and_the_images_tell_the_progress(v1):
+    order_id = upload_v1(v1, "service-day-to-dusk")
+    before = v1.get(f"/v1/order/{order_id}").json()
+    assert before["status"] == "idle" and before["generated_images"] == []
+    assert before["service"]["name"] == "service-day-to-dusk" and before["service"]["credit"] == 1
+    assert {
+        "id",
+        "user_id",
+        "email",
+        "before_image_id",
+        "before_image_src",
+        "space",
+        "service",
+        "service_name",
+        "created_at",
+    } <= set(before)
+    assert requests.get(before["before_image_src"], timeout=5).status_code == 200
+    sky = widget_v1(v1, "service-day-to-dusk", "Sky Style", "Dusk with cloud")
+    submitted = v1.post(
+        "/v1/order", json={"order_id": order_id, "remove_shadow": True, "selected_widgets": sky}
+    ).json()
+    running = v1.get(f"/v1/order/{order_id}").json()
+    assert running["status"] == "idle"
+    (image,) = running["generated_images"]
+    assert image["status"] == "processing" and image["src"] == "" and image["order_id"] == order_id
+    v1.clock.advance(ETA)
+    done = v1.get(f"/v1/order/{order_id}").json()
+    assert done["status"] == "idle"  # beside a finished result, as the documented sample
+    (image,) = done["generated_images"]
+    assert image["status"] == "regular_finished" and image["shadow_removal"] is True
+    assert image["sky_style"] == "Dusk with cloud" and image["id"] != submitted["image_id"]
+    assert requests.get(image["src"], timeout=5).headers["Content-Type"] == "image/jpeg"
+    assert v1.state.book.polls[order_id] == [1000.0, 1000.0, 1020.0]
+
+
+def test_v1_a_failed_order_has_failed_images_with_a_comment(v1):
+    v1.state.route_faults = {"submit": FaultPlan(script=[Fault(fail_processing=True)])}
+    order_id = upload_v1(v1, "service-item-removal")
+    assert v1.post("/v1/order", json={"order_id": order_id}).status_code == 200
+    v1.clock.advance(ETA)
+    details = v1.get(f"/v1/order/{order_id}").json()
+    (image,) = details["generated_images"]
+    assert (
+        details["status"] == "idle"
+        and image["status"] == "failed"
+        and image["src"] == ""
+        and image["comment"]
+    )
+
+
+def test_v1_a_second_submit_is_refused_and_counted_an_unknown_order_is_a_404(v1):
+    order_id = upload_v1(v1, "service-item-removal")
+    assert v1.post("/v1/order", json={"order_id": order_id}).status_code == 200
+    again = v1.post("/v1/order", json={"order_id": order_id})
+    assert again.status_code == 400 and again.json()["key"] == "api_error_order_already_submitted"
+    assert v1.state.book.counts() == {
+        "charges": {order_id: 1},
+        "requests": {order_id: 2},
+        "repeats": {order_id: 1},
+    }
+    for answer in (v1.post("/v1/order", json={"order_id": "nope"}), v1.get("/v1/order/nope")):
+        assert answer.status_code == 404
+        assert answer.json() == {"error": "order not found", "key": "api_error_order_not_found"}
+
+
+def test_v1_takes_10_submits_per_10_minutes_then_429_without_retry_after(v1):
+    orders = [upload_v1(v1, "service-item-removal") for _ in range(11)]
+    for order_id in orders[:10]:
+        assert v1.post("/v1/order", json={"order_id": order_id}).status_code == 200
+    refused = v1.post("/v1/order", json={"order_id": orders[10]})
+    assert refused.status_code == 429 and refused.json() == RATE_BODY and "Retry-After" not in refused.headers
+    v1.clock.advance(600)
+    assert v1.post("/v1/order", json={"order_id": orders[10]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "route,method,path",
+    [
+        ("catalog", "get", "/v1/catalog/spaces"),
+        ("submit", "post", "/v1/order"),
+        ("order", "get", "/v1/order/{order}"),
+    ],
+)
+def test_faults_on_every_v1_route(v1, route, method, path):
+    order_id = upload_v1(v1, "service-item-removal")
+    v1.state.route_faults = {route: FaultPlan(script=[Fault(status=503, retry_after="2")])}
+    call = getattr(v1, method)
+    answer = call(
+        path.format(order=order_id), **({"json": {"order_id": order_id}} if method == "post" else {})
+    )
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
+    assert v1.state.injected[f"{route} status"] == 1
