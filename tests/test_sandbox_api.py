@@ -263,6 +263,7 @@ def test_a_process_runs_pending_processing_done_and_polls_are_recorded(v3):
         "charges": {order["order_id"]: 1},
         "requests": {order["order_id"]: 1},
         "repeats": {},
+        "rate_limited": {},
     }
     assert all(d["key"] is None for d in v3.state.downloads) and len(v3.state.downloads) == 6
     details = v3.get(f"/v3/order/{order['order_id']}").json()["data"]
@@ -415,6 +416,7 @@ def test_v3_takes_10_submits_per_10_minutes_sliding_then_429_without_retry_after
     assert refused.status_code == 429 and refused.json() == RATE_BODY
     assert "Retry-After" not in refused.headers
     assert orders[10]["order_id"] not in v3.state.book.charges
+    assert v3.state.book.counts()["rate_limited"] == {orders[10]["order_id"]: 1}
     v3.clock.advance(1600 - v3.clock.monotonic())  # the first slot frees at 1000 + 600
     assert staged(v3, orders[10]).status_code == 201
     assert staged(v3, orders[11]).status_code == 429  # only one had slid out
@@ -629,6 +631,7 @@ def test_v1_a_second_submit_is_refused_and_counted_an_unknown_order_is_a_404(v1)
         "charges": {order_id: 1},
         "requests": {order_id: 2},
         "repeats": {order_id: 1},
+        "rate_limited": {},
     }
     for answer in (v1.post("/v1/order", json={"order_id": "nope"}), v1.get("/v1/order/nope")):
         assert answer.status_code == 404
@@ -641,6 +644,7 @@ def test_v1_takes_10_submits_per_10_minutes_then_429_without_retry_after(v1):
         assert v1.post("/v1/order", json={"order_id": order_id}).status_code == 200
     refused = v1.post("/v1/order", json={"order_id": orders[10]})
     assert refused.status_code == 429 and refused.json() == RATE_BODY and "Retry-After" not in refused.headers
+    assert v1.state.book.counts()["rate_limited"] == {orders[10]: 1}
     v1.clock.advance(600)
     assert v1.post("/v1/order", json={"order_id": orders[10]}).status_code == 200
 
@@ -662,3 +666,13 @@ def test_faults_on_every_v1_route(v1, route, method, path):
     )
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
     assert v1.state.injected[f"{route} status"] == 1
+
+
+def test_the_sandbox_command_takes_the_version():
+    from click.testing import CliRunner
+
+    from bridge.cli import main
+
+    shown = CliRunner().invoke(main, ["sandbox", "--help"])
+    assert shown.exit_code == 0 and "--api [v3|v1]" in shown.output and "default: v3" in shown.output
+    assert CliRunner().invoke(main, ["sandbox", "--api", "v2"]).exit_code != 0

@@ -31,6 +31,7 @@ class OrderBook:
         # Submits of what was already submitted: v1 refuses them, v3 takes them as a second
         # process (and a second charge). Either way a client must ask, never resend blindly.
         self.repeats: Counter[str] = Counter()
+        self.rate_limited: Counter[str] = Counter()  # submits refused with the limit's 429
         # Times (clock.monotonic()) of each look at a v3 process or a v1 order, by its id, faulted
         # answers too: how a test checks that a client polls no faster than every 5 s.
         self.polls: defaultdict[str, list[float]] = defaultdict(list)
@@ -48,11 +49,16 @@ class OrderBook:
                 "charges": dict(self.charges),
                 "requests": dict(self.requests),
                 "repeats": dict(self.repeats),
+                "rate_limited": dict(self.rate_limited),
             }
 
     def count_request(self, order_id: str) -> None:
         with self.lock:
             self.requests[order_id] += 1
+
+    def count_rate_limited(self, order_id: str) -> None:
+        with self.lock:
+            self.rate_limited[order_id] += 1
 
     def poll(self, target_id: str) -> None:
         with self.lock:

@@ -59,10 +59,11 @@ class Upload:
 
     def late_fault(self, entries: list[dict]):
         """The fault's answer once the body is read (recorded on each file's entry), else None."""
-        answer = fault_answer(self.fault) if self.fault else None
-        if answer is not None:
+        fault = self.fault
+        answer = fault_answer(fault) if fault else None
+        if fault and answer is not None:
             for entry in entries:
-                entry["status"] = "dropped" if self.fault and self.fault.drop else self.fault.status  # type: ignore[union-attr]
+                entry["status"] = "dropped" if fault.drop else fault.status
                 self.state.record(entry)
         return answer
 

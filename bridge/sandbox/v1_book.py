@@ -76,6 +76,7 @@ class V1Orders:
             if refused:
                 return {"error": refused[0], "key": f"api_error_{refused[1]}"}, 400
             if not admit():
+                book.rate_limited[order_id] += 1
                 return {"error": RATE_LIMITED}, 429
             order.space = payload.get("space_name") or ""
             order.choices = book.catalog.labels(order.service, payload.get("selected_widgets") or [])

@@ -151,6 +151,7 @@ def add_v3_routes(app: Flask, state: SandboxState) -> None:
         if refused:
             return error(*refused)
         if not state.admit_submit(g.key):
+            book.count_rate_limited(order_id)
             return error(429, RATE_LIMITED)  # no key and no Retry-After, as documented
         widgets = widgets or []
         fails = bool(fault and fault.fail_processing)
