@@ -28,7 +28,7 @@ def expected(samples) -> dict:
 def sandbox():
     """The sandbox API on a free 127.0.0.1 port; `.state` holds what it received. Its orders
     take 0.3 s to process."""
-    state = SandboxState(processing_time=0.3)
+    state = SandboxState(processing_time=0.3, api="v1")  # the client speaks v1 until issue 21 lands
     with BackgroundServer(create_sandbox_app(state)) as server:
         server.state = state
         yield server

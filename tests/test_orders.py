@@ -30,7 +30,7 @@ def clock():
 @pytest.fixture
 def api(clock):
     """A sandbox whose orders take ETA seconds of the test's clock."""
-    state = SandboxState(processing_time=ETA, clock=clock)
+    state = SandboxState(processing_time=ETA, clock=clock, api="v1")
     with BackgroundServer(create_sandbox_app(state)) as server:
         server.state = state
         yield server
@@ -90,7 +90,7 @@ def _run(world, clock, seconds: float, step: float = 1.0) -> None:
 def test_the_sandbox_catalog_has_spaces_mandatory_widgets_and_ids_of_its_own(api, client):
     other = SandboxState()
     spaces = client.call("GET", "/v1/catalog/spaces", params={"service_name": "service-ai-virtual-staging"})
-    assert {"Bedroom", "Living room"} <= {s["title"] for s in spaces["data"]}
+    assert {"Bedroom", "Living Room"} <= {s["title"] for s in spaces["data"]}
     assert (
         client.call("GET", "/v1/catalog/spaces", params={"service_name": "service-day-to-dusk"})["data"] == []
     )
@@ -100,7 +100,7 @@ def test_the_sandbox_catalog_has_spaces_mandatory_widgets_and_ids_of_its_own(api
         params={"service_name": "service-ai-virtual-staging", "space_name": "space-bedroom"},
     )["data"]
     style = next(w for w in widgets if w["title"] == "Style")
-    assert style["is_optional"] is False and any(w["is_optional"] for w in widgets)
+    assert style["is_optional"] is False and [w["title"] for w in widgets] == ["Style"]  # as documented
     items = client.call("GET", f"/v1/catalog/widgets/{style['id']}/items")["data"]
     assert [i["title"] for i in items] == [i["title"] for i in style["items"]]
     # Opaque ids: another sandbox has other ones, so no client can have them written in.
@@ -113,15 +113,18 @@ def test_a_submit_is_checked_counted_and_makes_results_that_differ(api, client, 
     photo.write_bytes(jpeg_bytes(size=(200, 150), color=(200, 200, 200)))
     order_id = client.upload(UploadFile(photo, photo.name, "image/jpeg"), "service-ai-virtual-staging")
     for payload, key in (
-        ({"order_id": order_id, "space_name": "", "selected_widgets": []}, "invalid_space_name"),
-        ({"order_id": order_id, "space_name": "space-bedroom", "selected_widgets": []}, "widget_required"),
+        ({"order_id": order_id, "space_name": "", "selected_widgets": []}, "api_error_invalid_space_name"),
+        (
+            {"order_id": order_id, "space_name": "space-bedroom", "selected_widgets": []},
+            "api_error_widget_required",
+        ),
         (
             {
                 "order_id": order_id,
                 "space_name": "space-bedroom",
                 "selected_widgets": [{"id": "x", "item_id": "y"}],
             },
-            "invalid_widget",
+            "api_error_invalid_widget",
         ),
     ):
         resp = requests.post(api.url + "/v1/order", json=payload, headers={"x-api-key": "k"}, timeout=5)
@@ -131,12 +134,12 @@ def test_a_submit_is_checked_counted_and_makes_results_that_differ(api, client, 
     answer = client.call("POST", "/v1/order", payload=payload)
     assert answer["order_id"] == order_id and answer["eta"] == ETA
     again = requests.post(api.url + "/v1/order", json=payload, headers={"x-api-key": "k"}, timeout=5)
-    assert again.json()["key"] == "order_already_submitted"
+    assert again.json()["key"] == "api_error_order_already_submitted"
     assert api.state.book.charges[order_id] == 1 and api.state.book.requests[order_id] == 5
-    assert client.call("GET", f"/v1/order/{order_id}")["status"] == "processing"
+    assert client.call("GET", f"/v1/order/{order_id}")["generated_images"][0]["status"] == "processing"
     clock.advance(ETA)
     done = client.call("GET", f"/v1/order/{order_id}")
-    assert done["status"] == "finished" and done["space"] == "space-bedroom"
+    assert done["status"] == "idle" and done["space"] == "space-bedroom"  # idle always, as documented
     (image,) = done["generated_images"]
     assert image["status"] == "regular_finished" and image["src"].startswith(api.url + "/results/")
     result = requests.get(image["src"], timeout=5)  # served by the sandbox, without the key
@@ -156,7 +159,9 @@ def test_a_dusk_result_is_darker_than_the_photo(api, client, clock, tmp_path):
     photo = tmp_path / "front.jpg"
     photo.write_bytes(jpeg_bytes(size=(200, 150), color=(150, 190, 230)))
     order_id = client.upload(UploadFile(photo, photo.name, "image/jpeg"), "service-day-to-dusk")
-    client.call("POST", "/v1/order", payload={"order_id": order_id, "space_name": "", "selected_widgets": []})
+    selection = Catalog(lambda: client).resolve("service-day-to-dusk", None, {"Sky Style": "Dusk with cloud"})
+    payload = {"order_id": order_id, "remove_shadow": False, "selected_widgets": selection.selected}
+    client.call("POST", "/v1/order", payload=payload)
     clock.advance(ETA)
     src = client.call("GET", f"/v1/order/{order_id}")["generated_images"][0]["src"]
     dusk = Image.open(io.BytesIO(requests.get(src, timeout=5).content)).convert("L")

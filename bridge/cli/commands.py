@@ -781,14 +781,22 @@ def plugin_uninstall() -> None:
 @main.command()
 @click.option("--port", type=int, default=47312, show_default=True)
 @click.option("--max-bytes", type=int, default=50_000_000, show_default=True)
-def sandbox(port, max_bytes) -> None:
+@click.option(
+    "--api",
+    "api",
+    type=click.Choice(["v3", "v1"]),
+    default="v3",
+    show_default=True,
+    help="the API version to speak",
+)
+def sandbox(port, max_bytes, api) -> None:
     """Run the embedded stand-in of the AI HomeDesign API on 127.0.0.1, printing what it gets."""
     from ..sandbox import SandboxState, create_sandbox_app
     from ..web.background import BackgroundServer
 
-    state = SandboxState(max_bytes=max_bytes)
+    state = SandboxState(max_bytes=max_bytes, api=api)
     with BackgroundServer(create_sandbox_app(state), port=port) as server:
-        click.echo(f"sandbox API at {server.url}  (AIHD_API_URL={server.url} to use it)", err=True)
+        click.echo(f"sandbox API ({api}) at {server.url}  (AIHD_API_URL={server.url} to use it)", err=True)
         click.echo(
             f"its /_sandbox/received and /_sandbox/faults need the header "
             f"'Authorization: Bearer {state.control_token}'",

@@ -6,6 +6,7 @@ import io
 from typing import IO
 
 RESULT_SIDE = 1280  # pixels on the long side of a result at most
+VARIATIONS = {"service-creative-designer": 2}  # results per submit; the others make one
 
 
 def preview(photo: IO[bytes]) -> bytes | None:
@@ -32,21 +33,24 @@ def render(preview: bytes | None, service: str, choices: dict[str, str], variati
     else:
         im = Image.open(io.BytesIO(preview)).convert("RGB")
     w, h = im.size
+    # The choices' words, whatever the version names its widgets ("Sky Style" or "Sky").
+    words = " ".join(choices.values()).lower()
     if service == "service-day-to-dusk":
         dark = ImageEnhance.Brightness(im).enhance(0.45)
-        sky = {"Golden hour": (255, 150, 60), "Pink sunset": (240, 110, 160)}.get(
-            choices.get("Sky", ""), (40, 60, 150)
-        )
-        tint = Image.new("RGB", im.size, sky)
-        im = Image.blend(dark, tint, 0.35)
-        if choices.get("Window lights", "On") == "On":
-            draw = ImageDraw.Draw(im)
-            for n in range(3):  # lit windows
-                x = w * (0.2 + 0.25 * n)
-                draw.rectangle((x, h * 0.55, x + w * 0.08, h * 0.7), fill=(255, 210, 120))
+        sky = (90, 50, 140) if "twilight" in words else (255, 150, 60) if "golden" in words else (40, 60, 150)
+        im = Image.blend(dark, Image.new("RGB", im.size, sky), 0.35)
+        draw = ImageDraw.Draw(im)
+        for n in range(3):  # lit windows
+            x = w * (0.2 + 0.25 * n)
+            draw.rectangle((x, h * 0.55, x + w * 0.08, h * 0.7), fill=(255, 210, 120))
     elif service in ("service-ai-virtual-staging", "service-creative-designer"):
-        palette = {"Warm": (170, 90, 50), "Cool": (60, 100, 150), "Neutral": (150, 140, 130)}
-        colour = palette.get(choices.get("Colour palette", ""), (90 + 30 * variation, 70, 60))
+        colour = (
+            (170, 90, 50)
+            if "warm" in words
+            else (60, 100, 150)
+            if "cool" in words
+            else (90 + 30 * variation, 70, 60)
+        )
         if service == "service-creative-designer":
             im = ImageOps.posterize(im, 3)
         draw = ImageDraw.Draw(im)
@@ -55,9 +59,20 @@ def render(preview: bytes | None, service: str, choices: dict[str, str], variati
     elif service == "service-item-removal":
         im = ImageOps.grayscale(im).convert("RGB")
         im = Image.blend(im, Image.new("RGB", im.size, (235, 235, 230)), 0.5)
-    else:  # image enhancement
+    else:  # image enhancement, and the tools only v3 has
         im = ImageOps.autocontrast(im, cutoff=2)
-        im = ImageEnhance.Color(im).enhance(1.6 if choices.get("Finish") == "Vivid" else 1.3)
+        im = ImageEnhance.Color(im).enhance(1.3)
     out = io.BytesIO()
     im.save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
+def thumbnail(picture: bytes, side: int = 320) -> bytes:
+    """A small copy of a JPEG, as the API's `thumbnail_src` links give."""
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(picture)).convert("RGB")
+    im.thumbnail((side, side))
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=80)
     return out.getvalue()

@@ -1,91 +1,104 @@
-"""The v1 sandbox's routes: catalog, submit, order details, and the results' downloads."""
+"""The v1 sandbox's routes, as documented (reference §4): upload, catalog, submit, details.
+
+Successes are bare JSON (the catalog's lists in `data`), errors `{"error", "key"}` with keys
+in the `api_error_...` form, except the upload without a file, documented without a key.
+"""
 
 from __future__ import annotations
 
-import functools
-import re
-import time
+import uuid
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, g, jsonify, request
 
-from .faults import Fault, cut_response, dropped_response, stalled_response
-from .v1_catalog import SPACE_SERVICES
+from ..tools import tools
+from .envelope import error
+from .faults import dropped_response
+from .gate import keyed
+from .uploads import Upload, read_file, receiving, spooled
+from .v1_catalog import SPACES
 
 if TYPE_CHECKING:
     from .state import SandboxState
 
-
-def _fault_first(state: SandboxState, route: str) -> tuple[Fault | None, Response | tuple | None]:
-    """The fault for this request, and the answer it makes instead of the real one (if any):
-    a delay, a dropped connection or an error status. `lost`, `cut` and `fail_processing`
-    are the route's own to apply."""
-    if state.unreachable():
-        return None, dropped_response()
-    fault = state.fault(route)
-    if fault is None:
-        return None, None
-    if fault.delay:
-        time.sleep(fault.delay)
-    if fault.drop:
-        return fault, dropped_response()
-    if fault.status:
-        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-        if fault.body is not None:
-            return fault, Response(fault.body, fault.status, headers, content_type="text/html")
-        return fault, (jsonify(error=f"injected fault {fault.status}", key="injected"), fault.status, headers)
-    return fault, None
+ORDER_PREFIX = "sandbox-"
 
 
-def add_order_routes(app: Flask, state: SandboxState) -> None:
+def v1_services() -> set[str]:
+    """The five v1 service names (the tools only v3 has are no v1 service)."""
+    return {t.v1 for t in tools().values() if t.v1}
+
+
+def add_v1_routes(app: Flask, state: SandboxState) -> None:
     book = state.book
 
-    def keyed(route: str):
-        """A route that needs the key and meets `route`'s faults; the view gets the fault."""
+    @app.post("/v1/order/image")
+    @receiving(state, "v1")
+    def order_image(upload: Upload):
+        image = request.files.get("image")
+        if image is None:
+            return upload.refuse(400, "http: no such file")
+        with spooled() as kept:
+            entry = upload.entry
+            entry.update(read_file(image, kept), service_name=request.form.get("service_name"))
+            if not entry["service_name"]:
+                return upload.refuse(400, "service_name is required", "missing_field")
+            if entry["service_name"] not in v1_services():
+                return upload.refuse(
+                    400, f"invalid service_name: {entry['service_name']}", "invalid_service_name"
+                )
+            if entry["size"] > state.max_bytes:
+                return upload.refuse(413, "file too large", "file_too_large")
+            late = upload.late_fault([entry])
+            if late is not None:
+                return late
+            entry.update(status=200, order_id=ORDER_PREFIX + uuid.uuid4().hex[:16])
+            book.v1.add(entry["order_id"], entry["service_name"], kept, f"user-{entry['key']}")
+        state.record(entry)
+        if state.on_order:
+            state.on_order(entry)
+        lost = upload.lost()  # the order is made, but its id never reaches the client
+        return lost if lost is not None else jsonify(order_id=entry["order_id"])
 
-        def wrap(view):
-            @functools.wraps(view)
-            def guarded(*args, **kwargs):
-                fault, early = _fault_first(state, route)
-                if early is not None:
-                    return early
-                if not request.headers.get("x-api-key"):
-                    return jsonify(error="missing api key"), 401
-                return view(fault, *args, **kwargs)
-
-            return guarded
-
-        return wrap
+    def service_refusal(service: str | None):
+        if service not in v1_services():
+            return error(400, f"invalid service_name: {service}", "invalid_service_name")
+        return None
 
     @app.get("/v1/catalog/spaces")
-    @keyed("catalog")
+    @app.get("/v1/spaces")  # the path the Kotlin client uses (reference §4.4)
+    @keyed(state, "catalog")
     def catalog_spaces(_fault):
-        service = request.args.get("service_name", "")
-        return jsonify(data=book.catalog.spaces(service))
+        service = request.args.get("service_name") or None
+        refused = service_refusal(service) if service else None
+        return refused or jsonify(data=book.catalog.spaces(service))
 
     @app.get("/v1/catalog/items/filter")
-    @keyed("catalog")
+    @keyed(state, "catalog")
     def catalog_widgets(_fault):
         service = request.args.get("service_name", "")
         space = request.args.get("space_name", "")
-        if service in SPACE_SERVICES and space not in {s["name"] for s in book.catalog.spaces(service)}:
-            return jsonify(
-                error=f"space_name {space!r} is not a space of {service}", key="invalid_space_name"
-            ), 400
+        refused = service_refusal(service)
+        if refused:
+            return refused
+        if service in SPACES and space not in {s["name"] for s in book.catalog.spaces(service)}:
+            return error(400, f"space_name {space!r} is not a space of {service}", "invalid_space_name")
         return jsonify(data=book.catalog.widgets(service))
 
     @app.get("/v1/catalog/widgets/<widget_id>/items")
-    @keyed("catalog")
+    @keyed(state, "catalog")
     def widget_items(_fault, widget_id: str):
         widget = book.catalog.widget(widget_id)
         if widget is None:
-            return jsonify(error=f"unknown widget id {widget_id}", key="invalid_widget"), 404
-        return jsonify(data=[i | {"widget_id": widget_id} for i in widget["items"]])
+            return error(404, f"unknown widget id {widget_id}", "widget_not_found")
+        return jsonify(data=[i | {"widget_id": widget_id, "is_active": True} for i in widget["items"]])
 
     @app.post("/v1/order")
-    @keyed("submit")
+    @keyed(state, "submit")
     def submit(fault):
-        answer, status = book.submit(request.get_json(silent=True), fault)
+        answer, status = book.v1.submit(
+            request.get_json(silent=True), fault, lambda: state.admit_submit(g.key)
+        )
         if status == 200 and book.on_submit:
             book.on_submit(answer["order_id"])
         if fault and fault.lost and status == 200:  # taken and charged; the answer never arrives
@@ -93,30 +106,9 @@ def add_order_routes(app: Flask, state: SandboxState) -> None:
         return jsonify(answer), status
 
     @app.get("/v1/order/<order_id>")
-    @keyed("order")
+    @keyed(state, "order", arrival=lambda order_id: book.poll(order_id))
     def order(_fault, order_id: str):
-        answer = book.status(order_id, request.host_url)
+        answer = book.v1.details(order_id, state.result_base or request.host_url)
         if answer is None:
-            return jsonify(error=f"order {order_id} not found", key="order_not_found"), 404
+            return error(404, "order not found", "order_not_found")
         return jsonify(answer)
-
-    @app.get("/results/<image_id>.jpg")
-    def result(image_id: str):
-        """A result, as a CDN would serve it: no key needed, the address is the secret."""
-        fault, early = _fault_first(state, "download")
-        if early is not None:
-            return early
-        data = book.result(image_id)
-        if data is None:
-            return jsonify(error="no such image"), 404
-        status, headers, body = 200, {"Accept-Ranges": "bytes"}, data
-        wanted = re.fullmatch(r"bytes=(\d+)-", request.headers.get("Range", ""))
-        if wanted and int(wanted.group(1)) < len(data):
-            start = int(wanted.group(1))
-            status, body = 206, data[start:]
-            headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
-        if fault and fault.cut:
-            return cut_response(body, status, headers, "image/jpeg")
-        if fault and fault.stall:
-            return stalled_response(body, status, headers, "image/jpeg", fault.stall)
-        return Response(body, status, headers, mimetype="image/jpeg")
