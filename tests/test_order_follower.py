@@ -19,11 +19,7 @@ from support import ManualClock, jpeg_bytes, remote_api
 
 ETA = 30.0
 PROPERTY = "12 Oak Avenue"
-# A space and widgets each version's catalog has, by the titles people use.
-STAGING = {
-    "v1": ("Bedroom", {"Style": "Modern"}),
-    "v3": ("Bedroom", {"Style": "Modern"}),
-}
+SKY = {"Sky style": "Dusk with cloud"}  # v1 needs one; v3 takes it, or uses its default
 
 
 @pytest.fixture
@@ -63,7 +59,7 @@ def world(tmp_path, api, client, clock, version):
     photo = tmp_path / "front.jpg"
     photo.write_bytes(jpeg_bytes(size=(160, 120), color=(120, 170, 220)))
 
-    def order(service="service-day-to-dusk", space=None, widgets=None, submit=True) -> str:
+    def order(service="service-day-to-dusk", space=None, widgets=SKY, submit=True) -> str:
         uploaded = client.upload(UploadFile(photo, photo.name, "image/jpeg"), service, PROPERTY)
         selection = catalog.resolve(service, space, widgets).as_dict() if submit else None
         item = NewItem(
@@ -151,7 +147,7 @@ def test_a_submit_that_failed_is_sent_again_once_the_api_says_it_has_nothing(wor
     _run(world, clock, ETA + 60)
     item = world.store.item(item_id)
     assert item["order_state"] == "finished", item["order_error"]
-    assert api.state.book.charges[item["order_id"]] == 1 and api.state.book.requests[item["order_id"]] == 2
+    assert api.state.book.charges[item["order_id"]] == 1 and sum(api.state.injected.values()) == 1
 
 
 def test_failed_looks_still_wait_the_apis_gap(world, api, clock, version):
@@ -212,9 +208,8 @@ def test_an_upload_only_order_is_never_submitted(world, api, clock):
     assert not api.state.book.charges
 
 
-def test_staging_sends_its_space_and_style(world, api, clock, version):
-    space, widgets = STAGING[version]
-    item_id = world.order("service-ai-virtual-staging", space, widgets)
+def test_staging_sends_its_space_and_style(world, api, clock):
+    item_id = world.order("service-ai-virtual-staging", "Bedroom", {"Style": "Modern"})
     _run(world, clock, ETA + 10)
     item = world.store.item(item_id)
     assert item["order_state"] == "finished", item["order_error"]

@@ -121,12 +121,19 @@ class V1:
                 raise NotOffered(f"{title} has no widget {widget_text!r}; choose {choose}")
             items = widget.get("items") or []
             # Several items of one widget (image enhancement's options) are several entries.
-            for text in _split(item_text):
+            titles = []
+            wanted = _split(item_text)
+            if len(wanted) > 1 and not _multi(widget):
+                raise NotOffered(
+                    f"{widget['title']} takes one item, not {len(wanted)}; choose {choices(items)}"
+                )
+            for text in wanted:
                 item = next((i for i in items if matches(i, text, "title", "id")), None)
                 if item is None:
                     raise NotOffered(f"{widget['title']} {text!r} is not offered; choose {choices(items)}")
                 selected.append({"id": widget["id"], "item_id": item["id"]})
-            labels[widget["title"]] = ", ".join(_split(item_text))
+                titles.append(str(item.get("title")))
+            labels[widget["title"]] = ", ".join(titles)
             seen.add(widget["id"])
         for widget in offered:
             if not widget.get("is_optional", True) and widget.get("id") not in seen:
@@ -187,6 +194,11 @@ def body_for(ref: OrderRef, selection: Selection) -> dict:
         "space_name": selection.space_name,
         "selected_widgets": selection.selected,
     }
+
+
+def _multi(widget: dict) -> bool:
+    """Whether a widget takes several items (the API's type says so; its docs name no values)."""
+    return bool(widget.get("multi")) or "multi" in str(widget.get("type") or "").lower()
 
 
 def _split(text: str) -> list[str]:
