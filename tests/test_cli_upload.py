@@ -184,5 +184,13 @@ def test_presets_lists_services_and_the_users_presets(tmp_path):
     proc = run_cli("presets", "--json", env=bridge_env(tmp_path))
     answer = json.loads(proc.stdout)
     assert {"name": "twilight", "title": "Twilight", "service": "service-day-to-dusk"} in answer["presets"]
-    assert len(answer["services"]) == 5 and answer["problem"] is None
+    names = [s["name"] for s in answer["services"]]
+    assert names[:5] == [
+        "service-ai-virtual-staging",
+        "service-creative-designer",
+        "service-image-enhancement",
+        "service-day-to-dusk",
+        "service-item-removal",
+    ]
+    assert "tool-wall-change" in names and len(names) == 12 and answer["problem"] is None
     assert "twilight" in run_cli("presets", env=bridge_env(tmp_path)).stdout

@@ -6,7 +6,6 @@ in the `api_error_...` form, except the upload without a file, documented withou
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from flask import Flask, g, jsonify, request
@@ -15,13 +14,12 @@ from ..tools import tools
 from .envelope import error
 from .faults import dropped_response
 from .gate import keyed
+from .ids import new_order_id
 from .uploads import Upload, read_file, receiving, spooled
 from .v1_catalog import SPACES
 
 if TYPE_CHECKING:
     from .state import SandboxState
-
-ORDER_PREFIX = "sandbox-"
 
 
 def v1_services() -> set[str]:
@@ -52,7 +50,7 @@ def add_v1_routes(app: Flask, state: SandboxState) -> None:
             late = upload.late_fault([entry])
             if late is not None:
                 return late
-            entry.update(status=200, order_id=ORDER_PREFIX + uuid.uuid4().hex[:16])
+            entry.update(status=200, order_id=new_order_id())
             book.v1.add(entry["order_id"], entry["service_name"], kept, f"user-{entry['key']}")
         state.record(entry)
         if state.on_order:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING
 
 from ..tools import Tool
-from .ids import iso, new_id
+from .ids import iso, new_id, new_order_id
 from .imaging import VARIATIONS, preview, render, thumbnail
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class V3Orders:
                 self._previews[asset.id] = picture
                 if picture is not None:
                     self.book.keep(asset.id, picture)
-            order = Order(new_id(), project.id, assets, self.book.clock.wall())
+            order = Order(new_order_id(), project.id, assets, self.book.clock.wall())
             self.orders[order.id] = order
             project.input_count += len(assets)
             project.touched, project.updated = next(self._seq), self.book.clock.wall()
