@@ -168,7 +168,9 @@ def test_an_order_is_made_with_its_assets_and_recorded(v3):
     answer = upload_v3(v3, "primary_angle", "secondary_angle", project_id=project["id"])
     assert answer.status_code == 201 and answer.json()["message"] == "ok"
     order = answer.json()["data"]
-    assert is_object_id(order["order_id"])
+    assert order["order_id"].startswith("sandbox-") and is_object_id(
+        order["order_id"].removeprefix("sandbox-")
+    )
     assert [a["role"] for a in order["assets"]] == ["primary_angle", "secondary_angle"]
     assert all(is_object_id(a["id"]) for a in order["assets"])
     assert requests.get(order["assets"][0]["src"], timeout=5).headers["Content-Type"] == "image/jpeg"
