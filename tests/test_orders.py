@@ -231,6 +231,20 @@ def test_a_lost_submit_answer_is_asked_about_never_sent_twice(world, api, clock,
     assert result["path"].endswith("front_day-to-dusk_1.jpg")
 
 
+def test_an_order_that_raises_waits_with_its_reason_and_never_stops_the_others(world, api, clock):
+    stuck, behind = world.order(), world.order()
+    with world.store.transaction() as db:  # a folder no file system takes (as a NUL in a name)
+        db.execute("UPDATE items SET results_dir=? WHERE id=?", ("/tmp/a\x00b", stuck))
+    _run(world, clock, ETA + 30)
+    assert world.store.item(behind)["order_state"] == "finished"
+    item = world.store.item(stuck)
+    assert item["order_state"] == "processing" and "unexpected error (ValueError" in item["order_error"]
+    assert item["order_next"] > clock.wall() + world.settings.poll_interval  # backing off, not each second
+    _run(world, clock, world.settings.order_timeout, step=600)
+    assert world.store.item(stuck)["order_state"] == "failed"  # after order_timeout, with the reason
+    assert "unexpected error" in world.store.item(stuck)["order_error"]
+
+
 def test_a_cut_download_resumes_and_the_file_is_whole(world, api, clock):
     item_id = world.order()
     api.state.route_faults = {"download": FaultPlan(script=[Fault(cut=True), Fault(cut=True)])}

@@ -16,10 +16,13 @@ from ..formats import FileProblem, ImageFormat, check_file, open_photo, upload_n
 from ..remote.catalog import Catalog, NotOffered
 from ..remote.client import RemoteError
 from ..rules import Choice, Rules, RulesError
+from ..text import has_controls, printable
 from .spool import Spool
 from .store import NewItem, OtherClient, Store, new_id
 
 MAX_ITEMS = 10_000
+# A name is written into result names, logs and terminals: it must be text, not commands.
+CONTROLS_IN_NAME = "the file name holds control characters (a line break, a tab, an escape); rename it"
 
 
 class InvalidRequest(ValueError):
@@ -83,6 +86,8 @@ class Intake:
         path_text = raw.get("path")
         if not isinstance(path_text, str) or not path_text or "\x00" in path_text:
             return NewItem(None, source_id, error="item has no usable 'path'")
+        if has_controls(path_text):
+            return NewItem(printable(path_text), source_id, error=f"{printable(path_text)}: {CONTROLS_IN_NAME}")
         item_id = new_id("i")
         item = NewItem(path_text, source_id, force=raw.get("force") is True, id=item_id)
         path = Path(path_text)
@@ -116,6 +121,9 @@ class Intake:
         name = os.path.basename(filename or "") or "upload"
         item_id = new_id("i")
         item = NewItem(name, _text(fields.get("source_id")), force=fields.get("force") == "true", id=item_id)
+        if has_controls(name):
+            item.source_path, item.error = printable(name), f"{printable(name)}: {CONTROLS_IN_NAME}"
+            return item
         try:
             spooled = self.spool.receive(stream, item_id, Path(name).suffix)
         except OSError as exc:

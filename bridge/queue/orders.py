@@ -25,6 +25,7 @@ from ..remote.client import ApiClient, RemoteError
 from ..remote.download import BadResult, fetch, place
 from ..remote.health import OK, RemoteHealth
 from .item import Item
+from .result_names import part_name, result_stem
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -39,16 +40,6 @@ NOT_SUBMITTED = {"", "uploaded", "created", "new", "draft", "not_submitted", "un
 FAILED = {"failed", "error", "cancelled", "canceled", "rejected"}
 DONE = {"finished", "done", "completed", "complete", "regular_finished", "succeeded"}
 READY = "regular_finished"
-
-
-def service_short(service: str) -> str:
-    return service.removeprefix("service-").removeprefix("ai-")
-
-
-def result_stem(item: Item, sequence: int) -> str:
-    """`<source stem>_<service>_<n>`: beside the photo's own name in any folder listing."""
-    source = Path(item["filename"] or item["source_path"] or item["id"]).stem
-    return f"{source}_{service_short(item['service_name'])}_{sequence}"
 
 
 class OrderFollower:
@@ -116,7 +107,7 @@ class OrderFollower:
                     break
                 item = self.store.item(item_id)
                 if item is not None:
-                    self.handle(item)
+                    self._handle_alone(item)
         finally:
             if probe:
                 self.health.release()
@@ -124,6 +115,18 @@ class OrderFollower:
             return 0.0
         following = self.store.next_order_due()
         return IDLE if following is None else max(0.0, following - self.clock.wall())
+
+    def _handle_alone(self, item: Item) -> None:
+        """One order's unexpected trouble waits with its reason (and fails it after
+        `order_timeout`); the orders behind it are followed all the same."""
+        try:
+            self.handle(item)
+        except Exception as exc:
+            log.exception("item %s: unexpected error following its order", item["id"])
+            why = f"an unexpected error ({type(exc).__name__}: {exc})"
+            if not self._past_deadline(item, why):
+                when = self.clock.wall() + self._poll_delay(item)
+                self.store.order_wait(item["id"], when, f"waiting: {why}", polled=True)
 
     def handle(self, item: Item) -> None:
         if item["order_state"] == "submitting":
@@ -262,7 +265,7 @@ class OrderFollower:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return self._result_problem(item, f"cannot make the results folder {folder} ({exc.strerror})")
-        part = folder / f".{stem}.{item['id']}.part"
+        part = folder / part_name(stem, item["id"])
         timeout = (client.connect_timeout, 60.0)
         for attempt in range(1, QUICK_RESUMES + 1):
             try:
