@@ -285,6 +285,7 @@ def status(as_json) -> None:
                 "home": str(settings.home),
                 **bridge.get("/v1/health"),
                 "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"],
+                "watches": bridge.get("/v1/watches")["watches"],
             }
         except BridgeError as exc:
             report["note"] = str(exc)
@@ -307,6 +308,9 @@ def status(as_json) -> None:
         click.echo(_remote_line(report.get("remote")))
         if report.get("orders"):
             click.echo(_orders_line(report["orders"]))
+        for view in report["watches"]:
+            if view.get("problem"):  # a watch in trouble: stopped, or looking without file events
+                click.echo(f"watch {view['dir']}: {view['problem']}")
         for item in report["recent_failures"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")

@@ -87,7 +87,8 @@ class Intake:
         if not isinstance(path_text, str) or not path_text or "\x00" in path_text:
             return NewItem(None, source_id, error="item has no usable 'path'")
         if has_controls(path_text):
-            return NewItem(printable(path_text), source_id, error=f"{printable(path_text)}: {CONTROLS_IN_NAME}")
+            shown = printable(path_text)
+            return NewItem(shown, source_id, error=f"{shown}: {CONTROLS_IN_NAME}")
         item_id = new_id("i")
         item = NewItem(path_text, source_id, force=raw.get("force") is True, id=item_id)
         path = Path(path_text)

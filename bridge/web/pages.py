@@ -161,14 +161,18 @@ def _live(only: str | None) -> dict:
         ]
     status = _status(rt)
     notice = banner(status.get("remote"), [i for b in batches for i in b["items"]])
+    # A watch in trouble (file events stopped, the folder gone) is said at the top.
+    watch_notes = [{"dir": v["dir"], "problem": v["problem"]} for v in rt.watches.views() if v["problem"]]
     for b in batches:
         b["version"] = _digest(b)
         b["shown"] = b["items"] if only else b["items"][:ROWS_PER_BATCH]
-    version = _digest([notice, status.get("mode"), [b["version"] for b in batches]])
+    version = _digest([notice, watch_notes, status.get("mode"), [b["version"] for b in batches]])
     return {
         "batches": batches,
         "banner": notice,
         "banner_version": _digest(notice),
+        "watch_notes": watch_notes,
+        "watch_notes_version": _digest(watch_notes),
         "health": status,
         "version": version,
         "only": only,

@@ -15,7 +15,7 @@ def _multipart(bridge, name: str, n: int):
     """Written by hand: requests would escape a line break in the name (%0A), an attacker not."""
     photo = jpeg_bytes(exif={0x010E: f"hostile name {n}"})
     fields = b"".join(
-        b"--B\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % (k.encode(), v.encode())
+        b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (k.encode(), v.encode())
         for k, v in SUBMIT.items()
     )
     head = b'--B\r\nContent-Disposition: form-data; name="image"; filename="%s"\r\n' % name.encode()
@@ -40,7 +40,9 @@ def test_control_characters_in_a_file_name_are_refused_and_the_orders_behind_go_
     fine = _multipart(bridge, "fine.jpg", 99).json()
     batch = bridge.wait_orders(fine["batch_id"], timeout=60)
     assert batch["items"][0]["order_state"] == "finished", batch["items"][0]
-    report("hostile file names", control_characters_refused=f"{len(refused)} of {len(names)}", orders_stopped=0)
+    report(
+        "hostile file names", control_characters_refused=f"{len(refused)} of {len(names)}", orders_stopped=0
+    )
 
 
 def test_a_photo_with_a_long_name_gets_its_results(sandbox, start_bridge, tmp_path, report):

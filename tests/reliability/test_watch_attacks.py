@@ -1,0 +1,133 @@
+"""What a folder can do to the watches (issue 23): a folder nested too deep for watchdog's
+walk, a link flipped to a FIFO while the watch reads it, a whole folder of photos moved in."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+from test_symlinks import FLIPPER, _unblock
+
+from bridge.watch.journal import NotTheFileSeen, sha256_of
+from bridge.watch.settle import stat_key
+from support import bridge_env, jpeg_bytes, run_cli, wait_until
+
+DEPTH = 1_100
+
+
+def _config(*folders: Path) -> str:
+    tables = "".join(f'\n[[watch]]\ndir = {json.dumps(str(f))}\nservice = "day-to-dusk"\n' for f in folders)
+    return "retry_base = 0.05\n" + tables
+
+
+def _nest(top: Path, depth: int) -> Path:
+    """`top/d/d/.../d`, made one level at a time (os.makedirs recurses, and dies of it)."""
+    top.mkdir()
+    path = top
+    for _ in range(depth):
+        path = path / "d"
+        path.mkdir()
+    return path
+
+
+def _views(bridge) -> dict[str, dict]:
+    return {w["dir"]: w for w in bridge.get("/v1/watches").json()["watches"]}
+
+
+def _sent(sandbox, name: str) -> bool:
+    return any(r["filename"] == name for r in sandbox.state.received)
+
+
+def test_a_folder_too_deep_for_the_watcher_stops_no_watch(sandbox, start_bridge, tmp_path, report):
+    first, second, elsewhere = tmp_path / "Exports", tmp_path / "Scans", tmp_path / "elsewhere"
+    for f in (first, second, elsewhere):
+        f.mkdir()
+    bridge = start_bridge(sandbox.url, config=_config(first, second))
+    wait_until(lambda: all(w["mode"] == "events" for w in _views(bridge).values()), 20, "file events")
+    _nest(elsewhere / "deep", DEPTH)
+    os.rename(elsewhere / "deep", first / "deep")  # one event, then watchdog walks 1,100 levels
+    views = wait_until(
+        lambda: (v := _views(bridge)) and all(w["mode"] == "scanning" for w in v.values()) and v,
+        20,
+        "the watches to notice their file events stopped",
+    )
+    assert all("file events stopped" in w["problem"] and w["state"] == "watching" for w in views.values())
+    started = time.monotonic()
+    (second / "after.jpg").write_bytes(jpeg_bytes(exif={0x010E: "after the watcher died"}))
+    (first / "deep" / "inside.jpg").write_bytes(jpeg_bytes(exif={0x010E: "in the deep folder"}))
+    wait_until(lambda: _sent(sandbox, "after.jpg") and _sent(sandbox, "inside.jpg"), 30, "both photos sent")
+    took = time.monotonic() - started
+    env = bridge_env(bridge.home, sandbox.url, AIHD_PORT="0")
+    listed = run_cli("watch", "--list", env=env).stdout
+    assert listed.count("file events stopped") == 2, listed
+    status = run_cli("status", env=env).stdout
+    assert f"watch {first}: file events stopped" in status, status
+    link = re.search(r"http://\S+\?code=\S+", run_cli("open", "--no-browser", env=env).stdout).group(0)
+    browser = requests.Session()
+    browser.trust_env = False
+    page = browser.get(link, timeout=10).text  # the code traded for a cookie, then the page
+    assert f"Watched folder {second}</strong>: file events stopped" in page
+    report("deep folder", depth=DEPTH, watches_stopped=0, photo_sent_after_s=round(took, 1), limit_s=30)
+
+
+def test_a_link_flipped_to_a_fifo_never_holds_the_watch(tmp_path, noisy_jpeg, report):
+    """Another process repoints a link between a photo and a FIFO while the watch looks at it
+    (stat) and reads it (hash): the read never waits on the FIFO and hashes only the photo."""
+    photo, fifo, link = tmp_path / "photo.jpg", tmp_path / "pipe", tmp_path / "link.jpg"
+    photo.write_bytes(noisy_jpeg)
+    os.mkfifo(fifo)
+    os.symlink(photo, link)
+    key = stat_key(str(photo))
+    assert key is not None
+    outcomes = {"hashed": 0, "refused": 0}
+
+    def look(at_least: int) -> None:
+        n = 0
+        while n < at_least or not all(outcomes.values()):
+            n += 1
+            seen = stat_key(str(link))  # None while it names the FIFO; then the race is on
+            try:
+                sha256_of(str(link), seen or key)
+                outcomes["hashed"] += 1
+            except (NotTheFileSeen, FileNotFoundError):
+                outcomes["refused"] += 1
+
+    flipper = subprocess.Popen([sys.executable, "-c", FLIPPER, str(link), str(photo), str(fifo)])
+    worker = threading.Thread(target=look, args=(2000,), daemon=True)
+    try:
+        wait_until(lambda: os.readlink(link) == str(fifo), 10, "the flipper to run", step=0.005)
+        worker.start()
+        worker.join(30)
+    finally:
+        flipper.kill()
+        flipper.wait()
+        _unblock(fifo)
+    assert not worker.is_alive(), f"the watch waited on the FIFO after {outcomes}"
+    assert outcomes["hashed"] > 0 and outcomes["refused"] > 0, outcomes
+    report("watch: link to a FIFO", looks=sum(outcomes.values()), **outcomes, watch_blocked=0)
+
+
+def test_a_folder_of_photos_moved_in_is_looked_through_at_once(sandbox, start_bridge, tmp_path, report):
+    folder, staging = tmp_path / "Exports", tmp_path / "card"
+    folder.mkdir()
+    (staging / "DCIM" / "100").mkdir(parents=True)
+    count = 10_000
+    tiny = jpeg_bytes(size=(8, 8))
+    for n in range(count):
+        (staging / "DCIM" / "100" / f"IMG_{n:05}.jpg").write_bytes(
+            tiny[:-2] + n.to_bytes(4, "big") + tiny[-2:]
+        )
+    bridge = start_bridge(sandbox.url, config=_config(folder))
+    wait_until(lambda: _views(bridge)[str(folder)]["mode"] == "events", 20, "file events")
+    started = time.monotonic()
+    os.rename(staging, folder / "card")
+    wait_until(lambda: _views(bridge)[str(folder)]["files_sent"] == count, 90, f"{count} files handed over")
+    took = time.monotonic() - started
+    report("folder moved in", files=count, all_handed_over_s=round(took, 1), before="0 in 120 s")
