@@ -6,6 +6,7 @@ import io
 
 import pytest
 import requests
+from flask import Flask, request
 
 from bridge.config import Settings
 from bridge.formats import UploadFile
@@ -288,6 +289,28 @@ def test_the_api_failing_an_order_fails_it_with_the_reason(world, api, clock):
     _run(world, clock, ETA + 5)
     item = world.store.item(item_id)
     assert item["order_state"] == "failed" and "could not be processed" in item["order_error"]
+
+
+def test_a_result_address_into_this_machine_fails_the_order_unfetched(world, api, clock):
+    hits = []
+    bystander = Flask("bystander")  # another local service, on another port of 127.0.0.1
+    bystander.before_request(lambda: hits.append(request.path) or ("", 204))
+    with BackgroundServer(bystander) as other:
+        original = api.state.book.status
+
+        def elsewhere(order_id, base):
+            answer = original(order_id, base)
+            for image in answer.get("generated_images") or []:
+                if image.get("src"):
+                    image["src"] = image["src"].replace(api.url, other.url)
+            return answer
+
+        api.state.book.status = elsewhere
+        item_id = world.order()
+        _run(world, clock, ETA + 5)
+    item = world.store.item(item_id)
+    assert item["order_state"] == "failed" and "result 1 not fetched" in item["order_error"], item
+    assert "on this machine or a private network" in item["order_error"] and hits == []
 
 
 def test_an_upload_only_order_is_never_submitted(world, api, clock):

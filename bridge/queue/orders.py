@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..clock import Clock
 from ..config import Settings
@@ -24,6 +25,7 @@ from ..remote.catalog import UNKNOWN_ID_KEYS, Catalog, NotOffered, Selection
 from ..remote.client import ApiClient, RemoteError
 from ..remote.download import BadResult, fetch, place
 from ..remote.health import OK, RemoteHealth
+from ..remote.result_address import RefusedAddress, guarded_session
 from .item import Item
 from .result_names import part_name, result_stem
 from .store import Store
@@ -60,6 +62,7 @@ class OrderFollower:
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._results: tuple[str, Any] | None = None  # (API address, download session)
 
     @property
     def results_root(self) -> Path:
@@ -269,7 +272,7 @@ class OrderFollower:
         timeout = (client.connect_timeout, 60.0)
         for attempt in range(1, QUICK_RESUMES + 1):
             try:
-                fetched = fetch(client.session, image["src"], part, timeout)
+                fetched = fetch(self._results_session(client), image["src"], part, timeout)
                 path = place(fetched, folder, stem)
             except RemoteError as exc:
                 if attempt < QUICK_RESUMES:
@@ -277,6 +280,11 @@ class OrderFollower:
                 return self._result_problem(item, f"the download of result {sequence} failed ({exc})")
             except BadResult as exc:
                 return self._result_problem(item, f"result {sequence}: {exc}")
+            except RefusedAddress as exc:  # the API would have to send another address
+                self.store.order_failed(
+                    item["id"], f"{self._name(item)}: result {sequence} not fetched: {exc}"
+                )
+                return False
             except OSError as exc:
                 return self._result_problem(
                     item, f"cannot write result {sequence} into {folder} ({exc.strerror})"
@@ -294,6 +302,13 @@ class OrderFollower:
             log.info("item %s: result %d saved as %s", item["id"], sequence, path)
             return True
         return False
+
+    def _results_session(self, client: ApiClient):
+        """The session downloads go through: it connects only to the internet or the API's own
+        address (`remote/result_address.py`); one per API address."""
+        if self._results is None or self._results[0] != client.base_url:
+            self._results = (client.base_url, guarded_session(client.base_url))
+        return self._results[1]
 
     def _result_problem(self, item: Item, why: str) -> bool:
         if not self._past_deadline(item, why):
