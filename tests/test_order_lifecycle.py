@@ -17,7 +17,11 @@ SERVICES = (
     ("service-item-removal", None, {}),
     ("service-image-enhancement", None, {"Finish": "Vivid"}),
 )
-CONFIG = "retry_base = 0.05\npoll_interval = 0.05\nprobe_max_wait = 0.5\n"
+# A submit dropped unanswered is sent again only once the connect and read timeouts have
+# passed (it could still reach the API until then): short ones here, for the test's time.
+CONFIG = (
+    "retry_base = 0.05\npoll_interval = 0.05\nprobe_max_wait = 0.5\nconnect_timeout = 1\nread_timeout = 5\n"
+)
 
 
 def _plan(seed: int, *kinds: Fault) -> FaultPlan:

@@ -160,10 +160,12 @@ class OrderFollower:
                 now = self.clock.wall()
                 self.store.order_processing(item_id, now, now, now)
                 return
+            if self._submit_may_arrive(item, client):
+                return
         selection = self._selection(item)
         if selection is None:
             return
-        self.store.about_to_submit(item_id)  # before it leaves: "ask first" from now on
+        self.store.about_to_submit(item_id, self.clock.wall())  # before it leaves: "ask first" from now on
         payload = {
             "order_id": order_id,
             "space_name": selection.space_name,
@@ -180,6 +182,21 @@ class OrderFollower:
         eta = float(eta) if isinstance(eta, (int, float)) and 0 <= eta < 7 * 86400 else DEFAULT_ETA
         log.info("item %s: order %s submitted, results expected in %.0f s", item_id, order_id, eta)
         self.store.order_processing(item_id, now, now + eta, now + eta)
+
+    def _submit_may_arrive(self, item: Item, client: ApiClient) -> bool:
+        """A submit that left unanswered (the bridge died, the connection was cut, a gateway
+        gave up) may still reach the API until the connect and read timeouts have passed since
+        it left. Until then the API's "not submitted" may still change: ask again later instead
+        of sending another (a second charge). True when the order waits for that."""
+        sent = item["submit_sent_at"]
+        if sent is None:
+            return False
+        settled, now = sent + client.connect_timeout + client.read_timeout, self.clock.wall()
+        if now >= settled:
+            return False
+        note = "waiting: the last submit may still reach the API; asking again before sending another"
+        self.store.order_wait(item["id"], min(settled, now + self._poll_delay(item)), note, polled=True)
+        return True
 
     def _selection(self, item: Item, refresh: bool = False) -> Selection | None:
         """The space and widgets to send: as resolved at intake, or now (after `refresh`, from a
@@ -204,6 +221,8 @@ class OrderFollower:
 
     def _submit_refused(self, item: Item, selection: Selection, exc: RemoteError) -> None:
         item_id, name = item["id"], self._name(item)
+        if exc.status is not None and exc.status not in (408, 502, 503, 504):
+            self.store.submit_answered(item_id)  # the API's own answer: that submit is over
         words = f"{exc.key or ''} {exc.message}".lower()
         if exc.status is not None and 400 <= exc.status < 500 and "already" in words:
             self._answered(item_id)

@@ -23,7 +23,7 @@ from ..clock import Clock
 from .item import ORDER_PENDING, STATES, Item
 from .order_records import OrderRecords
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Source ids one history query matches at most: SQLite allows 999 variables in a statement on
 # older builds, and the Lightroom plugin asks for the selected photos in calls of 200.
 MAX_SOURCE_IDS = 500
@@ -131,7 +131,13 @@ CREATE INDEX watch_files_sha ON watch_files(client, sha256);
 CREATE TABLE watch_cursors (client TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
 """
 
-MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3, 4: _SCHEMA_4}
+# Version 5: when the last submit left without an answer heard (a crash, a cut connection), so
+# that no other is sent before it could have reached the API (`queue/orders.py`).
+_SCHEMA_5 = """
+ALTER TABLE items ADD COLUMN submit_sent_at REAL;
+"""
+
+MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3, 4: _SCHEMA_4, 5: _SCHEMA_5}
 
 
 @dataclass
