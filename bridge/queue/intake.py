@@ -41,8 +41,11 @@ class Intake:
     rules: Rules
     catalog: Catalog | None = None  # to check a submit's space and widgets before the upload
 
-    def from_json(self, payload, also: Callable | None = None) -> tuple[str, list[NewItem]]:
-        """`also(db, items)` records the caller's own note of the items with them (Store.add_batch)."""
+    def from_json(
+        self, payload, also: Callable | None = None, within: Path | None = None
+    ) -> tuple[str, list[NewItem]]:
+        """`also(db, items)` records the caller's own note of the items with them (Store.add_batch);
+        `within`: a folder every photo must really be in (a watched folder), links resolved."""
         if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
             raise InvalidRequest('expected a JSON object {"items": [{"path": ..., ...}, ...]}')
         raw_items = payload["items"]
@@ -52,7 +55,10 @@ class Intake:
         if batch_id is not None and not isinstance(batch_id, str):
             raise InvalidRequest(f"no batch {batch_id!r} to add to")  # add_batch checks it exists
         defaults = {k: payload[k] for k in ("service_name", "preset", "force", *ORDER_FIELDS) if k in payload}
-        items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw) for raw in raw_items]
+        inside = Path(os.path.realpath(within)) if within is not None else None
+        items = [
+            self._json_item(defaults | raw if isinstance(raw, dict) else raw, inside) for raw in raw_items
+        ]
         try:
             batch_id = self._record(items, client=_text(payload.get("client")), batch_id=batch_id, also=also)
         except KeyError:
@@ -79,7 +85,7 @@ class Intake:
         for item in items:
             self.spool.remove(item.spool_path)
 
-    def _json_item(self, raw) -> NewItem:
+    def _json_item(self, raw, inside: Path | None = None) -> NewItem:
         if not isinstance(raw, dict):
             return NewItem(None, None, error="each item must be an object with a 'path'")
         source_id = _text(raw.get("source_id"))
@@ -95,6 +101,12 @@ class Intake:
         if not path.is_absolute():
             item.error = f"{path_text}: the path must be absolute"
             return item
+        if inside is not None:
+            # A link in a shared or synced folder must not send (and charge) a photo from elsewhere.
+            path = Path(os.path.realpath(path))
+            if not path.is_relative_to(inside):
+                item.error = f"{path_text}: a link to {path}, outside the watched folder; not sent"
+                return item
         try:
             # Checked and kept through one handle: the path may be repointed in between.
             with open_photo(path, self.settings.max_upload_bytes) as (fh, fmt, st):

@@ -182,7 +182,7 @@ class WatchedFolder:
     def _send(self, states: list[FileState], fields: list[dict]) -> int:
         try:
             batch_id, items = self._intake.from_json(
-                {"items": fields, "client": self.client}, also=self.journal.recorder(states)
+                {"items": fields, "client": self.client}, also=self.journal.recorder(states), within=self.root
             )
         except Unavailable as exc:
             log.warning("watch %s: %s", self.root, exc)

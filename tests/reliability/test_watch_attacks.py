@@ -131,3 +131,30 @@ def test_a_folder_of_photos_moved_in_is_looked_through_at_once(sandbox, start_br
     wait_until(lambda: _views(bridge)[str(folder)]["files_sent"] == count, 90, f"{count} files handed over")
     took = time.monotonic() - started
     report("folder moved in", files=count, all_handed_over_s=round(took, 1), before="0 in 120 s")
+
+
+def test_a_link_to_a_photo_outside_the_watched_folder_is_not_sent(sandbox, start_bridge, tmp_path, report):
+    folder, private = tmp_path / "Shared", tmp_path / "private"
+    folder.mkdir()
+    private.mkdir()
+    secret = private / "not-for-sharing.jpg"
+    secret.write_bytes(jpeg_bytes(exif={0x010E: "private"}))
+    (folder / "own.jpg").write_bytes(jpeg_bytes(exif={0x010E: "shared"}))
+    (folder / "picks").mkdir()
+    bridge = start_bridge(sandbox.url, config=_config(folder))
+    wait_until(lambda: _views(bridge)[str(folder)]["state"] == "watching", 20, "the watch")
+    os.symlink(secret, folder / "absolute.jpg")
+    os.symlink("../../private/not-for-sharing.jpg", folder / "picks" / "relative.jpg")
+    os.symlink("../own.jpg", folder / "picks" / "inside.jpg")  # a link within the folder is fine
+    links = [folder / "absolute.jpg", folder / "picks" / "relative.jpg"]
+
+    def sidecars():
+        found = [folder / "own.jpg.aihd.json", *(p.with_name(p.name + ".aihd.json") for p in links)]
+        return all(p.is_file() for p in found) and [json.loads(p.read_text()) for p in found]
+
+    own, *refused = wait_until(sidecars, 30, "the sidecars")
+    assert own["state"] == "done"
+    for side in refused:
+        assert side["state"] == "failed" and "outside the watched folder; not sent" in side["error"], side
+    assert {r["filename"] for r in sandbox.state.received} <= {"own.jpg", "inside.jpg"}
+    report("watch: links outside", refused=f"{len(refused)} of {len(links)}", sent_from_outside=0)
