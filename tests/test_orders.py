@@ -313,6 +313,19 @@ def test_a_result_address_into_this_machine_fails_the_order_unfetched(world, api
     assert "on this machine or a private network" in item["order_error"] and hits == []
 
 
+def test_the_apis_reason_for_a_failed_order_is_stored_without_control_characters(world, api, clock):
+    original = api.state.book.status
+
+    def hostile(order_id, base):
+        return original(order_id, base) | {"status": "failed", "error": "\x1b]0;PWNED\x07\nforged\x9b1m"}
+
+    api.state.book.status = hostile
+    item_id = world.order()
+    _run(world, clock, ETA + 5)
+    error = world.store.item(item_id)["order_error"]
+    assert error.endswith("the API says the order failed:  ]0;PWNED  forged 1m"), error
+
+
 def test_an_upload_only_order_is_never_submitted(world, api, clock):
     item_id = world.order(submit=False)
     _run(world, clock, 120)

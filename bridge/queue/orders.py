@@ -26,6 +26,7 @@ from ..remote.client import ApiClient, RemoteError
 from ..remote.download import BadResult, fetch, place
 from ..remote.health import OK, RemoteHealth
 from ..remote.result_address import RefusedAddress, guarded_session
+from ..text import printable
 from .item import Item
 from .result_names import part_name, result_stem
 from .store import Store
@@ -126,7 +127,7 @@ class OrderFollower:
             self.handle(item)
         except Exception as exc:
             log.exception("item %s: unexpected error following its order", item["id"])
-            why = f"an unexpected error ({type(exc).__name__}: {exc})"
+            why = f"an unexpected error ({type(exc).__name__}: {printable(str(exc))[:200]})"
             if not self._past_deadline(item, why):
                 when = self.clock.wall() + self._poll_delay(item)
                 self.store.order_wait(item["id"], when, f"waiting: {why}", polled=True)
@@ -258,8 +259,8 @@ class OrderFollower:
         self._answered(item_id)
         state = str(status.get("status") or "").lower()
         if state in FAILED:
-            reason = status.get("error") or status.get("message") or state
-            self.store.order_failed(item_id, f"{name}: the API says the order {state}: {str(reason)[:200]}")
+            reason = printable(str(status.get("error") or status.get("message") or state))[:200]
+            self.store.order_failed(item_id, f"{name}: the API says the order {state}: {reason}")
             return
         images = [i for i in status.get("generated_images") or [] if isinstance(i, dict)]
         ready = [i for i in images if i.get("status") == READY and isinstance(i.get("src"), str)]
@@ -273,7 +274,7 @@ class OrderFollower:
             self.store.order_finished(item_id)
         elif state in DONE:
             self.store.order_failed(item_id, f"{name}: the API finished the order without any image")
-        elif not self._past_deadline(item, f"the API still says '{state or 'nothing'}'"):
+        elif not self._past_deadline(item, f"the API still says '{printable(state)[:40] or 'nothing'}'"):
             self.store.order_wait(item_id, self.clock.wall() + self._poll_delay(item), polled=True)
 
     def _download(self, item: Item, image: dict, n: int) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..clock import Clock
 from ..services import SERVICES
+from ..text import printable
 from .client import ApiClient, RemoteError
 
 CATALOG_TTL = 3600.0  # seconds a catalog is used before it is read again
@@ -25,6 +26,9 @@ UNKNOWN_ID_KEYS = ("invalid_space_name", "invalid_widget", "invalid_widget_item"
 class NotOffered(ValueError):
     """A space or widget value the catalog lacks, or a mandatory one missing; the message
     names the valid choices."""
+
+    def __init__(self, message: str):
+        super().__init__(printable(message))  # the choices are the remote's words
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ def select(catalog: ServiceCatalog, space: str | None, widgets: dict[str, str] |
         if item is None:
             raise NotOffered(f"{widget['title']} {item_text!r} is not offered; choose {_choices(items)}")
         selected.append({"id": widget["id"], "item_id": item["id"]})
-        labels[widget["title"]] = item["title"]
+        labels[printable(str(widget["title"]))] = printable(str(item["title"]))  # stored and shown
         seen.add(widget["id"])
     for widget in offered:
         if not widget.get("is_optional", True) and widget.get("id") not in seen:
@@ -185,7 +189,7 @@ def select(catalog: ServiceCatalog, space: str | None, widgets: dict[str, str] |
             )
     return Selection(
         space_entry["name"] if space_entry else "",
-        space_entry.get("title") if space_entry else None,
+        printable(str(space_entry["title"])) if space_entry and space_entry.get("title") else None,
         selected,
         labels,
     )

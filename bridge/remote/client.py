@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from .. import __version__
 from ..formats import UploadFile
 from ..redact import snippet
+from ..text import has_controls
 
 SNIPPET_CHARS = 200
+MAX_ORDER_ID = 200
 UPLOAD_BLOCK = 1 << 20
 GATEWAY_DOWN = (502, 503, 504)  # what proxies and load balancers say when the API is down
 
@@ -181,6 +183,13 @@ class ApiClient:
         if status == 200:
             order_id = payload.get("order_id") if isinstance(payload, dict) else None
             if isinstance(order_id, str) and order_id.strip():
+                if len(order_id) > MAX_ORDER_ID or has_controls(order_id):  # never cleaned into another id
+                    raise RemoteError(
+                        status=200,
+                        retryable=False,
+                        message="the answer's order id has control characters or is over "
+                        f"{MAX_ORDER_ID} characters: " + self._snippet(order_id),
+                    )
                 return order_id
             raise RemoteError(
                 status=200,
