@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path, PurePath
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, send_file
 
@@ -36,6 +38,7 @@ CSP = (
 OWN_FETCH = {"same-origin", "none"}  # "none": opened from outside a page (a typed URL, a link)
 LOGIN_HINT = "aihd-bridge open"
 PLACEHOLDER = Path(__file__).parent / "static" / "placeholder.svg"
+BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @pages.record_once
@@ -249,6 +252,16 @@ def action(kind: str, ident: str, action: str):
     answer = act(cancel=action == "cancel", **target)
     if request.headers.get("X-CSRF-Token"):
         return answer  # the page's script: it refreshes the list itself
-    back = request.form.get("back", "/")
-    # A plain form, without the script: back to the page it came from, on this origin only.
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+    # A plain form, without the script: back to the page it came from.
+    return redirect(_own_page(request.form.get("back", "/")), 303)
+
+
+def _own_page(back: str) -> str:
+    """The page's own address `back` names (the page, or one batch of it), rebuilt from its
+    parts; "/" for anything else. Browsers drop tabs and line breaks from a Location, so
+    `/\t/evil.com` would lead to another site: nothing is passed through as given."""
+    url = urlsplit(back)
+    batch = parse_qs(url.query).get("batch", [""])[0]
+    if url.scheme or url.netloc or url.path != "/" or not BATCH_ID.fullmatch(batch):
+        return "/"
+    return "/?" + urlencode({"batch": batch})
