@@ -289,3 +289,15 @@ def test_workers_keep_a_thumbnail_before_they_drop_the_spool_copy(sandbox, start
     for item in batch["items"]:
         thumb = bridge.home / "thumbs" / f"{item['id']}.jpg"
         assert thumb.is_file() and os.path.getsize(thumb) < 20_000
+
+
+def test_results_are_served_for_this_browser_only(app, make_jpeg, tmp_path):
+    client = app.test_client()
+    item = _upload(client, make_jpeg())["items"][0]
+    _sign_in(client)
+    result = tmp_path / "front_day-to-dusk_1.jpg"
+    result.write_bytes(make_jpeg().read_bytes())
+    app.extensions["runtime"].store.add_result(item["id"], {"path": str(result), "src": "x", "sequence": 1})
+    resp = client.get(f"/page/results/{item['id']}/1", headers=HOST)
+    assert resp.status_code == 200 and resp.data == result.read_bytes()
+    assert resp.headers["Cache-Control"] == "private, max-age=3600"  # never a shared cache's

@@ -241,7 +241,9 @@ def result_file(item_id: str, sequence: int):
     if found is None or not Path(found["path"]).is_file():
         return send_file(PLACEHOLDER, mimetype="image/svg+xml", max_age=60)
     mime = {".png": "image/png", ".webp": "image/webp"}.get(Path(found["path"]).suffix.lower(), "image/jpeg")
-    return send_file(found["path"], mimetype=mime, max_age=3600)
+    response = send_file(found["path"], mimetype=mime, max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"  # a user's photo: no shared cache
+    return response
 
 
 @pages.post("/page/<kind>/<ident>/<action>")
