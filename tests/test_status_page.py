@@ -9,6 +9,8 @@ import os
 import re
 import stat
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -272,7 +274,20 @@ def test_open_prints_or_opens_a_one_time_link_and_status_names_it(sandbox, start
         10,
         "the browser to be called",
     )
-    assert sent.startswith(bridge.url + "/?code=") and sent not in opened.stdout
+    # The browser is handed a page only this user can read, not the code: argv is public (ps).
+    opener = Path(urlsplit(sent).path)
+    assert sent.startswith("file://") and "code" not in sent and opener.parent == bridge.home
+    assert stat.S_IMODE(opener.stat().st_mode) == 0o600
+    link = re.search(r'url=(http://127\.0\.0\.1:\d+/\?code=[^"]+)"', opener.read_text()).group(1)
+    assert link not in opened.stdout
+    # Opened from a local file, the browser calls the navigation cross-site: the code still
+    # works, and the page it gets leads on to the page itself, which takes the Strict cookie.
+    browser = requests.Session()
+    browser.trust_env = False
+    first = browser.get(link, headers={"Sec-Fetch-Site": "cross-site"}, allow_redirects=False, timeout=10)
+    assert first.status_code == 200 and '<meta http-equiv="refresh" content="0;url=/">' in first.text
+    page = browser.get(bridge.url + "/", headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
+    assert page.status_code == 200 and 'id="live"' in page.text
     assert "status page: aihd-bridge open" in run_cli("status", env=env).stdout
 
 

@@ -428,6 +428,7 @@ def open_page(no_browser) -> None:
     import webbrowser
 
     from ..discovery import BridgeError, running_bridge
+    from .login_page import opener_page
 
     settings = _settings()
     bridge = running_bridge(settings.home)
@@ -440,7 +441,7 @@ def open_page(no_browser) -> None:
     except BridgeError as exc:
         raise click.ClickException(f"the bridge gave no login link: {exc}") from None
     url, minutes = answer["url"], max(1, answer.get("expires_in", 300) // 60)
-    if no_browser or not webbrowser.open(url):
+    if no_browser or not webbrowser.open(opener_page(settings.home, url).as_uri()):
         click.echo(f"open this address in your browser (it works once, within {minutes} minutes):\n  {url}")
     else:
         click.echo(f"opened the status page at {bridge.url}/")

@@ -85,10 +85,13 @@ def _cookie_name() -> str:
 def check_session():
     if request.endpoint == "pages.static":
         return None  # the stylesheet and script hold nothing private
+    if request.endpoint == "pages.index" and "code" in request.args:
+        # Index trades the code for a session. The code is the credential (only the token's
+        # holder gets one), so it is taken from anywhere: `aihd-bridge open` hands the browser
+        # a local file that leads here, a navigation browsers call cross-site.
+        return None
     if request.headers.get("Sec-Fetch-Site", "none") not in OWN_FETCH:
         return _login_page(403, "This page opens only from its own address.")
-    if request.endpoint == "pages.index" and "code" in request.args:
-        return None  # index trades the code for a session
     session = _sessions_of_app().find(request.cookies.get(_cookie_name()))
     if session is None:
         return _login_page(401)
@@ -130,8 +133,11 @@ def _redeem(code: str):
             return redirect("/", 303)  # a used link opened again by someone already in
         return _login_page(403, "This link was used already or has expired.")
     cookie, _session = granted
-    # 303 to the bare address: the code leaves the address bar, and its history entry.
-    response = redirect("/", 303)
+    if request.headers.get("Sec-Fetch-Site", "none") in OWN_FETCH:
+        # 303 to the bare address: the code leaves the address bar, and its history entry.
+        response = redirect("/", 303)
+    else:  # a redirect would stay cross-site, without the Strict cookie: the page moves on itself
+        response = current_app.make_response(render_template("signed_in.html"))
     response.set_cookie(_cookie_name(), cookie, httponly=True, samesite="Strict", path="/")
     return response
 
