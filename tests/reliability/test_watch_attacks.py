@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
-from test_symlinks import FLIPPER, _unblock
+from test_symlinks import run_while_flipping
 
 from bridge.watch.journal import NotTheFileSeen, sha256_of
 from bridge.watch.settle import stat_key
@@ -22,8 +21,11 @@ from support import bridge_env, jpeg_bytes, run_cli, wait_until
 DEPTH = 1_100
 
 
-def _config(*folders: Path) -> str:
-    tables = "".join(f'\n[[watch]]\ndir = {json.dumps(str(f))}\nservice = "day-to-dusk"\n' for f in folders)
+def _config(*folders: Path, poll: bool = False) -> str:
+    tables = "".join(
+        f'\n[[watch]]\ndir = {json.dumps(str(f))}\nservice = "day-to-dusk"\npoll = {str(poll).lower()}\n'
+        for f in folders
+    )
     return "retry_base = 0.05\n" + tables
 
 
@@ -45,36 +47,50 @@ def _sent(sandbox, name: str) -> bool:
     return any(r["filename"] == name for r in sandbox.state.received)
 
 
-def test_a_folder_too_deep_for_the_watcher_stops_no_watch(sandbox, start_bridge, tmp_path, report):
+@pytest.mark.parametrize("poll", [False, True], ids=["file-events", "polling"])
+def test_a_folder_too_deep_for_the_watcher_stops_no_watch(sandbox, start_bridge, tmp_path, poll, report):
+    """inotify: one reader thread serves every folder, and the deep folder kills it, so every
+    watch loses its events; polling: the deep folder's own poller dies. Either way each watch
+    notices, says so, and still sends what arrives."""
     first, second, elsewhere = tmp_path / "Exports", tmp_path / "Scans", tmp_path / "elsewhere"
     for f in (first, second, elsewhere):
         f.mkdir()
-    bridge = start_bridge(sandbox.url, config=_config(first, second))
-    wait_until(lambda: all(w["mode"] == "events" for w in _views(bridge).values()), 20, "file events")
+    bridge = start_bridge(sandbox.url, config=_config(first, second, poll=poll))
+    mode = "polling" if poll else "events"
+    wait_until(lambda: all(w["mode"] == mode for w in _views(bridge).values()), 20, "the watches")
     _nest(elsewhere / "deep", DEPTH)
-    os.rename(elsewhere / "deep", first / "deep")  # one event, then watchdog walks 1,100 levels
+    os.rename(elsewhere / "deep", first / "deep")  # then watchdog walks 1,100 levels, and dies
+    stopped = [first] if poll else [first, second]
     views = wait_until(
-        lambda: (v := _views(bridge)) and all(w["mode"] == "scanning" for w in v.values()) and v,
+        lambda: (v := _views(bridge)) and all(v[str(f)]["mode"] == "scanning" for f in stopped) and v,
         20,
         "the watches to notice their file events stopped",
     )
-    assert all("file events stopped" in w["problem"] and w["state"] == "watching" for w in views.values())
+    for folder in stopped:
+        view = views[str(folder)]
+        assert "file events stopped" in view["problem"] and view["state"] == "watching", view
     started = time.monotonic()
-    (second / "after.jpg").write_bytes(jpeg_bytes(exif={0x010E: "after the watcher died"}))
-    (first / "deep" / "inside.jpg").write_bytes(jpeg_bytes(exif={0x010E: "in the deep folder"}))
+    (second / "after.jpg").write_bytes(jpeg_bytes(exif={0x010E: f"after the watcher died {poll}"}))
+    (first / "deep" / "inside.jpg").write_bytes(jpeg_bytes(exif={0x010E: f"in the deep folder {poll}"}))
     wait_until(lambda: _sent(sandbox, "after.jpg") and _sent(sandbox, "inside.jpg"), 30, "both photos sent")
     took = time.monotonic() - started
     env = bridge_env(bridge.home, sandbox.url, AIHD_PORT="0")
     listed = run_cli("watch", "--list", env=env).stdout
-    assert listed.count("file events stopped") == 2, listed
+    assert listed.count("file events stopped") == len(stopped), listed
     status = run_cli("status", env=env).stdout
     assert f"watch {first}: file events stopped" in status, status
     link = re.search(r"http://\S+\?code=\S+", run_cli("open", "--no-browser", env=env).stdout).group(0)
     browser = requests.Session()
     browser.trust_env = False
     page = browser.get(link, timeout=10).text  # the code traded for a cookie, then the page
-    assert f"Watched folder {second}</strong>: file events stopped" in page
-    report("deep folder", depth=DEPTH, watches_stopped=0, photo_sent_after_s=round(took, 1), limit_s=30)
+    assert f"Watched folder {first}</strong>: file events stopped" in page
+    report(
+        f"deep folder ({mode})",
+        depth=DEPTH,
+        watches_that_noticed=f"{len(stopped)} of {len(stopped)}",
+        photo_sent_after_s=round(took, 1),
+        limit_s=30,
+    )
 
 
 def test_a_link_flipped_to_a_fifo_never_holds_the_watch(tmp_path, noisy_jpeg, report):
@@ -99,16 +115,8 @@ def test_a_link_flipped_to_a_fifo_never_holds_the_watch(tmp_path, noisy_jpeg, re
             except (NotTheFileSeen, FileNotFoundError):
                 outcomes["refused"] += 1
 
-    flipper = subprocess.Popen([sys.executable, "-c", FLIPPER, str(link), str(photo), str(fifo)])
     worker = threading.Thread(target=look, args=(2000,), daemon=True)
-    try:
-        wait_until(lambda: os.readlink(link) == str(fifo), 10, "the flipper to run", step=0.005)
-        worker.start()
-        worker.join(30)
-    finally:
-        flipper.kill()
-        flipper.wait()
-        _unblock(fifo)
+    run_while_flipping(link, photo, fifo, worker)
     assert not worker.is_alive(), f"the watch waited on the FIFO after {outcomes}"
     assert outcomes["hashed"] > 0 and outcomes["refused"] > 0, outcomes
     report("watch: link to a FIFO", looks=sum(outcomes.values()), **outcomes, watch_blocked=0)
