@@ -39,6 +39,27 @@ def _nest(top: Path, depth: int) -> Path:
     return path
 
 
+@pytest.fixture
+def nests():
+    """Deep folders made by a test, removed after it (and after its bridge: ask for this
+    fixture before `start_bridge`) one level at a time: pytest's own clean-up (shutil.rmtree)
+    recurses, dies of them, and leaves them behind for every later run to stumble on."""
+    made: list[Path] = []
+    yield made
+    pending = [str(top) for top in made if top.exists()]
+    while pending:  # a folder is scanned again once its subfolders are gone, then removed
+        with os.scandir(pending[-1]) as found:
+            entries = list(found)
+        folders = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
+        if folders:
+            pending.extend(folders)
+        else:
+            os.rmdir(pending.pop())
+
+
 def _views(bridge) -> dict[str, dict]:
     return {w["dir"]: w for w in bridge.get("/v1/watches").json()["watches"]}
 
@@ -48,7 +69,9 @@ def _sent(sandbox, name: str) -> bool:
 
 
 @pytest.mark.parametrize("poll", [False, True], ids=["file-events", "polling"])
-def test_a_folder_too_deep_for_the_watcher_stops_no_watch(sandbox, start_bridge, tmp_path, poll, report):
+def test_a_folder_too_deep_for_the_watcher_stops_no_watch(
+    nests, sandbox, start_bridge, tmp_path, poll, report
+):
     """inotify: one reader thread serves every folder, and the deep folder kills it, so every
     watch loses its events; polling: the deep folder's own poller dies. Either way each watch
     notices, says so, and still sends what arrives."""
@@ -60,6 +83,7 @@ def test_a_folder_too_deep_for_the_watcher_stops_no_watch(sandbox, start_bridge,
     wait_until(lambda: all(w["mode"] == mode for w in _views(bridge).values()), 20, "the watches")
     _nest(elsewhere / "deep", DEPTH)
     os.rename(elsewhere / "deep", first / "deep")  # then watchdog walks 1,100 levels, and dies
+    nests.append(first / "deep")
     stopped = [first] if poll else [first, second]
     views = wait_until(
         lambda: (v := _views(bridge)) and all(v[str(f)]["mode"] == "scanning" for f in stopped) and v,
