@@ -40,4 +40,4 @@ def test_the_remotes_text_reaches_no_terminal_raw(make_jpeg, sandbox, start_brid
     texts = [json.dumps(batch), *(r.stdout + r.stderr for r in shown)]
     assert not any(c in t for t in texts for c in CONTROLS)
     assert not any(line.startswith("OK   photo.jpg") for t in texts for line in t.splitlines())
-    report("remote text", hostile_answers=4, control_characters_shown=0, forged_lines=0, ids_refused=3)
+    report("remote text", hostile_answers=5, control_characters_shown=0, forged_lines=0, ids_refused=3)
