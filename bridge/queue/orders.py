@@ -84,7 +84,10 @@ class OrderFollower:
         self.wake()
         if self._thread is not None:
             self._thread.join(timeout)
-            return not self._thread.is_alive()
+            if self._thread.is_alive():
+                return False
+        if self._results is not None:
+            self._results[1].close()  # its pooled connections to result hosts
         return True
 
     def _run(self) -> None:

@@ -51,7 +51,7 @@ class WatchedFolder:
         self._cursor = self.journal.cursor()
         self._next_scan = 0.0  # the first tick looks at what is already there
         self.state = "starting"
-        self.mode: str | None = None  # "events" or "polling"
+        self.mode: str | None = None  # "events", "polling", or "scanning" once events stopped
         self.problem: str | None = None
         self.observed = None  # watchdog's handle of the watch, while it runs
         self.rescan_every = RESCAN_EVERY  # shorter once file events stopped coming
