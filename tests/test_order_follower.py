@@ -5,6 +5,7 @@ whole; the same follower for v1 and v3, which it never tells apart."""
 import hashlib
 
 import pytest
+from flask import Flask, request
 
 from bridge.config import Settings
 from bridge.formats import UploadFile
@@ -227,3 +228,42 @@ def test_the_submit_limit_holds_submits_back_and_fails_none(world, api, clock):
     starts = sorted(i["submitted_at"] for i in items)
     assert starts[3] - starts[0] >= 60 and starts[6] - starts[3] >= 60
     assert not api.state.book.counts().get("rate_limited")
+
+
+def test_an_order_that_raises_waits_with_its_reason_and_never_stops_the_others(world, api, clock):
+    stuck, behind = world.order(), world.order()
+    with world.store.transaction() as db:  # a folder no file system takes (as a NUL in a name)
+        db.execute("UPDATE items SET results_dir=? WHERE id=?", ("/tmp/a\x00b", stuck))
+    _run(world, clock, ETA + 30)
+    assert world.store.item(behind)["order_state"] == "finished"
+    item = world.store.item(stuck)
+    assert item["order_state"] == "processing" and "unexpected error (ValueError" in item["order_error"]
+    assert item["order_next"] > clock.wall() + world.settings.poll_interval  # backing off, not each second
+    _run(world, clock, world.settings.order_timeout, step=600)
+    assert world.store.item(stuck)["order_state"] == "failed"  # after order_timeout, with the reason
+    assert "unexpected error" in world.store.item(stuck)["order_error"]
+
+
+def test_a_result_address_into_this_machine_fails_the_order_unfetched(world, api, clock):
+    hits = []
+    bystander = Flask("bystander")  # another local service, on another port of 127.0.0.1
+    bystander.before_request(lambda: hits.append(request.path) or ("", 204))
+    with BackgroundServer(bystander) as other:
+        api.state.result_base = other.url + "/"
+        item_id = world.order()
+        _run(world, clock, ETA + 5)
+    item = world.store.item(item_id)
+    assert item["order_state"] == "failed" and "result 1 not fetched" in item["order_error"], item
+    assert "on this machine or a private network" in item["order_error"] and hits == []
+
+
+@pytest.mark.parametrize("version", ["v1"])  # the v3 sandbox's failed processes give no reason
+def test_the_apis_reason_for_a_failed_order_is_stored_without_control_characters(
+    world, api, clock, monkeypatch
+):
+    monkeypatch.setattr("bridge.sandbox.v1_book.FAILED_COMMENT", "\x1b]0;PWNED\x07\nforged\x9b1m")
+    api.state.route_faults = {"submit": FaultPlan(script=[Fault(fail_processing=True)])}
+    item_id = world.order()
+    _run(world, clock, ETA + 5)
+    error = world.store.item(item_id)["order_error"]
+    assert error.endswith("the API says the order failed:  ]0;PWNED  forged 1m"), error

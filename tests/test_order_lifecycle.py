@@ -21,8 +21,13 @@ SERVICES = (  # the documented v1 catalog's titles
         {"Enhancement Options": "Add Fire to Fireplace, Add Screen to TV"},
     ),
 )
-# Fast looks, and a submit limit out of the way (test_v3_lifecycle.py has the limit at work).
-CONFIG = "retry_base = 0.05\npoll_interval = 0.05\nprobe_max_wait = 0.5\nsubmit_limit = 1000\n"
+# Fast looks, and a submit limit out of the way (test_v3_lifecycle.py has the limit at work). A
+# submit dropped unanswered is sent again only once the connect and read timeouts have passed (it
+# could still reach the API until then): short ones here, for the test's time.
+CONFIG = (
+    "retry_base = 0.05\npoll_interval = 0.05\nprobe_max_wait = 0.5\nconnect_timeout = 1\nread_timeout = 5\n"
+    "submit_limit = 1000\n"
+)
 
 
 def _plan(seed: int, *kinds: Fault) -> FaultPlan:

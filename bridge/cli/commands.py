@@ -284,6 +284,7 @@ def status(as_json) -> None:
                 "home": str(settings.home),
                 **bridge.get("/v1/health"),
                 "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"],
+                "watches": bridge.get("/v1/watches")["watches"],
             }
         except BridgeError as exc:
             report["note"] = str(exc)
@@ -309,6 +310,9 @@ def status(as_json) -> None:
             click.echo(_orders_line(report["orders"]))
         if (report.get("submits") or {}).get("note"):
             click.echo(f"submits: {report['submits']['note']}")
+        for view in report["watches"]:
+            if view.get("problem"):  # a watch in trouble: stopped, or looking without file events
+                click.echo(f"watch {view['dir']}: {view['problem']}")
         for item in report["recent_failures"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")
@@ -434,6 +438,7 @@ def open_page(no_browser) -> None:
     import webbrowser
 
     from ..discovery import BridgeError, running_bridge
+    from .login_page import opener_page
 
     settings = _settings()
     bridge = running_bridge(settings.home)
@@ -446,7 +451,7 @@ def open_page(no_browser) -> None:
     except BridgeError as exc:
         raise click.ClickException(f"the bridge gave no login link: {exc}") from None
     url, minutes = answer["url"], max(1, answer.get("expires_in", 300) // 60)
-    if no_browser or not webbrowser.open(url):
+    if no_browser or not webbrowser.open(opener_page(settings.home, url).as_uri()):
         click.echo(f"open this address in your browser (it works once, within {minutes} minutes):\n  {url}")
     else:
         click.echo(f"opened the status page at {bridge.url}/")

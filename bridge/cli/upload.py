@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..discovery import BridgeError, LocalBridge
+from ..queue.intake import MAX_ITEMS
 from .status import ExitStatus
 
 POLL = 0.5
@@ -28,12 +29,45 @@ def _result(path, source_id=None, **kw) -> dict:
     } | kw
 
 
+# An items file of the most items a batch takes, each with a long path and source id, is
+# well under this; a bigger one is refused before it is read.
+MAX_ITEMS_FILE_BYTES = MAX_ITEMS * 5_000
+
+
+class TooManyItems(ValueError):
+    """An items file with more items than a batch takes."""
+
+
+def _at_most(count: int):
+    """A JSON object hook that stops the parse at the `count`+1-th object (an item each), so
+    that a file of a million items costs no more than the first ten thousand."""
+    seen = 0
+
+    def hook(obj: dict) -> dict:
+        nonlocal seen
+        seen += 1
+        if seen > count:
+            raise TooManyItems
+        return obj
+
+    return hook
+
+
 def read_items(manifest: Path) -> list[tuple[Path, str]]:
     """The photos of an items file, `{"items": [{"path", "source_id"}]}` in UTF-8: hosts hand
     their paths over this way so that no path passes through a shell (quoting, code pages)."""
     try:
-        items = json.loads(manifest.read_text("utf-8"))["items"]
+        size = manifest.stat().st_size
+        if size > MAX_ITEMS_FILE_BYTES:
+            raise click.ClickException(f"{manifest}: {size:,} bytes, more than {MAX_ITEMS:,} items need")
+        items = json.loads(manifest.read_text("utf-8"), object_hook=_at_most(MAX_ITEMS + 1))["items"]
         pairs = [(i["path"], str(i["source_id"])) for i in items]
+    except TooManyItems:
+        raise click.ClickException(
+            f"{manifest}: more than {MAX_ITEMS:,} items; hand them over in several files"
+        ) from None
+    except RecursionError:
+        raise click.ClickException(f"{manifest}: nested too deeply to be an items file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise click.ClickException(f"{manifest}: {exc}") from None
     except (KeyError, TypeError):

@@ -71,6 +71,7 @@ class Item(Mapping[str, Any]):
     order_error: str | None
     submits_sent: int
     submitted_at: float | None
+    submit_sent_at: float | None  # when the last submit left, until its answer was heard
     eta: float | None
     order_next: float
     order_polls: int

@@ -65,10 +65,17 @@ class OrderRecords:
     def set_selection(self, item_id: str, selection: dict) -> None:
         self._order_update(item_id, "selection=?", (json.dumps(selection),))
 
-    def about_to_submit(self, item_id: str) -> None:
+    def about_to_submit(self, item_id: str, now: float) -> None:
         """Recorded before the submit leaves: after a crash or a lost answer the follower asks
-        the API whether it was taken before it sends another."""
-        self._order_update(item_id, "submits_sent=submits_sent + 1, order_state='submitting'")
+        the API whether it was taken before it sends another, and sends none while it may
+        still arrive."""
+        self._order_update(
+            item_id, "submits_sent=submits_sent + 1, submit_sent_at=?, order_state='submitting'", (now,)
+        )
+
+    def submit_answered(self, item_id: str) -> None:
+        """The API answered the last submit (a refusal): it will not arrive later."""
+        self._order_update(item_id, "submit_sent_at=NULL")
 
     def order_processing(
         self, item_id: str, submitted_at: float, eta: float, next_look: float, process_id: str | None = None

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..clock import Clock
 from ..config import Settings
@@ -28,7 +29,10 @@ from ..remote.catalog import UNKNOWN_ID_KEYS, Catalog, NotOffered, Selection
 from ..remote.client import RemoteError
 from ..remote.download import BadResult, fetch, place
 from ..remote.health import OK, RemoteHealth
+from ..remote.result_address import RefusedAddress, guarded_session
+from ..text import printable
 from .item import Item
+from .result_names import part_name, result_stem
 from .store import Store
 from .submit_limit import SubmitLimit
 
@@ -38,16 +42,6 @@ POLL_BACKOFF = 1.5  # each look without a result waits this much longer than the
 POLL_CAP = 300.0  # ... up to five minutes
 QUICK_RESUMES = 4  # a cut download is resumed at once this many times before it waits
 FIRST_LOOK = 5.0  # seconds after a submit without an eta before the first look
-
-
-def service_short(service: str) -> str:
-    return service.removeprefix("service-").removeprefix("tool-").removeprefix("ai-")
-
-
-def result_stem(item: Item, sequence: int) -> str:
-    """`<source stem>_<service>_<n>`: beside the photo's own name in any folder listing."""
-    source = Path(item["filename"] or item["source_path"] or item["id"]).stem
-    return f"{source}_{service_short(item['service_name'])}_{sequence}"
 
 
 class OrderFollower:
@@ -70,6 +64,7 @@ class OrderFollower:
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._results: tuple[str, Any] | None = None  # (API address, download session)
 
     @property
     def results_root(self) -> Path:
@@ -90,7 +85,10 @@ class OrderFollower:
         self.wake()
         if self._thread is not None:
             self._thread.join(timeout)
-            return not self._thread.is_alive()
+            if self._thread.is_alive():
+                return False
+        if self._results is not None:
+            self._results[1].close()  # its pooled connections to result hosts
         return True
 
     def _run(self) -> None:
@@ -117,7 +115,7 @@ class OrderFollower:
                     break
                 item = self.store.item(item_id)
                 if item is not None:
-                    self.handle(item)
+                    self._handle_alone(item)
         finally:
             if probe:
                 self.health.release()
@@ -126,15 +124,23 @@ class OrderFollower:
         following = self.store.next_order_due()
         return IDLE if following is None else max(0.0, following - self.clock.wall())
 
-    def handle(self, item: Item) -> None:
+    def _handle_alone(self, item: Item) -> None:
+        """One order's unexpected trouble waits with its reason (and fails it after
+        `order_timeout`); the orders behind it are followed all the same."""
         try:
-            if item["order_state"] == "submitting":
-                self._submit(item)
-            elif item["order_state"] == "processing":
-                self._follow(item)
-        except Exception as exc:  # one order's surprise never stops the others: it fails alone
-            log.exception("item %s: unexpected error in its order", item["id"])
-            self.store.order_failed(item["id"], f"{self._name(item)}: the bridge could not follow it ({exc})")
+            self.handle(item)
+        except Exception as exc:
+            log.exception("item %s: unexpected error following its order", item["id"])
+            why = f"an unexpected error ({type(exc).__name__}: {printable(str(exc))[:200]})"
+            if not self._past_deadline(item, why):
+                when = self.clock.wall() + self._poll_delay(item)
+                self.store.order_wait(item["id"], when, f"waiting: {why}", polled=True)
+
+    def handle(self, item: Item) -> None:
+        if item["order_state"] == "submitting":
+            self._submit(item)
+        elif item["order_state"] == "processing":
+            self._follow(item)
 
     def outlook(self):
         """When the submits waiting for a slot of the API's limit will go."""
@@ -162,6 +168,8 @@ class OrderFollower:
                 now = self.clock.wall()
                 self.store.order_processing(item_id, now, now, now, process_id=found.process_id)
                 return
+            if self._submit_may_arrive(item, api):
+                return
         selection = self._selection(item)
         if selection is None:
             return
@@ -170,7 +178,7 @@ class OrderFollower:
             outlook = self.outlook()
             self.store.order_wait(item_id, self.clock.wall() + wait, outlook.note)
             return
-        self.store.about_to_submit(item_id)  # before it leaves: "ask first" from now on
+        self.store.about_to_submit(item_id, self.clock.wall())  # before it leaves: "ask first" from now on
         try:
             answer = api.submit(self._ref(item), selection)
         except RemoteError as exc:
@@ -190,6 +198,21 @@ class OrderFollower:
             first,
         )
         self.store.order_processing(item_id, now, now + first, now + first, process_id=answer.process_id)
+
+    def _submit_may_arrive(self, item: Item, client: RemoteApi) -> bool:
+        """A submit that left unanswered (the bridge died, the connection was cut, a gateway
+        gave up) may still reach the API until the connect and read timeouts have passed since
+        it left. Until then the API's "not submitted" may still change: ask again later instead
+        of sending another (a second charge). True when the order waits for that."""
+        sent = item["submit_sent_at"]
+        if sent is None:
+            return False
+        settled, now = sent + client.connect_timeout + client.read_timeout, self.clock.wall()
+        if now >= settled:
+            return False
+        note = "waiting: the last submit may still reach the API; asking again before sending another"
+        self.store.order_wait(item["id"], min(settled, now + self._poll_delay(item)), note, polled=True)
+        return True
 
     def _selection(self, item: Item, refresh: bool = False) -> Selection | None:
         """The space and widgets to send: as resolved at intake, or now (after `refresh`, from a
@@ -214,6 +237,8 @@ class OrderFollower:
 
     def _submit_refused(self, item: Item, selection: Selection, exc: RemoteError) -> None:
         item_id, name = item["id"], self._name(item)
+        if exc.status is not None and exc.status not in (408, 502, 503, 504):
+            self.store.submit_answered(item_id)  # the API's own answer: that submit is over
         words = f"{exc.key or ''} {exc.message}".lower()
         if exc.status is not None and 400 <= exc.status < 500 and "already" in words:
             self._answered(item_id)
@@ -272,7 +297,7 @@ class OrderFollower:
         if progress.process_id and progress.process_id != item["process_id"]:
             self.store.set_process(item_id, progress.process_id)
         if progress.state == FAILED:
-            reason = progress.message or "no reason given"
+            reason = printable(progress.message or "no reason given")
             self.store.order_failed(item_id, f"{name}: the API says the order failed: {reason[:200]}")
             return
         got = {r["src"] for r in item["results"] or []}
@@ -299,11 +324,11 @@ class OrderFollower:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return self._result_problem(item, f"cannot make the results folder {folder} ({exc.strerror})")
-        part = folder / f".{stem}.{item['id']}.part"
+        part = folder / part_name(stem, item["id"])
         timeout = (client.connect_timeout, 60.0)
         for attempt in range(1, QUICK_RESUMES + 1):
             try:
-                fetched = fetch(client.session, result.src, part, timeout)
+                fetched = fetch(self._results_session(client), result.src, part, timeout)
                 path = place(fetched, folder, stem)
             except RemoteError as exc:
                 if attempt < QUICK_RESUMES:
@@ -311,6 +336,11 @@ class OrderFollower:
                 return self._result_problem(item, f"the download of result {sequence} failed ({exc})")
             except BadResult as exc:
                 return self._result_problem(item, f"result {sequence}: {exc}")
+            except RefusedAddress as exc:  # the API would have to send another address
+                self.store.order_failed(
+                    item["id"], f"{self._name(item)}: result {sequence} not fetched: {exc}"
+                )
+                return False
             except OSError as exc:
                 return self._result_problem(
                     item, f"cannot write result {sequence} into {folder} ({exc.strerror})"
@@ -328,6 +358,13 @@ class OrderFollower:
             log.info("item %s: result %d saved as %s", item["id"], sequence, path)
             return True
         return False
+
+    def _results_session(self, client: RemoteApi):
+        """The session downloads go through: it connects only to the internet or the API's own
+        address (`remote/result_address.py`); one per API address."""
+        if self._results is None or self._results[0] != client.base_url:
+            self._results = (client.base_url, guarded_session(client.base_url))
+        return self._results[1]
 
     def _result_problem(self, item: Item, why: str) -> bool:
         if not self._past_deadline(item, why):

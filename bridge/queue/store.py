@@ -133,11 +133,14 @@ CREATE TABLE watch_cursors (client TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
 
 # Version 5: the v3 API. The property an item belongs to (v3: its project; v1: kept and shown),
 # the uploaded photo's asset id, the process a submit started, and the version that took it.
+# And when the last submit left without an answer heard (a crash, a cut connection), so that no
+# other is sent before it could have reached the API (`queue/orders.py`).
 _SCHEMA_5 = """
 ALTER TABLE items ADD COLUMN project TEXT;
 ALTER TABLE items ADD COLUMN asset_id TEXT;
 ALTER TABLE items ADD COLUMN process_id TEXT;
 ALTER TABLE items ADD COLUMN api_version TEXT;
+ALTER TABLE items ADD COLUMN submit_sent_at REAL;
 """
 
 MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3, 4: _SCHEMA_4, 5: _SCHEMA_5}

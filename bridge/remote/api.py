@@ -123,6 +123,10 @@ class RemoteApi:
         return self.client.connect_timeout
 
     @property
+    def read_timeout(self) -> float:
+        return self.client.read_timeout
+
+    @property
     def base_url(self) -> str:
         return self.client.base_url
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..clock import Clock
+from ..text import printable
 from .client import RemoteError
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ UNKNOWN_ID_KEYS = (*_UNKNOWN_IDS, *(f"api_error_{k}" for k in _UNKNOWN_IDS))
 class NotOffered(ValueError):
     """A space or widget value the catalog lacks, or a mandatory one missing; the message
     names the valid choices."""
+
+    def __init__(self, message: str):
+        super().__init__(printable(message))  # the choices are the remote's words
 
 
 @dataclass(frozen=True)

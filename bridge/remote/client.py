@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from .. import __version__
 from ..formats import UploadFile
 from ..redact import snippet
+from ..text import has_controls, printable
 
 SNIPPET_CHARS = 200
+MAX_ORDER_ID = 200
 UPLOAD_BLOCK = 1 << 20
 GATEWAY_DOWN = (502, 503, 504)  # what proxies and load balancers say when the API is down
 
@@ -201,6 +203,22 @@ class ApiClient:
     def snippet(self, text: str) -> str:
         """The remote's words, short, with the key masked in any form it echoed it in."""
         return snippet(text, SNIPPET_CHARS, [self.api_key])
+
+
+def checked_id(value, what: str, client: ApiClient) -> str | None:
+    """An id from the API as it gave it, or None when it gave none; one with control characters
+    or over MAX_ORDER_ID characters is refused (RemoteError), never cleaned into an id the API
+    does not know."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if len(value) > MAX_ORDER_ID or has_controls(value):
+        raise RemoteError(
+            status=200,
+            retryable=False,
+            message=f"the answer's {what} has control characters or is over {MAX_ORDER_ID} characters: "
+            + client.snippet(printable(value)),
+        )
+    return value
 
 
 def _json_or_none(content: bytes):

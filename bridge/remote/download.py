@@ -29,6 +29,13 @@ class BadResult(Exception):
     """What came is not a usable image (wrong length, not an image, cut inside)."""
 
 
+class ResultHostError(RemoteError):
+    """An HTTP error from the host serving a result: not the API's words about the key."""
+
+    def describe(self) -> str:
+        return f"the result's host answered HTTP {self.status}"
+
+
 @dataclass(frozen=True)
 class Fetched:
     path: Path  # the .part file, complete and checked, not yet renamed
@@ -46,8 +53,10 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
     if urlsplit(url).scheme not in ("http", "https"):
         raise BadResult(f"the result's address is not a web address: {url[:80]}")
     have = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
+    # Identity: a compressed body could unpack to any size; the cap counts what is written.
+    headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={have}-"} if have else {})
     digest = hashlib.sha256()
+    runaway = False
     try:
         with session.get(url, headers=headers, stream=True, timeout=timeout) as resp:
             if resp.status_code == 416:  # the part already holds it all, or is not a prefix
@@ -57,9 +66,9 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
             if resp.status_code == 200:
                 have = 0  # the server sends it all again
             elif resp.status_code != 206:
-                raise RemoteError(
+                raise ResultHostError(
                     status=resp.status_code,
-                    message="the result could not be downloaded",
+                    message="",
                     retryable=resp.status_code in (408, 429) or resp.status_code >= 500,
                 )
             if total is not None and total > MAX_RESULT_BYTES:
@@ -72,6 +81,9 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
                 out.truncate()
                 with _Hasher(digest) as hasher:
                     for block in resp.iter_content(BLOCK):
+                        if out.tell() + len(block) > MAX_RESULT_BYTES:  # no length, or a false one
+                            runaway = True
+                            break
                         out.write(block)
                         hasher.update(block)
                 out.flush()
@@ -79,6 +91,9 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
                 size = out.tell()
     except requests.RequestException as exc:
         raise RemoteError(status=None, cause=_network_cause(exc), message="", retryable=True) from None
+    if runaway:
+        part.unlink(missing_ok=True)
+        raise BadResult(f"the result ran past {MAX_RESULT_BYTES:,} bytes, more than any image; not kept")
     if total is not None and size != total:
         if size < total:  # the connection ended early without an error: resume next time
             raise RemoteError(status=None, cause="the download stopped short", message="", retryable=True)

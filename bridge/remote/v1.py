@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ..formats import UploadFile
 from ..services import services
+from ..text import printable
 from ..tools import slugify, tool_for
 from .api import (
     FAILED,
@@ -28,7 +29,7 @@ from .api import (
     Uploaded,
 )
 from .catalog import CATALOG_TIMEOUT, NotOffered, Selection, ServiceCatalog, choices, matches
-from .client import ApiClient, RemoteError
+from .client import ApiClient, RemoteError, checked_id
 
 READY = "regular_finished"
 IMAGE_FAILED = {"failed", "error", "cancelled", "canceled", "rejected"}
@@ -64,8 +65,10 @@ class V1:
         answer = self.client.send_file(
             "/v1/order/image", [("service_name", service_name)], "image", file, on_progress
         )
-        order_id = answer.get("order_id") if isinstance(answer, dict) else None
-        if not isinstance(order_id, str) or not order_id.strip():
+        order_id = checked_id(
+            answer.get("order_id") if isinstance(answer, dict) else None, "order id", self.client
+        )
+        if order_id is None:
             raise RemoteError(
                 status=200,
                 retryable=False,
@@ -132,8 +135,8 @@ class V1:
                 if item is None:
                     raise NotOffered(f"{widget['title']} {text!r} is not offered; choose {choices(items)}")
                 selected.append({"id": widget["id"], "item_id": item["id"]})
-                titles.append(str(item.get("title")))
-            labels[widget["title"]] = ", ".join(titles)
+                titles.append(printable(str(item.get("title"))))  # the remote's words, stored and shown
+            labels[printable(str(widget["title"]))] = ", ".join(titles)
             seen.add(widget["id"])
         for widget in offered:
             if not widget.get("is_optional", True) and widget.get("id") not in seen:
@@ -144,7 +147,7 @@ class V1:
             labels["Remove shadow"] = "yes"
         return Selection(
             space_entry["name"] if space_entry else "",
-            space_entry.get("title") if space_entry else None,
+            printable(str(space_entry["title"])) if space_entry and space_entry.get("title") else None,
             selected,
             labels,
             options,

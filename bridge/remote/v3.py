@@ -17,7 +17,7 @@ from ..formats import UploadFile
 from ..tools import Tool, Widget, titled, tool_for
 from .api import FAILED, FINISHED, NOT_SUBMITTED, PROCESSING, OrderRef, Progress, Result, Submitted, Uploaded
 from .catalog import CATALOG_TIMEOUT, NotOffered, Selection, ServiceCatalog
-from .client import ApiClient, RemoteError
+from .client import ApiClient, RemoteError, checked_id
 
 MIN_POLL_GAP = 5.0  # "Avoid polling more than once every 5 s" (quick start; the MCP enforces it)
 PROJECT_PAGE = 30  # the most the project list gives at once
@@ -98,7 +98,8 @@ class V3:
         fields = [("project_id", self.project_id(project))] if project and project.strip() else []
         fields.append(("asset_role", "primary_angle"))
         answer = unwrapped(self.client.send_file("/v3/order", fields, "asset_file", file, on_progress))
-        order_id = _text(answer.get("order_id") or answer.get("id")) if isinstance(answer, dict) else None
+        given = (answer.get("order_id") or answer.get("id")) if isinstance(answer, dict) else None
+        order_id = checked_id(given, "order id", self.client)
         if order_id is None:
             raise RemoteError(
                 status=200,
@@ -107,7 +108,7 @@ class V3:
             )
         assets = answer.get("assets") if isinstance(answer, dict) else None
         first = assets[0] if isinstance(assets, list) and assets and isinstance(assets[0], dict) else {}
-        asset_id = _text(first.get("id") or first.get("asset_id"))
+        asset_id = checked_id(first.get("id") or first.get("asset_id"), "asset id", self.client)
         if asset_id is None:  # the MCP server's advice for an order without its asset
             raise RemoteError(
                 status=200,
@@ -179,9 +180,10 @@ class V3:
             payload["widgets"] = selection.selected
         answer = unwrapped(self.client.call("POST", "/v3/process", payload=payload))
         ids = answer.get("process_ids") if isinstance(answer, dict) else None
-        process_id = _text(ids[0]) if isinstance(ids, list) and ids else None
-        if process_id is None and isinstance(answer, dict):
-            process_id = _text(answer.get("process_id") or answer.get("id"))
+        given = ids[0] if isinstance(ids, list) and ids else None
+        if given is None and isinstance(answer, dict):
+            given = answer.get("process_id") or answer.get("id")
+        process_id = checked_id(given, "process id", self.client)
         if process_id is None:
             raise RemoteError(
                 status=200,

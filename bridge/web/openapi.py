@@ -253,7 +253,11 @@ _WATCH = {
         **{k: _NULLABLE_STR for k in ("dir", "service", "preset", "results", "problem", "client")},
         **{k: {"type": "boolean"} for k in ("submit", "move_done", "poll")},
         "state": {"enum": ["starting", "watching", "missing", "error", "stopped", "removed"]},
-        "mode": {"enum": ["events", "polling", None], "description": "how changes are noticed"},
+        "mode": {
+            "enum": ["events", "polling", "scanning", None],
+            "description": "how changes are noticed; scanning: file events stopped (`problem` says "
+            "why), the folder is looked through every 10 s",
+        },
         "files_sent": {"type": "integer", "description": "files handed over so far"},
         "settling": {"type": "integer", "description": "files seen, waiting to be complete"},
     },

@@ -98,3 +98,43 @@ def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_br
         submitted_twice=0,
         half_written_results=0,
     )
+
+
+SLOW = 3.0  # seconds the API takes over each submit
+
+
+def test_kill_9_while_a_slow_api_holds_the_submit_never_submits_twice(photos, sandbox, start_bridge, report):
+    """The bridge dies while the API still works on its submit, restarts at once, asks, and
+    hears "not submitted" (the API has not finished): it must ask again, never send another."""
+    count, kills = 6, 3
+    files = photos(count)
+    state = sandbox.state
+    # Timeouts above the API's slowness (each submit is taken), short enough for the test.
+    config = CONFIG + "connect_timeout = 1\nread_timeout = 5\n"
+    bridge = start_bridge(sandbox.url, config=config)
+    state.route_faults = {"submit": FaultPlan(rate=1.0, kinds=[Fault(delay=SLOW)])}
+    items = [
+        {"path": str(p), "source_id": str(n), "service_name": "day-to-dusk", "submit": True}
+        for n, p in enumerate(files)
+    ]
+    batch_id = bridge.upload_items(items)["batch_id"]
+    for n in range(1, kills + 1):
+        deadline = time.monotonic() + 60
+        while state.injected["submit delay"] < n * 2 - 1:  # a submit is with the API now
+            assert time.monotonic() < deadline, "no submit was sent"
+            time.sleep(0.01)
+        _kill(bridge)
+        bridge.start()
+        deadline = time.monotonic() + 60
+        while state.injected["submit delay"] < n * 2:  # the next submit of the restarted bridge
+            assert time.monotonic() < deadline, "no submit after the restart"
+            time.sleep(0.01)
+    state.route_faults = {}
+    batch = bridge.wait_orders(batch_id, timeout=120)
+    assert [i["order_state"] for i in batch["items"]] == ["finished"] * count, [
+        (i["order_state"], i["order_error"]) for i in batch["items"]
+    ]
+    counts = state.book.counts()
+    assert set(counts["charges"].values()) == {1} and len(counts["charges"]) == count
+    assert not counts["repeats"] and set(counts["requests"].values()) == {1}, counts  # none resent
+    report("orders: crash, slow API", kills=kills, api_s_per_submit=SLOW, submits_resent=0, double_charges=0)
