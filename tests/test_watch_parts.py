@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge.config import ConfigError, WatchEntry, load_settings
+from bridge.connect import remote_client
 from bridge.rules import Rules
 from bridge.watch.entries import drop_watch, entry_problem, save_watch
 from bridge.watch.names import folder_choice, skipped
@@ -157,7 +158,7 @@ def test_a_folder_moved_in_as_one_event_is_looked_through(tmp_path):
         (card / "DCIM" / f"IMG_{n}.jpg").write_bytes(b"\xff\xd8 not yet checked")
     (card / "DCIM" / ".trash" / "old.jpg").write_bytes(b"hidden folders are left alone")
     settings = load_settings({"AIHD_HOME": str(tmp_path / "home")})
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, remote_client)
     try:
         folder = WatchedFolder(
             WatchEntry(watched),

@@ -8,7 +8,11 @@ from pathlib import Path
 from support import jpeg_bytes
 
 CONFIG = "retry_base = 0.05\npoll_interval = 0.05\nprobe_max_wait = 0.5\n"
-SUBMIT = {"service_name": "service-day-to-dusk", "submit": "true", "widgets": '{"Sky": "Blue hour"}'}
+SUBMIT = {
+    "service_name": "service-day-to-dusk",
+    "submit": "true",
+    "widgets": '{"Sky Style": "Dusk with cloud"}',
+}
 
 
 def _multipart(bridge, name: str, n: int):
@@ -57,7 +61,7 @@ def test_a_photo_with_a_long_name_gets_its_results(sandbox, start_bridge, tmp_pa
             assert len(photo.name.encode()) == length
             photo.write_bytes(jpeg_bytes(color=(60 * n, 100 * t, 90)))  # results that differ
             items.append({"path": str(photo), "source_id": f"{length}{twin}"} | SUBMIT | {"submit": True})
-    items = [i | {"widgets": {"Sky": "Blue hour"}} for i in items]
+    items = [i | {"widgets": {"Sky Style": "Dusk with cloud"}} for i in items]
     answer = bridge.upload_items(items)
     batch = bridge.wait_orders(answer["batch_id"], timeout=60)
     paths = [Path(r["path"]) for i in batch["items"] for r in i["results"]]

@@ -114,7 +114,13 @@ def test_kill_9_while_a_slow_api_holds_the_submit_never_submits_twice(photos, sa
     bridge = start_bridge(sandbox.url, config=config)
     state.route_faults = {"submit": FaultPlan(rate=1.0, kinds=[Fault(delay=SLOW)])}
     items = [
-        {"path": str(p), "source_id": str(n), "service_name": "day-to-dusk", "submit": True}
+        {
+            "path": str(p),
+            "source_id": str(n),
+            "service_name": "day-to-dusk",
+            "submit": True,
+            "widgets": {"Sky Style": "Dusk with cloud"},
+        }
         for n, p in enumerate(files)
     ]
     batch_id = bridge.upload_items(items)["batch_id"]

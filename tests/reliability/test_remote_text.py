@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import bridge_env, run_cli
 
 CONFIG = "retry_base = 0.05\nmax_attempts = 1\n"

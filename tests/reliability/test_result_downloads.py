@@ -10,9 +10,9 @@ import pytest
 from flask import Flask, Response, redirect, request
 
 from bridge.remote import download
-from bridge.remote.background import BackgroundServer
 from bridge.remote.download import BadResult, fetch
 from bridge.remote.result_address import RefusedAddress, guarded_session
+from bridge.web.background import BackgroundServer
 from support import jpeg_bytes
 
 CAP = 20_000_000  # the test's cap; the bridge's is MAX_RESULT_BYTES (200 MB), the same code
