@@ -16,7 +16,7 @@ from test_symlinks import run_while_flipping
 
 from bridge.watch.journal import NotTheFileSeen, sha256_of
 from bridge.watch.settle import stat_key
-from support import bridge_env, jpeg_bytes, run_cli, wait_until
+from support import bridge_env, free_port, jpeg_bytes, run_cli, wait_until
 
 DEPTH = 1_100
 
@@ -146,7 +146,7 @@ def test_a_link_flipped_to_a_fifo_never_holds_the_watch(tmp_path, noisy_jpeg, re
     report("watch: link to a FIFO", looks=sum(outcomes.values()), **outcomes, watch_blocked=0)
 
 
-def test_a_folder_of_photos_moved_in_is_looked_through_at_once(sandbox, start_bridge, tmp_path, report):
+def test_a_folder_of_photos_moved_in_is_looked_through_at_once(start_bridge, tmp_path, report):
     folder, staging = tmp_path / "Exports", tmp_path / "card"
     folder.mkdir()
     (staging / "DCIM" / "100").mkdir(parents=True)
@@ -156,11 +156,13 @@ def test_a_folder_of_photos_moved_in_is_looked_through_at_once(sandbox, start_br
         (staging / "DCIM" / "100" / f"IMG_{n:05}.jpg").write_bytes(
             tiny[:-2] + n.to_bytes(4, "big") + tiny[-2:]
         )
-    bridge = start_bridge(sandbox.url, config=_config(folder))
+    # An API that cannot be reached (a closed port of this machine): the workers wait instead of
+    # uploading 10,000 photos, so what is measured is the watch and intake alone.
+    bridge = start_bridge(f"http://127.0.0.1:{free_port()}", config=_config(folder))
     wait_until(lambda: _views(bridge)[str(folder)]["mode"] == "events", 20, "file events")
     started = time.monotonic()
     os.rename(staging, folder / "card")
-    wait_until(lambda: _views(bridge)[str(folder)]["files_sent"] == count, 90, f"{count} files handed over")
+    wait_until(lambda: _views(bridge)[str(folder)]["files_sent"] == count, 120, f"{count} files handed over")
     took = time.monotonic() - started
     report("folder moved in", files=count, all_handed_over_s=round(took, 1), before="0 in 120 s")
 
