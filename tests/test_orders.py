@@ -246,6 +246,25 @@ def test_an_order_that_raises_waits_with_its_reason_and_never_stops_the_others(w
     assert "unexpected error" in world.store.item(stuck)["order_error"]
 
 
+def test_an_unanswered_submit_is_sent_again_only_once_it_could_no_longer_arrive(world, api, clock, client):
+    """The connection drops before the API took the submit: "not submitted" could still change
+    while the request may be on its way, so the follower asks until the connect and read
+    timeouts have passed since it left, then sends it once more."""
+    item_id = world.order()
+    api.state.route_faults = {"submit": FaultPlan(script=[Fault(drop=True)])}
+    world.follower.step()
+    left = clock.wall()
+    window = client.connect_timeout + client.read_timeout
+    _run(world, clock, window - 1)
+    item = world.store.item(item_id)
+    assert item["order_state"] == "submitting" and "may still reach the API" in item["order_error"]
+    assert api.state.book.requests[item["order_id"]] == 0  # dropped before the API took it
+    _run(world, clock, 2 + ETA + 10)
+    item = world.store.item(item_id)
+    assert item["order_state"] == "finished" and item["submitted_at"] >= left + window
+    assert api.state.book.charges[item["order_id"]] == 1 and not api.state.book.repeats
+
+
 def test_a_cut_download_resumes_and_the_file_is_whole(world, api, clock):
     item_id = world.order()
     api.state.route_faults = {"download": FaultPlan(script=[Fault(cut=True), Fault(cut=True)])}
