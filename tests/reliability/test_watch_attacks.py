@@ -192,3 +192,44 @@ def test_a_link_to_a_photo_outside_the_watched_folder_is_not_sent(sandbox, start
         assert side["state"] == "failed" and "outside the watched folder; not sent" in side["error"], side
     assert {r["filename"] for r in sandbox.state.received} <= {"own.jpg", "inside.jpg"}
     report("watch: links outside", refused=f"{len(refused)} of {len(links)}", sent_from_outside=0)
+
+
+def test_a_link_flipped_outside_while_it_is_handed_over_sends_nothing_from_outside(tmp_path, report):
+    """Another process repoints a link in a watched folder between a photo inside it and one
+    outside as fast as it can, while intake checks where it leads and opens it: only the photo
+    inside is ever kept."""
+    from bridge.config import Settings
+    from bridge.queue.intake import Intake
+    from bridge.queue.spool import Spool
+    from bridge.queue.store import Store
+    from bridge.rules import Rules
+
+    folder, outside = tmp_path / "Shared", tmp_path / "private"
+    folder.mkdir()
+    outside.mkdir()
+    inner, secret, link = folder / "own.jpg", outside / "secret.jpg", folder / "link.jpg"
+    inner.write_bytes(jpeg_bytes(exif={0x010E: "inside"}))
+    secret.write_bytes(jpeg_bytes(exif={0x010E: "outside"}))
+    os.symlink(inner, link)
+    store = Store(tmp_path / "db.sqlite3")
+    spool = Spool(tmp_path / "spool")
+    intake = Intake(Settings(home=tmp_path), store, spool, Rules.load(tmp_path))
+    outcomes = {"kept": 0, "refused": 0}
+
+    def hand_over(at_least: int) -> None:
+        n = 0
+        while n < at_least or not all(outcomes.values()):
+            n += 1
+            fields = {"path": str(link), "service_name": "day-to-dusk", "force": True}
+            _, (item,) = intake.from_json({"items": [fields]}, within=folder)
+            outcomes["refused" if item.error else "kept"] += 1
+
+    worker = threading.Thread(target=hand_over, args=(2000,), daemon=True)
+    try:
+        run_while_flipping(link, inner, secret, worker)
+    finally:
+        store.close()
+    assert not worker.is_alive() and outcomes["kept"] > 0 and outcomes["refused"] > 0, outcomes
+    kept = {p.read_bytes() for p in spool.root.iterdir()}
+    assert kept == {inner.read_bytes()}, "a photo from outside the folder was kept"
+    report("watch: link flipped outside", hand_overs=sum(outcomes.values()), **outcomes, sent_from_outside=0)
