@@ -267,3 +267,22 @@ def test_the_apis_reason_for_a_failed_order_is_stored_without_control_characters
     _run(world, clock, ETA + 5)
     error = world.store.item(item_id)["order_error"]
     assert error.endswith("the API says the order failed:  ]0;PWNED  forged 1m"), error
+
+
+def test_an_unanswered_submit_is_sent_again_only_once_it_could_no_longer_arrive(world, api, clock, client):
+    """The connection drops before the API took the submit: "not submitted" could still change
+    while the request may be on its way, so the follower asks until the connect and read
+    timeouts have passed since it left, then sends it once more."""
+    item_id = world.order()
+    api.state.route_faults = {"submit": FaultPlan(script=[Fault(drop=True)])}
+    world.follower.step()
+    left = clock.wall()
+    window = client.connect_timeout + client.read_timeout
+    _run(world, clock, window - 1)
+    item = world.store.item(item_id)
+    assert item["order_state"] == "submitting" and "may still reach the API" in item["order_error"]
+    assert not api.state.book.requests.get(item["order_id"])  # dropped before the API took it
+    _run(world, clock, 2 + ETA + 40)
+    item = world.store.item(item_id)
+    assert item["order_state"] == "finished" and item["submitted_at"] >= left + window
+    assert api.state.book.charges[item["order_id"]] == 1 and not api.state.book.repeats

@@ -101,15 +101,17 @@ class Intake:
         if not path.is_absolute():
             item.error = f"{path_text}: the path must be absolute"
             return item
-        if inside is not None:
-            # A link in a shared or synced folder must not send (and charge) a photo from elsewhere.
-            path = Path(os.path.realpath(path))
-            if not path.is_relative_to(inside):
-                item.error = f"{path_text}: a link to {path}, outside the watched folder; not sent"
+        real = None
+        if inside is not None:  # a link in a shared or synced folder must not send a photo from elsewhere
+            real = Path(os.path.realpath(path))
+            if not real.is_relative_to(inside):
+                item.error = f"{path_text}: a link to {real}, outside the watched folder; not sent"
                 return item
         try:
             # Checked and kept through one handle: the path may be repointed in between.
             with open_photo(path, self.settings.max_upload_bytes) as (fh, fmt, st):
+                if real is not None and not _same_file(real, st):
+                    raise FileProblem(path, "was repointed while it was looked at; not sent")
                 spooled = self.spool.take(path, fh, item_id)
         except FileProblem as exc:
             item.error = str(exc)
@@ -226,6 +228,15 @@ def _text(value) -> str | None:
     if value is None or isinstance(value, (dict, list, bool)):
         return None
     return str(value)[:500]
+
+
+def _same_file(path: Path, st: os.stat_result) -> bool:
+    """Whether `path` names the file `st` was taken of (the one opened)."""
+    try:
+        there = path.stat()
+    except OSError:
+        return False
+    return (there.st_dev, there.st_ino) == (st.st_dev, st.st_ino)
 
 
 def _why(exc: OSError) -> str:

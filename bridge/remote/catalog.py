@@ -97,7 +97,13 @@ class Selection:
 
 
 def _public(entry: dict, keys: tuple[str, ...]) -> dict:
-    return {k: entry.get(k) for k in keys}
+    """The entry as shown (`aihd-bridge catalog`, the plugins' menus): the remote's words
+    without control characters; ids as they are (JSON escapes them), or they would not match."""
+    return {k: _shown(k, entry.get(k)) for k in keys}
+
+
+def _shown(key: str, value):
+    return printable(value) if key in ("title", "description") and isinstance(value, str) else value
 
 
 def matches(entry: dict, text: str, *keys: str) -> bool:

@@ -41,3 +41,16 @@ def test_the_remotes_text_reaches_no_terminal_raw(make_jpeg, sandbox, start_brid
     assert not any(c in t for t in texts for c in CONTROLS)
     assert not any(line.startswith("OK   photo.jpg") for t in texts for line in t.splitlines())
     report("remote text", hostile_answers=5, control_characters_shown=0, forged_lines=0, ids_refused=3)
+
+
+def test_the_catalogs_titles_reach_no_terminal_raw(sandbox, start_bridge):
+    widget = sandbox.state.book.catalog._widgets["service-day-to-dusk"][0]
+    widget["title"] += TITLE + FORGED
+    widget["items"][0]["title"] += TITLE
+    bridge = start_bridge(sandbox.url, config=CONFIG)
+    env = bridge_env(bridge.home, sandbox.url)
+    for args in (["catalog", "day-to-dusk"], ["catalog", "day-to-dusk", "--json"]):
+        shown = run_cli(*args, env=env)
+        assert shown.returncode == 0 and "PWNED" in shown.stdout, shown.stderr
+        assert not any(c in shown.stdout + shown.stderr for c in CONTROLS)
+        assert not any(line.lstrip().startswith("OK   photo.jpg") for line in shown.stdout.splitlines())
