@@ -1,4 +1,5 @@
-"""install.sh as a new user runs it: a throw-away HOME, fake systemctl/launchctl recording calls."""
+"""install.sh as a new user runs it: a throw-away HOME, fake systemctl/launchctl recording calls
+(and saying that nothing runs under them: `setup` starts the bridge itself)."""
 
 import json
 import os
@@ -20,7 +21,9 @@ def machine(tmp_path):
     bin_dir.mkdir()
     for tool in ("systemctl", "launchctl"):
         script = bin_dir / tool
-        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\nexit 0\n')
+        script.write_text(
+            f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\ncase "$*" in *is-active*|print*) exit 3;; esac\n'
+        )
         script.chmod(script.stat().st_mode | stat.S_IEXEC)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("AIHD_", "XDG_", "VIRTUAL_ENV", "PYTHON"))
@@ -54,7 +57,7 @@ def test_install_twice_then_uninstall(machine):
     assert "order sandbox-" in first.stdout and "sandbox mode" in first.stderr
     assert (home / ".local/bin/aihd-bridge").resolve() == data / "venv/bin/aihd-bridge"
     unit = (home / ".config/systemd/user/aihd-bridge.service").read_text()
-    assert f"ExecStart={data / 'venv/bin/aihd-bridge'} serve" in unit
+    assert f"ExecStart={data / 'venv/bin/python'} -m bridge serve" in unit
     assert "systemctl --user enable --now aihd-bridge.service" in calls()
     lightroom = home / "Adobe" / "Lightroom"
     assert (lightroom / "Modules/aihomedesign.lrplugin/Info.lua").is_file()
