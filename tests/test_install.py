@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support import ROOT
+from support import ROOT, fake_service_managers
 
 
 @pytest.fixture
@@ -18,13 +18,7 @@ def machine(tmp_path):
     (home / "Adobe" / "Lightroom").mkdir(parents=True)
     (home / ".config" / "darktable").mkdir(parents=True)  # darktable has run here
     (home / ".config" / "darktable" / "luarc").write_text('require "tools/script_manager"\n')
-    bin_dir.mkdir()
-    for tool in ("systemctl", "launchctl"):
-        script = bin_dir / tool
-        script.write_text(
-            f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\ncase "$*" in *is-active*|print*) exit 3;; esac\n'
-        )
-        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    fake_service_managers(bin_dir, calls)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("AIHD_", "XDG_", "VIRTUAL_ENV", "PYTHON"))
     }
