@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -138,3 +139,33 @@ def test_darktable_install_is_idempotent_and_uninstall_removes_it(tmp_path):
     assert darktable_dir(home, "win32").name == "darktable"
     assert str(darktable_dir(home, "win32")).startswith(r"C:\Users\u\AppData\Local")
     assert darktable_dir(home, "linux") == darktable_dir(home, "darwin") == Path("/x/darktable")
+
+
+def test_install_ps1_runs_what_install_sh_runs():
+    """install.ps1 (Windows PowerShell 5.1) does what install.sh does, with Windows' tools; a
+    PowerShell parser checks its syntax in the GitHub Actions matrix (windows-latest)."""
+    script = (ROOT / "install.ps1").read_text("utf-8")
+    assert script.isascii()  # PowerShell 5.1 reads a file without BOM in the ANSI code page
+    code = "\n".join(line.split("#")[0] for line in script.splitlines())
+    for command in (
+        "& py -3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'",  # the py launcher, 3.11+
+        "& py -3 -m venv $Venv",
+        "& uv venv --quiet --python-preference only-managed --python 3.12 $Venv",
+        "& $Python -m pip install --quiet @Arguments",
+        "& uv pip install --quiet --python $Python @Arguments",
+        "Install-Package $Python @('--no-deps', '--force-reinstall', $Repo)",
+        "$SetupArgs = @('setup')",
+        "if ($NoAutostart) { $SetupArgs += '--no-autostart' }",
+        "if ($NoPlugin) { $SetupArgs += '--no-plugin' }",
+        "& $Aihd @SetupArgs",
+        "& $Aihd setup --uninstall --purge",
+        "Remove-Folder $Venv",
+    ):
+        assert command in code, command
+    assert "winget install Python.Python.3.12" in script and "python.org/downloads/windows" in script
+    assert "Join-Path $env:LOCALAPPDATA 'aihd-bridge'" in code  # where platformdirs puts the data
+    # "$name:" in a string is a scope-qualified variable to PowerShell: a parse error
+    assert not re.search(r'"[^"\n]*\$(?!env:)\w+:[^"\n]*"', code)
+    assert re.search(r"^\$ErrorActionPreference = 'Continue'$", code, re.M)
+    assert "powershell -ExecutionPolicy Bypass -File .\\install.ps1" in script
+    assert "powershell -ExecutionPolicy Bypass -File .\\install.ps1" in (ROOT / "README.md").read_text()
