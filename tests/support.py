@@ -16,7 +16,7 @@ from pathlib import Path
 from bridge.clock import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "samples"  # a copy of ../shared/samples (see its README.md)
 CANARY_KEY = "canary-KEY-7f3a9c1e-do-not-leak"
 
 
