@@ -37,7 +37,7 @@ def write_info(home: Path, info: dict) -> Path:
 
 def read_info(home: Path) -> dict | None:
     try:
-        info = json.loads(info_path(home).read_text())
+        info = json.loads(info_path(home).read_text("utf-8"))
     except (OSError, ValueError):
         return None
     return info if isinstance(info, dict) and {"url", "token"} <= info.keys() else None

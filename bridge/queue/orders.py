@@ -22,7 +22,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..remote.catalog import UNKNOWN_ID_KEYS, Catalog, NotOffered, Selection
 from ..remote.client import ApiClient, RemoteError
-from ..remote.download import BadResult, fetch, place
+from ..remote.download import BadResult, fetch, fitted_stem, place
 from ..remote.health import OK, RemoteHealth
 from .item import Item
 from .store import Store
@@ -45,10 +45,12 @@ def service_short(service: str) -> str:
     return service.removeprefix("service-").removeprefix("ai-")
 
 
-def result_stem(item: Item, sequence: int) -> str:
-    """`<source stem>_<service>_<n>`: beside the photo's own name in any folder listing."""
+def result_stem(item: Item, sequence: int, folder: Path) -> str:
+    """`<source stem>_<service>_<n>`: beside the photo's own name in any folder listing, the
+    source's part cut where the path would be too long (its .part name is the longest)."""
     source = Path(item["filename"] or item["source_path"] or item["id"]).stem
-    return f"{source}_{service_short(item['service_name'])}_{sequence}"
+    longest = max(len(f".{item['id']}.part") + 1, len(" (999).jpeg"))
+    return fitted_stem(folder, source, f"_{service_short(item['service_name'])}_{sequence}", longest)
 
 
 class OrderFollower:
@@ -257,7 +259,7 @@ class OrderFollower:
         given = image.get("sequence")
         sequence = given if isinstance(given, int) and given > 0 else n
         folder = Path(item["results_dir"]) if item["results_dir"] else self.results_root
-        stem = result_stem(item, sequence)
+        stem = result_stem(item, sequence, folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -13,16 +13,22 @@ import hashlib
 import os
 import queue
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..formats import FileProblem, ImageFormat, check_file
+from ..replacing import replace
 from .client import RemoteError, _network_cause
 
 BLOCK = 1 << 20
 MAX_RESULT_BYTES = 200_000_000  # no generated image comes near it; a bound on a runaway body
+NAME_MAX = 255  # bytes of one file name, on most file systems
+# MAX_PATH (260 with its final NUL): the longest path many Windows programs open, Lightroom's
+# import and Explorer among them, whatever Python itself could write.
+WINDOWS_MAX_PATH = 259
 
 
 class BadResult(Exception):
@@ -128,6 +134,18 @@ def _total(resp, have: int) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
+def fitted_stem(folder: Path, head: str, tail: str, suffix: int) -> str:
+    """`head + tail` as a file name's stem, `head` (the source's name) cut so that the name with
+    `suffix` more characters fits a file system's 255 bytes and, on Windows, the path in `folder`
+    fits MAX_PATH; `tail` (service and number) is kept whole."""
+    room = NAME_MAX - len(tail.encode()) - suffix
+    while head and len(head.encode()) > room:
+        head = head[:-1]
+    if sys.platform == "win32":
+        head = head[: max(1, WINDOWS_MAX_PATH - len(str(folder)) - 1 - len(tail) - suffix)]
+    return (head.rstrip(" .") or head[:1]) + tail  # Windows drops a name's final dots and spaces
+
+
 def place(fetched: Fetched, folder: Path, stem: str) -> Path:
     """Give a checked download its final name, `<stem><ext>`, or `<stem> (2)<ext>` ... when
     that name holds something else; the same bytes already there are kept, not doubled."""
@@ -145,7 +163,7 @@ def place(fetched: Fetched, folder: Path, stem: str) -> Path:
                 if _sha256(final) == fetched.sha256:
                     break
                 continue
-            os.replace(fetched.path, final)
+            replace(fetched.path, final)
             return final
         break
     else:

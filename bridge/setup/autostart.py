@@ -67,7 +67,7 @@ class Systemd:
 
     def enable(self) -> str:
         self.unit_path.parent.mkdir(parents=True, exist_ok=True)
-        self.unit_path.write_text(self.unit_text())
+        self.unit_path.write_text(self.unit_text(), "utf-8")
         reload = _run("systemctl", "--user", "daemon-reload")
         if reload is None or reload.returncode != 0:
             # No user systemd (containers, WSL, some desktops): the XDG autostart entry
@@ -98,7 +98,8 @@ class Systemd:
         )
         self.desktop_path.write_text(
             "[Desktop Entry]\nType=Application\nName=AI HomeDesign bridge\n"
-            f"Exec={exec_line}\nX-GNOME-Autostart-enabled=true\nNoDisplay=true\n"
+            f"Exec={exec_line}\nX-GNOME-Autostart-enabled=true\nNoDisplay=true\n",
+            "utf-8",
         )
 
     def disable(self) -> str:

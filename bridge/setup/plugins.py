@@ -49,7 +49,7 @@ def lightroom_dir(env: dict[str, str] | None = None, platform: str | None = None
 def _wsl_appdata() -> Path | None:
     """Under WSL, Lightroom lives on the Windows side: ask Windows for %APPDATA%."""
     try:
-        if "microsoft" not in Path("/proc/version").read_text().lower():
+        if "microsoft" not in Path("/proc/version").read_text("utf-8", errors="replace").lower():
             return None
         win = subprocess.run(
             ["cmd.exe", "/c", "echo %APPDATA%"], capture_output=True, text=True, timeout=10
