@@ -6,6 +6,7 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from support import ROOT, fake_service_managers
 
 @pytest.fixture
 def machine(tmp_path):
+    if sys.platform != "linux":
+        pytest.skip("install.sh's run here expects Linux (systemd, ~/.local/share); macOS's is simulated")
     home, bin_dir, calls = tmp_path / "home", tmp_path / "bin", tmp_path / "calls.log"
     (home / "Adobe" / "Lightroom").mkdir(parents=True)
     (home / ".config" / "darktable").mkdir(parents=True)  # darktable has run here

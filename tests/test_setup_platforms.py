@@ -22,6 +22,11 @@ from bridge.setup.autostart import LABEL, RUN_KEY, RUN_VALUE
 from support import FakeWinreg, fake_service_managers, wait_until
 
 
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="simulates Windows and macOS on a POSIX machine (sh stand-ins)"
+)
+
+
 @pytest.fixture
 def machine(tmp_path, monkeypatch):
     """A home folder of 'José Silva' (with a space), the bridge's venv inside it, a PATH with

@@ -9,14 +9,9 @@ and AIHD_DT_OUTCOME the JSON file it writes: {images = [{path, tags, notes}], ti
 local dt = require 'darktable'
 local Json = require 'AihdJson'  -- on the path the installed script set up
 
-local function read(path)
-  local f = assert(io.open(path, 'rb'))
-  local text = f:read('a')
-  f:close()
-  return text
-end
-
-local spec = assert(Json.decode(read(os.getenv('AIHD_DT_SPEC'))))
+local given = assert(io.open(os.getenv('AIHD_DT_SPEC'), 'rb'))
+local spec = assert(Json.decode(given:read('a')))
+given:close()
 local images = {}
 for i, path in ipairs(spec.photos) do images[i] = assert(dt.database.import(path), path) end
 dt.gui.selection(images)
