@@ -21,7 +21,6 @@ from bridge.setup import launch
 from bridge.setup.autostart import LABEL, RUN_KEY, RUN_VALUE
 from support import FakeWinreg, fake_service_managers, wait_until
 
-
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="simulates Windows and macOS on a POSIX machine (sh stand-ins)"
 )
