@@ -4,6 +4,7 @@
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -172,3 +173,49 @@ def test_install_ps1_runs_what_install_sh_runs():
     assert re.search(r"^\$ErrorActionPreference = 'Continue'$", code, re.M)
     assert "powershell -ExecutionPolicy Bypass -File .\\install.ps1" in script
     assert "powershell -ExecutionPolicy Bypass -File .\\install.ps1" in (ROOT / "README.md").read_text()
+
+
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="install.sh is for Linux and macOS")
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("uname", ["Linux", "Darwin"])
+def test_install_sh_without_python_311_says_how_to_get_it(tmp_path, uname):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name, body in {
+        "python3": "exit 1",  # a Python older than 3.11: the version check fails
+        "uname": f"echo {uname}",
+    }.items():
+        (tools / name).write_text(f"#!/bin/sh\n{body}\n")
+        (tools / name).chmod(0o755)
+    for name in ("dirname", "mkdir", "chmod", "sed"):
+        (tools / name).symlink_to(shutil.which(name))
+    env = {"HOME": str(tmp_path), "PATH": str(tools), "AIHD_HOME": str(tmp_path / "data")}
+    run = subprocess.run(
+        ["/bin/bash", str(ROOT / "install.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1
+    said = run.stderr
+    assert "Python 3.11 or newer is needed" in said and "uv" in said
+    if uname == "Darwin":
+        assert "brew install python@3.12" in said and "python.org/downloads/macos" in said
+    else:
+        assert "apt-get install python3" in said
+
+
+@POSIX_ONLY
+def test_install_sh_lets_uv_bring_a_python_it_manages(tmp_path):
+    tools, calls = tmp_path / "bin", tmp_path / "uv.log"
+    tools.mkdir()
+    (tools / "uv").write_text(f'#!/bin/sh\necho "uv $*" >> "{calls}"\nexit 1\n')
+    (tools / "uv").chmod(0o755)
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": f"{tools}:/usr/bin:/bin",
+        "AIHD_HOME": str(tmp_path / "my data"),
+    }
+    run = subprocess.run([str(ROOT / "install.sh")], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "uv could not create a virtual environment" in run.stderr
+    venv = tmp_path / "my data" / "venv"
+    assert calls.read_text() == f"uv venv --quiet --python-preference only-managed --python 3.12 {venv}\n"
