@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import plistlib
+import shutil
 import subprocess
 import sys
 import threading
@@ -179,3 +180,29 @@ def test_macos(machine, monkeypatch):
     _setup("--uninstall", "--purge")
     assert _files(home) == {}
     assert f"launchctl bootout gui/{os.getuid()}/{LABEL}" in machine.calls()
+
+
+def test_uninstall_goes_on_past_a_file_still_held(tmp_path, monkeypatch):
+    """Windows: the windowless runner may hold logs/serve.out a moment after the bridge ended."""
+    from bridge.setup import machine
+
+    home = tmp_path / "data"
+    (home / "logs").mkdir(parents=True)
+    (home / "spool").mkdir()
+    (home / "bridge.sqlite3").write_bytes(b"history")
+    real_rmtree = shutil.rmtree
+
+    def held(path, *args, **kw):
+        if Path(path).name == "logs":
+            raise PermissionError(13, "The process cannot access the file", str(path))
+        real_rmtree(path, *args, **kw)
+
+    monkeypatch.setattr(shutil, "rmtree", held)
+    for name in [k for k in os.environ if k.startswith(("AIHD_", "XDG_"))]:
+        monkeypatch.delenv(name)  # nothing of the real user's is touched
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "no tools"))
+    lines: list[str] = []
+    machine.tear_down(home, purge=False, echo=lines.append)
+    assert any(line.startswith(f"could not remove {home / 'logs'}") for line in lines), lines
+    assert sorted(p.name for p in home.iterdir()) == ["bridge.sqlite3", "logs"]

@@ -70,10 +70,13 @@ def tear_down(home: Path, *, purge: bool, echo: Callable[[str], None]) -> None:
     for entry in sorted(home.iterdir()) if home.is_dir() else []:
         if entry.resolve() == venv or not (purge or entry.name in REMOVED):
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError as exc:  # Windows: a program still holds a file there
+            echo(f"could not remove {entry} ({exc.strerror}): remove it by hand")
     echo(
         f"removed aihd-bridge's data from {home}"
         if purge
