@@ -54,7 +54,7 @@ function Remove-Folder([string]$Path) {
     if (Test-Path -LiteralPath $Path) { Write-Host "could not remove ${Path}: remove it by hand" }
 }
 
-function Install-Package([string]$Python, [string[]]$Arguments) {
+function Invoke-Pip([string]$Python, [string[]]$Arguments) {
     & $Python -m pip --version *> $null
     if ($LASTEXITCODE -eq 0) {
         & $Python -m pip install --quiet @Arguments
@@ -96,9 +96,9 @@ if (-not (Test-Path -LiteralPath $Python)) {
 }
 
 Say "installing aihd-bridge into $Venv"
-Install-Package $Python @($Repo)
+Invoke-Pip $Python @($Repo)
 # The version does not change between checkouts: reinstall the package itself so an update lands.
-Install-Package $Python @('--no-deps', '--force-reinstall', $Repo)
+Invoke-Pip $Python @('--no-deps', '--force-reinstall', $Repo)
 
 $SetupArgs = @('setup')
 if ($NoAutostart) { $SetupArgs += '--no-autostart' }

@@ -157,7 +157,7 @@ def test_install_ps1_runs_what_install_sh_runs():
         "& uv venv --quiet --python-preference only-managed --python 3.12 $Venv",
         "& $Python -m pip install --quiet @Arguments",
         "& uv pip install --quiet --python $Python @Arguments",
-        "Install-Package $Python @('--no-deps', '--force-reinstall', $Repo)",
+        "Invoke-Pip $Python @('--no-deps', '--force-reinstall', $Repo)",
         "$SetupArgs = @('setup')",
         "if ($NoAutostart) { $SetupArgs += '--no-autostart' }",
         "if ($NoPlugin) { $SetupArgs += '--no-plugin' }",
