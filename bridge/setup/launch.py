@@ -14,13 +14,12 @@ from .autostart import bridge_command
 POLL = 0.2
 
 
-def start_in_background(home: Path, platform: str | None = None) -> None:
+def start_in_background(home: Path) -> None:
     """Start `bridge_command` detached: its own session (POSIX), or no console (Windows)."""
-    platform = platform or sys.platform
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / "serve.out", "a", encoding="utf-8") as out:
-        detach(bridge_command(platform), out, platform)
+        detach(bridge_command(sys.platform), out, sys.platform)
 
 
 def detach(command: list[str], out, platform: str) -> None:
