@@ -59,6 +59,7 @@ make_venv() {  # $1: where. With uv on the machine, a Python that uv manages (an
     PY=$(find_python) || no_python
     say "creating a virtual environment in $1"
     "$PY" -m venv "$1" || die "could not create a virtual environment (on Debian/Ubuntu: sudo apt-get install python3-venv)"
+    "$1/bin/python" -m pip install --quiet --upgrade pip >/dev/null
   fi
 }
 
