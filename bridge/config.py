@@ -37,6 +37,7 @@ class WatchEntry:
     results: Path | None = None  # where results go once the order lifecycle fetches them
     move_done: bool = False  # move each photo and its .aihd.json into done/ once it has an order id
     poll: bool = False  # look every second instead of waiting for events (network shares)
+    project: str | None = None  # the property; None: each photo's folder (see watch/names.py)
     line: int = 0  # its [[watch]] line in config.toml, for messages; 0 when not from the file
 
 
@@ -58,6 +59,9 @@ class Settings:
     poll_interval: float = 5.0  # seconds between looks at an order, at least (then backing off)
     order_timeout: float = 86400.0  # give up on an order with no result after this long
     results_dir: str | None = None  # where results go; None: results/ in the data dir
+    api_version: str = "auto"  # "auto" (asked of the API once per key), "v3" or "v1"
+    submit_limit: int = 10  # the API takes at most this many submits ...
+    submit_window: float = 600.0  # ... per this many seconds, sliding (10 per 10 minutes)
     watches: tuple[WatchEntry, ...] = ()
 
     @property
@@ -65,13 +69,11 @@ class Settings:
         """Without a key the bridge talks to its embedded sandbox, never to the real API."""
         return not self.api_key
 
-    @property
-    def upload_url(self) -> str:
-        return self.api_url.rstrip("/") + "/v1/order/image"
-
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 
+
+API_VERSIONS = ("auto", "v3", "v1")
 
 # Keys a user may put in config.toml, with the type each must have.
 _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -89,6 +91,9 @@ _FILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "poll_interval": (int, float),
     "order_timeout": (int, float),
     "results_dir": str,
+    "api_version": str,
+    "submit_limit": int,
+    "submit_window": (int, float),
 }
 
 
@@ -106,6 +111,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         values["api_url"] = env["AIHD_API_URL"]
     if env.get("AIHD_PORT"):
         values["port"] = _parse_port(env["AIHD_PORT"])
+    if env.get("AIHD_API_VERSION"):
+        if env["AIHD_API_VERSION"] not in API_VERSIONS:
+            raise ConfigError(f"AIHD_API_VERSION must be one of {', '.join(API_VERSIONS)}")
+        values["api_version"] = env["AIHD_API_VERSION"]
     values["api_key"] = find_key(home, env).key
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(home=home, **values)
@@ -148,6 +157,8 @@ def parse_config(text: str, where: str) -> dict:
             )
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(f"{where}: {key} has the wrong type ({type(value).__name__})")
+    if data.get("api_version", "auto") not in API_VERSIONS:
+        raise ConfigError(f"{where}: api_version must be one of {', '.join(API_VERSIONS)}")
     return data | {"watches": watches}
 
 
@@ -159,6 +170,7 @@ _WATCH_KEYS: dict[str, type] = {
     "results": str,
     "move_done": bool,
     "poll": bool,
+    "project": str,
 }
 WATCH_HEADER = r"\[\[\s*watch\s*\]\]"
 
@@ -205,6 +217,7 @@ def watch_entries(data: object, text: str, where: str) -> tuple[WatchEntry, ...]
                 results=paths.get("results"),
                 move_done=body.get("move_done", False),
                 poll=body.get("poll", False),
+                project=body.get("project") or None,
                 line=line,
             )
         )

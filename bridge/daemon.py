@@ -1,8 +1,12 @@
-"""`aihd-bridge serve`: bind 127.0.0.1, announce ourselves in bridge.json, run until told to stop."""
+"""The bridge, built in one place (`assemble`) and run two ways: `serve` (`aihd-bridge serve`:
+bind 127.0.0.1, announce ourselves in bridge.json, run until told to stop) and `in_process`
+(for a command that needs the bridge while none runs: the same bridge on a free port, for as
+long as the command takes)."""
 
 from __future__ import annotations
 
 import _thread
+import contextlib
 import errno
 import logging
 import os
@@ -10,15 +14,21 @@ import secrets
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from flask import Flask
 
 from . import __version__
 from .config import Settings
-from .discovery import find_bridge, remove_info, running_bridge, stop_asked, write_info
+from .connect import remote_client
+from .discovery import LocalBridge, find_bridge, remove_info, running_bridge, stop_asked, write_info
 from .logs import setup_logging, teardown_logging
 from .privacy import make_private
 from .runtime import Runtime
 from .web.app import create_app, header_guard
+from .web.background import BackgroundServer
 from .web.listener import create_listener
 
 log = logging.getLogger(__name__)
@@ -30,6 +40,39 @@ class AlreadyRunning(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Assembled:
+    runtime: Runtime
+    app: Flask
+    token: str
+
+
+def assemble(settings: Settings, port: int | None = None) -> Assembled:
+    """The one place a bridge is built: its data dir made private, its runtime (store, spool,
+    rules, client, workers, order follower, watches) and its app with a fresh token. Nothing
+    runs yet: `runtime.start()` starts the threads once the app is served."""
+    # The data dir holds clients' photos, history and the token: private whatever created it.
+    make_private(settings.home)
+    runtime = Runtime(settings, remote_client)
+    token = secrets.token_urlsafe(32)
+    return Assembled(runtime, create_app(settings, runtime=runtime, token=token, port=port), token)
+
+
+@contextlib.contextmanager
+def in_process(settings: Settings) -> Iterator[LocalBridge]:
+    """The bridge in this process on a free 127.0.0.1 port while the caller needs it (it writes
+    no bridge.json: other clients keep starting their own; its orders are followed again by the
+    next bridge that starts on this data dir)."""
+    built = assemble(settings, port=0)
+    try:
+        with BackgroundServer(built.app) as server:
+            built.app.config["BRIDGE_PORT"] = server.port
+            built.runtime.start()
+            yield LocalBridge({"url": server.url, "token": built.token})
+    finally:
+        built.runtime.stop(5)
+
+
 def serve(settings: Settings, echo=print) -> None:
     """Run the bridge in this process until SIGTERM/SIGINT."""
     other = find_bridge(settings.home)  # also removes a bridge.json left by a killed bridge
@@ -37,14 +80,10 @@ def serve(settings: Settings, echo=print) -> None:
         raise AlreadyRunning(f"a bridge is already running at {other.bridge.url} (pid {other.pid})")
     if other.pid is not None:
         raise AlreadyRunning(other.note)
-    # The data dir holds clients' photos, history and the token: private whatever created it
-    # first, and all this process writes is created private (it serves until it exits).
-    os.umask(0o077)
-    make_private(settings.home)
-    runtime = Runtime(settings)
+    os.umask(0o077)  # all this process writes is created private (it serves until it exits)
+    built = assemble(settings)
+    runtime, app, token = built.runtime, built.app, built.token
     handler = setup_logging(settings.home, lambda: [settings.api_key, runtime.settings.api_key])
-    token = secrets.token_urlsafe(32)
-    app = create_app(settings, runtime=runtime, token=token)
     try:
         server = _listen(app, settings.port)
     except OSError as exc:

@@ -156,7 +156,7 @@ def _ifd0_make(fh: Readable, endian: str, offset: int) -> tuple[str, bool]:
 
 # Non-blocking, so that opening a FIFO returns at once instead of waiting for a writer (the
 # handle is then refused as no regular file); no controlling terminal from a tty.
-_OPEN_FLAGS = (
+OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NONBLOCK", 0)
     | getattr(os, "O_NOCTTY", 0)
@@ -184,7 +184,7 @@ def open_photo(path: Path, max_bytes: int) -> Iterator[tuple[BinaryIO, ImageForm
     """
     try:
         _refuse_kind(path, path.stat())  # a device or FIFO by name is refused unopened
-        fd = os.open(path, _OPEN_FLAGS)
+        fd = os.open(path, OPEN_FLAGS)
     except FileNotFoundError:
         raise FileProblem(path, "file not found") from None
     except OSError as exc:

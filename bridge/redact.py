@@ -12,6 +12,8 @@ import functools
 import re
 from collections.abc import Iterable
 
+from .text import printable
+
 MASK = "***"
 MIN_PREFIX = 4  # the first 3 characters are shown by `config show` anyway (keystore.mask)
 
@@ -27,9 +29,10 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
 
 
 def snippet(text: str, limit: int, secrets: Iterable[str | None]) -> str:
-    """At most about `limit` characters of `text` on one line, scrubbed before and after the cut."""
+    """At most about `limit` characters of `text` on one line, without control characters,
+    scrubbed before and after the cut."""
     secrets = list(secrets)
-    text = scrub(" ".join(text.split()), secrets)
+    text = scrub(" ".join(printable(text).split()), secrets)
     if len(text) <= limit:
         return text
     return scrub(text[: limit - 1], secrets) + "…"

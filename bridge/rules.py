@@ -17,7 +17,7 @@ from pathlib import Path
 from .config import line_of
 from .formats import ImageFormat
 from .metadata.model import MetadataError, PhotoMeta
-from .services import FALLBACK_SERVICE, SERVICES, UnknownService, canonical_service
+from .services import FALLBACK_SERVICE, FALLBACK_SPACE, UnknownService, canonical_service, services
 
 log = logging.getLogger(__name__)
 USER_FILE = "presets.toml"
@@ -203,7 +203,7 @@ class Rules:
         except MetadataError as exc:
             return Choice(
                 FALLBACK_SERVICE,
-                f"its metadata could not be read ({exc}), so it gets {SERVICES[FALLBACK_SERVICE].lower()}",
+                f"its metadata could not be read ({exc}), so it gets {services()[FALLBACK_SERVICE].lower()}",
             )
         return self.decide(meta, fmt)
 
@@ -214,7 +214,12 @@ class Rules:
                 return Choice(
                     rule.service, reason, rule.name, OrderDefaults(space=self._space(rule, meta, fmt))
                 )
-        return Choice(FALLBACK_SERVICE, f"no rule matched, so it gets {SERVICES[FALLBACK_SERVICE].lower()}")
+        # Image enhancement needs to know indoors from outdoors: what no exterior rule matched is indoors.
+        return Choice(
+            FALLBACK_SERVICE,
+            f"no rule matched, so it gets {services()[FALLBACK_SERVICE].lower()}",
+            order=OrderDefaults(space=FALLBACK_SPACE),
+        )
 
     def _space(self, picked: Rule, meta: PhotoMeta, fmt: ImageFormat) -> str | None:
         """The space of the rule that picked the service, else of the first other rule for the

@@ -7,6 +7,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from .config import Settings
 from .keystore import find_key
@@ -15,8 +17,8 @@ from .queue.orders import OrderFollower
 from .queue.spool import Spool, open_copy
 from .queue.store import Store
 from .queue.worker import WorkerPool
+from .remote.api import RemoteApi
 from .remote.catalog import Catalog
-from .remote.connect import remote_client
 from .rules import Rules
 from .thumbnails import Thumbnails
 from .watch.watches import Watches
@@ -27,15 +29,22 @@ SPOOL_KEEP_DAYS = 7
 THUMBS_KEEP_DAYS = 90
 
 
+Connect = Callable[[Settings], AbstractContextManager[RemoteApi]]
+
+
 class Runtime:
-    def __init__(self, settings: Settings):
+    """`connect` makes the client for a settings' key: the API's, or a sandbox's without one
+    (`bridge.connect.remote_client`; the runtime cannot import it, since it starts a server)."""
+
+    def __init__(self, settings: Settings, connect: Connect):
         self.settings = settings
+        self._connect = connect
         self.store = Store(settings.home / DB_FILE)
         self.spool = Spool(settings.home / "spool")
         self.rules = Rules.load(settings.home)
         self._client_exit = contextlib.ExitStack()  # the client in use (and its sandbox)
         self._retired: list[contextlib.ExitStack] = []  # earlier ones, closed once idle
-        self.client = self._client_exit.enter_context(remote_client(settings))
+        self.client = self._client_exit.enter_context(connect(settings))
         self.catalog = Catalog(lambda: self.client)
         self.intake = Intake(settings, self.store, self.spool, self.rules, self.catalog)
         self.thumbnails = Thumbnails(settings.home / "thumbs", open_file=open_copy)
@@ -55,6 +64,10 @@ class Runtime:
     @property
     def mode(self) -> str:
         return "sandbox" if self.settings.sandbox else "live"
+
+    def api_view(self) -> dict:
+        """Which API version is in use: as set, or found out (None until `auto` has asked)."""
+        return {"version": self.client.version, "setting": self.client.setting, "url": self.client.base_url}
 
     def start(self) -> None:
         requeued = self.store.recover()
@@ -87,7 +100,7 @@ class Runtime:
             if key != self.settings.api_key:
                 self.settings = self.settings.replace(api_key=key)
                 old, self._client_exit = self._client_exit, contextlib.ExitStack()
-                self.client = self._client_exit.enter_context(remote_client(self.settings))
+                self.client = self._client_exit.enter_context(self._connect(self.settings))
                 under_way = set(self.pool.progress)
                 self.pool.client = self.client
                 self._retired.append(old)

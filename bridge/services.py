@@ -1,16 +1,25 @@
-"""The services the remote API offers, and the friendly names users may type for them."""
+"""The services (v3: tools) the remote API offers, and the friendly names users may type for them.
+
+The five of v1 keep their v1 names (`service-day-to-dusk`); the tools only v3 has are named by
+their slug (`tool-wall-change`). `tools.toml` lists them all.
+"""
 
 from __future__ import annotations
 
-SERVICES: dict[str, str] = {
-    "service-ai-virtual-staging": "Virtual staging",
-    "service-item-removal": "Item removal",
-    "service-day-to-dusk": "Day to dusk",
-    "service-image-enhancement": "Image enhancement",
-    "service-creative-designer": "Creative designer",
-}
+from .tools import tool_for, tools
 
 FALLBACK_SERVICE = "service-image-enhancement"
+FALLBACK_SPACE = "Indoor"  # its area when no rule says the photo is outdoors
+
+
+def services() -> dict[str, str]:
+    """Every service's name and title, v1's five first."""
+    return {name: tool.title for name, tool in tools().items()}
+
+
+def v3_only(service_name: str) -> bool:
+    tool = tool_for(service_name)
+    return tool is not None and tool.v1 is None
 
 
 class UnknownService(ValueError):
@@ -18,9 +27,14 @@ class UnknownService(ValueError):
 
 
 def canonical_service(name: str) -> str:
-    """Accept `service-day-to-dusk`, `day-to-dusk` or `Day to dusk`; return the API's name."""
+    """Accept `service-day-to-dusk`, `day-to-dusk`, `Day to dusk` or `tool-day-to-dusk`; return
+    the bridge's name for it."""
     key = name.strip().lower().replace(" ", "-").replace("_", "-")
-    for candidate in (key, f"service-{key}", f"service-ai-{key}"):
-        if candidate in SERVICES:
+    known = services()
+    for candidate in (key, f"service-{key}", f"service-ai-{key}", f"tool-{key}"):
+        if candidate in known:
             return candidate
-    raise UnknownService(f"unknown service {name!r} (one of: {', '.join(SERVICES)})")
+        tool = tool_for(candidate)
+        if tool is not None:
+            return tool.service_name
+    raise UnknownService(f"unknown service {name!r} (one of: {', '.join(known)})")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.remote.background import BackgroundServer
-from bridge.remote.sandbox import SandboxState, create_sandbox_app
+from bridge.sandbox import SandboxState, create_sandbox_app
+from bridge.web.background import BackgroundServer
 from support import CANARY_KEY, SAMPLES, RunningBridge, bridge_env, jpeg_bytes
 
 
@@ -24,14 +24,25 @@ def expected(samples) -> dict:
     return json.loads((samples / "expected.json").read_text())
 
 
-@pytest.fixture
-def sandbox():
-    """The sandbox API on a free 127.0.0.1 port; `.state` holds what it received. Its orders
-    take 0.3 s to process."""
-    state = SandboxState(processing_time=0.3)
+def _serve_sandbox(api: str):
+    state = SandboxState(processing_time=0.3, api=api)
     with BackgroundServer(create_sandbox_app(state)) as server:
         server.state = state
         yield server
+
+
+@pytest.fixture
+def sandbox():
+    """A v1 sandbox API on a free 127.0.0.1 port (the bridge finds out it speaks v1); `.state`
+    holds what it received, as v1 names it. Its orders take 0.3 s to process. Bridges without a
+    key use their embedded sandbox, which speaks v3."""
+    yield from _serve_sandbox("v1")
+
+
+@pytest.fixture
+def sandbox_v3():
+    """As `sandbox`, speaking v3."""
+    yield from _serve_sandbox("v3")
 
 
 @pytest.fixture

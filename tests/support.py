@@ -42,6 +42,14 @@ def wait_until(condition, timeout: float = 30, what: str = "the condition", step
     return value
 
 
+def remote_api(url: str, key: str = CANARY_KEY, version: str = "v1", **timeouts):
+    """The bridge's view of an API at `url` speaking `version` (no probe: the tests say which)."""
+    from bridge.remote.api import RemoteApi
+    from bridge.remote.client import ApiClient
+
+    return RemoteApi(ApiClient(url, key, **timeouts), version)
+
+
 def free_port() -> int:
     """A port nothing listens on now (the OS picks it), so no test depends on a fixed one."""
     with socket.socket() as sock:

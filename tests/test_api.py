@@ -8,13 +8,13 @@ import pytest
 
 from bridge.formats import UploadFile
 from bridge.remote.client import ApiClient, RemoteError, parse_retry_after
-from bridge.remote.sandbox import Fault, FaultPlan, key_fingerprint
-from support import CANARY_KEY, free_port
+from bridge.sandbox import Fault, FaultPlan, key_fingerprint
+from support import CANARY_KEY, free_port, remote_api
 
 
 @pytest.fixture
 def client(sandbox):
-    c = ApiClient(sandbox.url + "/v1/order/image", CANARY_KEY, read_timeout=5)
+    c = remote_api(sandbox.url, read_timeout=5)
     yield c
     c.close()
 
@@ -34,7 +34,7 @@ def _fail(client, photo, service="service-day-to-dusk") -> RemoteError:
 
 def test_sends_exactly_the_documented_fields(client, photo, sandbox):
     progress = []
-    order_id = client.upload(photo, "service-day-to-dusk", progress.append)
+    order_id = client.upload(photo, "service-day-to-dusk", on_progress=progress.append).order_id
     got = sandbox.state.received[-1]
     assert order_id == got["order_id"] and order_id.startswith("sandbox-")
     assert got["service_name"] == "service-day-to-dusk"
@@ -45,7 +45,7 @@ def test_sends_exactly_the_documented_fields(client, photo, sandbox):
 
 
 def test_same_client_uploads_again_with_a_fresh_encoder(client, photo, sandbox):
-    ids = {client.upload(photo, "service-item-removal") for _ in range(3)}
+    ids = {client.upload(photo, "service-item-removal").order_id for _ in range(3)}
     assert len(ids) == 3 and len(sandbox.state.orders()) == 3
 
 
@@ -70,10 +70,10 @@ def test_errors_are_typed(client, photo, sandbox, fault, status, retryable, word
 
 
 def test_contract_errors_of_the_sandbox(sandbox, photo):
-    no_key = ApiClient(sandbox.url + "/v1/order/image", "")
+    no_key = remote_api(sandbox.url, "")
     err = _fail(no_key, photo)
     assert err.status == 401 and not err.retryable
-    err = _fail(ApiClient(sandbox.url + "/v1/order/image", CANARY_KEY), photo, "service-nope")
+    err = _fail(remote_api(sandbox.url), photo, "service-nope")
     assert err.status == 400 and "invalid service_name" in err.message
 
 
@@ -81,14 +81,14 @@ def test_dropped_connection_and_timeout_are_retryable(client, photo, sandbox):
     sandbox.state.faults = FaultPlan(script=[Fault(drop=True), Fault(delay=1.5)])
     err = _fail(client, photo)
     assert err.status is None and err.retryable and "dropped" in str(err) and err.outage
-    client.read_timeout = 0.3
+    client.client.read_timeout = 0.3
     err = _fail(client, photo)
     assert err.status is None and err.retryable and "in time" in str(err)
     assert not err.outage  # the photo went out; the API's silence may be about it
 
 
 def test_refused_connection(photo):
-    err = _fail(ApiClient(f"http://127.0.0.1:{free_port()}/v1/order/image", CANARY_KEY), photo)
+    err = _fail(remote_api(f"http://127.0.0.1:{free_port()}"), photo)
     assert err.status is None and err.retryable and "Connection refused" in str(err)
     assert err.outage
 
@@ -106,7 +106,7 @@ def test_the_sandbox_can_be_out_of_reach_for_a_while(client, photo, sandbox):
     err = _fail(client, photo)
     assert err.status is None and err.outage and sandbox.state.received == []
     sandbox.state.unreachable_for(0)
-    assert client.upload(photo, "service-day-to-dusk").startswith("sandbox-")
+    assert client.upload(photo, "service-day-to-dusk").order_id
 
 
 def _one_shot_server(response: bytes) -> str:
@@ -130,13 +130,13 @@ def _one_shot_server(response: bytes) -> str:
         srv.close()
 
     threading.Thread(target=serve, daemon=True).start()
-    return f"http://127.0.0.1:{srv.getsockname()[1]}/v1/order/image"
+    return f"http://127.0.0.1:{srv.getsockname()[1]}"
 
 
 @pytest.mark.parametrize("body", [b'{"status": "ok"}', b'{"order_id": 42}', b"not json"])
 def test_200_without_an_order_id_is_an_error(photo, body):
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-    err = _fail(ApiClient(_one_shot_server(answer), CANARY_KEY), photo)
+    err = _fail(remote_api(_one_shot_server(answer)), photo)
     assert err.status == 200 and not err.retryable and "no order id" in str(err)
 
 
@@ -146,7 +146,7 @@ def test_remote_echoing_the_key_is_scrubbed(photo):
         len(body),
         body,
     )
-    err = _fail(ApiClient(_one_shot_server(answer), CANARY_KEY), photo)
+    err = _fail(remote_api(_one_shot_server(answer)), photo)
     assert err.message == "bad key ***"
 
 
@@ -157,4 +157,4 @@ def test_retry_after_forms():
 
 
 def test_repr_hides_the_key():
-    assert CANARY_KEY not in repr(ApiClient("http://127.0.0.1:1/v1/order/image", CANARY_KEY))
+    assert CANARY_KEY not in repr(ApiClient("http://127.0.0.1:1", CANARY_KEY))

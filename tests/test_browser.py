@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from flask import Flask, Response
 
-from bridge.remote.background import BackgroundServer
-from bridge.remote.sandbox import Fault, FaultPlan
-from support import wait_until
+from bridge.sandbox import Fault, FaultPlan
+from bridge.web.background import BackgroundServer
+from support import bridge_env, run_cli, wait_until
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -138,6 +138,23 @@ def test_page_follows_a_batch_and_retries_from_the_page(context, sandbox, start_
     page.click(f"{first} button.copy")
     page.wait_for_selector(f"{first} button.copy:has-text('Copied')")
     assert page.evaluate("() => navigator.clipboard.readText()") == order
+
+
+def test_open_signs_in_through_a_private_file_with_the_code_off_the_command_line(
+    context, sandbox, start_bridge, tmp_path
+):
+    bridge = start_bridge(sandbox.url)
+    recorder = tmp_path / "browser.sh"  # stands in for the default browser: records its argv
+    recorder.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "argv.txt"}\n')
+    recorder.chmod(0o700)
+    opened = run_cli("open", env=bridge_env(bridge.home, sandbox.url) | {"BROWSER": f"{recorder} %s"})
+    assert opened.returncode == 0, opened.stderr
+    argv = wait_until(lambda: (tmp_path / "argv.txt").is_file() and (tmp_path / "argv.txt").read_text(), 10)
+    assert argv.startswith("file://") and "code" not in argv  # what `ps` would show
+    page = context.new_page()
+    page.goto(argv.strip())  # what the real browser does with it
+    page.wait_for_selector("#live")
+    assert page.url == bridge.url + "/"
 
 
 def test_the_login_code_works_once(context, browser, sandbox, start_bridge, shots):

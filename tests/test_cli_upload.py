@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bridge.remote.sandbox import Fault, FaultPlan, key_fingerprint
+from bridge.sandbox import Fault, FaultPlan, key_fingerprint
 from support import CANARY_KEY, bridge_env, run_cli
 
 SENDABLE = {"HEIF"}  # the HEIF sample has no pixels: it goes as is, not converted
@@ -86,19 +86,30 @@ def test_unknown_service_is_a_usage_error(make_jpeg, tmp_path):
             "key was not accepted (HTTP 401): invalid api key",
         ),
         (Fault(status=413), "HTTP 413"),
-        (Fault(status=429, retry_after="0"), "rate limiting uploads (HTTP 429)"),
         (Fault(status=500), "HTTP 500"),
-        (Fault(drop=True), "connection was dropped"),
     ],
 )
 def test_remote_failures_name_the_file(make_jpeg, sandbox, tmp_path, fault, words):
-    first, second = make_jpeg("first.jpg"), make_jpeg("second.jpg")
+    photos = {str(make_jpeg("first.jpg")), str(make_jpeg("second.jpg"))}
     sandbox.state.faults = FaultPlan(script=[fault])
-    proc = run_cli("upload", "--attempts", "1", first, second, env=bridge_env(tmp_path, sandbox.url))
+    proc = run_cli("upload", "--attempts", "1", *photos, env=bridge_env(tmp_path, sandbox.url))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert f"FAIL  {first}: " in proc.stdout and words in proc.stdout
-    assert f"OK    {second}" in proc.stdout
+    (failed,) = [l for l in proc.stdout.splitlines() if l.startswith("FAIL")]
+    (ok,) = [l for l in proc.stdout.splitlines() if l.startswith("OK")]
+    assert words in failed
+    assert {failed.split()[1].rstrip(":"), ok.split()[1]} == photos  # each line names its file
     assert CANARY_KEY not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("fault", [Fault(status=429, retry_after="0"), Fault(drop=True)])
+def test_an_outage_or_a_rate_limit_fails_no_photo(make_jpeg, sandbox, tmp_path, fault):
+    """The bridge run by `upload` pauses on them and sends again, as a running bridge does."""
+    sandbox.state.faults = FaultPlan(script=[fault])
+    proc = run_cli(
+        "upload", "--attempts", "1", make_jpeg(), make_jpeg(), env=bridge_env(tmp_path, sandbox.url)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("OK    ") == 2 and sum(sandbox.state.injected.values()) == 1
 
 
 def test_retryable_failures_are_retried(make_jpeg, sandbox, tmp_path):
@@ -112,7 +123,8 @@ def test_retryable_failures_are_retried(make_jpeg, sandbox, tmp_path):
         env=bridge_env(tmp_path, sandbox.url, AIHD_HOME=str(tmp_path)),
     )
     result = next(iter(_results(proc).values()))
-    assert proc.returncode == 0 and result["ok"] and result["attempts"] == 3
+    assert proc.returncode == 0 and result["ok"]
+    assert sum(sandbox.state.injected.values()) == 2  # sent three times, the outage charged to no attempt
 
 
 def test_items_file_carries_source_ids_through_the_bridge(make_jpeg, sandbox, start_bridge, tmp_path):
@@ -172,5 +184,13 @@ def test_presets_lists_services_and_the_users_presets(tmp_path):
     proc = run_cli("presets", "--json", env=bridge_env(tmp_path))
     answer = json.loads(proc.stdout)
     assert {"name": "twilight", "title": "Twilight", "service": "service-day-to-dusk"} in answer["presets"]
-    assert len(answer["services"]) == 5 and answer["problem"] is None
+    names = [s["name"] for s in answer["services"]]
+    assert names[:5] == [
+        "service-ai-virtual-staging",
+        "service-creative-designer",
+        "service-image-enhancement",
+        "service-day-to-dusk",
+        "service-item-removal",
+    ]
+    assert "tool-wall-change" in names and len(names) == 12 and answer["problem"] is None
     assert "twilight" in run_cli("presets", env=bridge_env(tmp_path)).stdout

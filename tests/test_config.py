@@ -9,16 +9,17 @@ from support import CANARY_KEY
 def test_defaults_and_environment(tmp_path):
     s = load_settings({"AIHD_HOME": str(tmp_path)})
     assert s.home == tmp_path and s.api_url == DEFAULT_API_URL and s.sandbox
-    assert s.upload_url == "https://api.aihomedesign.com/v1/order/image"
+    assert s.api_version == "auto" and (s.submit_limit, s.submit_window) == (10, 600)
     s = load_settings(
         {
             "AIHD_HOME": str(tmp_path),
             "AIHD_API_KEY": CANARY_KEY,
             "AIHD_API_URL": "http://127.0.0.1:9/",
             "AIHD_PORT": "5000",
+            "AIHD_API_VERSION": "v1",
         }
     )
-    assert not s.sandbox and s.upload_url == "http://127.0.0.1:9/v1/order/image" and s.port == 5000
+    assert not s.sandbox and s.api_url == "http://127.0.0.1:9/" and s.port == 5000 and s.api_version == "v1"
     assert CANARY_KEY not in repr(s)
 
 
@@ -95,3 +96,14 @@ def test_bad_watch_tables_are_named_with_line_and_column(tmp_path, text, words):
     with pytest.raises(ConfigError) as err:
         load_settings({"AIHD_HOME": str(tmp_path)})
     assert str(tmp_path / "config.toml") in str(err.value) and words in str(err.value)
+
+
+def test_api_version_is_auto_v3_or_v1(tmp_path):
+    with pytest.raises(ConfigError, match="AIHD_API_VERSION must be one of auto, v3, v1"):
+        load_settings({"AIHD_HOME": str(tmp_path), "AIHD_API_VERSION": "v2"})
+    (tmp_path / "config.toml").write_text('api_version = "v4"\n')
+    with pytest.raises(ConfigError, match="api_version must be one of auto, v3, v1"):
+        load_settings({"AIHD_HOME": str(tmp_path)})
+    (tmp_path / "config.toml").write_text('api_version = "v3"\nsubmit_limit = 4\nsubmit_window = 60\n')
+    s = load_settings({"AIHD_HOME": str(tmp_path)})
+    assert (s.api_version, s.submit_limit, s.submit_window) == ("v3", 4, 60)

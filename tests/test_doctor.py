@@ -3,8 +3,8 @@
 import json
 import socket
 
-from bridge.remote.background import BackgroundServer
-from bridge.remote.sandbox import SandboxState, create_sandbox_app
+from bridge.sandbox import SandboxState, create_sandbox_app
+from bridge.web.background import BackgroundServer
 from support import CANARY_KEY, bridge_env, free_port, run_cli
 
 
@@ -35,8 +35,8 @@ def test_port_held_by_another_program(tmp_path):
 
 
 def test_running_bridge_and_online_key_check(tmp_path, start_bridge):
-    good = SandboxState()
-    refusing = SandboxState(accepted_keys={"some-other-key"})
+    good = SandboxState(api="v1")
+    refusing = SandboxState(accepted_keys={"some-other-key"}, api="v1")
     with (
         BackgroundServer(create_sandbox_app(good)) as ok_api,
         BackgroundServer(create_sandbox_app(refusing)) as no_api,

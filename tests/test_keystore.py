@@ -4,7 +4,7 @@ never printed; a running bridge takes up a new key without a restart."""
 import json
 import stat
 
-from bridge.remote.sandbox import key_fingerprint
+from bridge.sandbox import key_fingerprint
 from support import ROOT, bridge_env, run_cli
 
 KEY = "live-KEY-0123456789abcdef"

@@ -10,6 +10,7 @@ from support import CANARY_KEY
 SCRIPT = textwrap.dedent("""
     import json, sys
     from pathlib import Path
+    from bridge.remote.api import RemoteApi
     from bridge.remote.client import ApiClient
     from bridge.formats import check_file, prepared
 
@@ -19,13 +20,13 @@ SCRIPT = textwrap.dedent("""
                 return int(line.split()[1]) * 1024
 
     url, key, small, big = sys.argv[1:]
-    client = ApiClient(url, key)
+    client = RemoteApi(ApiClient(url, key), "v1")
     for path in (small, big):
         fmt, _ = check_file(Path(path), 50_000_000)
         if path == big:
             idle = status("VmRSS")
         with prepared(Path(path), fmt) as up:
-            order = client.upload(up, "service-image-enhancement")
+            order = client.upload(up, "service-image-enhancement").order_id
     print(json.dumps({"idle": idle, "peak": status("VmHWM"), "order": order}))
 """)
 
@@ -37,7 +38,7 @@ def test_peak_memory_does_not_grow_with_file_size(sandbox, tmp_path, make_jpeg):
         fh.seek(45_000_000 - 1)
         fh.write(b"\x00")
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, sandbox.url + "/v1/order/image", CANARY_KEY, make_jpeg(), big],
+        [sys.executable, "-c", SCRIPT, sandbox.url, CANARY_KEY, make_jpeg(), big],
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from bridge.config import load_settings
+from bridge.connect import remote_client
 from bridge.runtime import Runtime
 from bridge.web.app import create_app
 from bridge.web.openapi import openapi_document
@@ -15,7 +16,7 @@ TOKEN = "t" * 43
 @pytest.fixture
 def app(tmp_path):
     settings = load_settings({"AIHD_HOME": str(tmp_path)})
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, remote_client)
     app = create_app(settings, runtime=runtime, token=TOKEN, port=47311)
     yield app
     runtime.stop(0)

@@ -1,23 +1,17 @@
-"""The order lifecycle piece by piece: the sandbox's catalog, submits and results over real
-HTTP, and the order follower on a clock of its own (hours of waiting without waiting)."""
+"""The order lifecycle piece by piece: the sandbox's v1 catalog, submits and results over real
+HTTP, and people's words for spaces and widgets resolved against each version's catalog. The
+follower that drives it is in test_order_follower.py."""
 
-import hashlib
 import io
 
 import pytest
 import requests
 
-from bridge.config import Settings
 from bridge.formats import UploadFile
-from bridge.queue.orders import OrderFollower
-from bridge.queue.store import NewItem, Store
-from bridge.remote.background import BackgroundServer
-from bridge.remote.backoff import Backoff
 from bridge.remote.catalog import Catalog, NotOffered
-from bridge.remote.client import ApiClient
-from bridge.remote.health import RemoteHealth
-from bridge.remote.sandbox import Fault, FaultPlan, SandboxState, create_sandbox_app
-from support import CANARY_KEY, ManualClock, jpeg_bytes
+from bridge.sandbox import SandboxState, create_sandbox_app
+from bridge.web.background import BackgroundServer
+from support import ManualClock, jpeg_bytes, remote_api
 
 ETA = 30.0
 
@@ -30,58 +24,22 @@ def clock():
 @pytest.fixture
 def api(clock):
     """A sandbox whose orders take ETA seconds of the test's clock."""
-    state = SandboxState(processing_time=ETA, clock=clock)
+    state = SandboxState(processing_time=ETA, clock=clock, api="v1")
     with BackgroundServer(create_sandbox_app(state)) as server:
         server.state = state
         yield server
 
 
 @pytest.fixture
-def client(api):
-    c = ApiClient(api.url + "/v1/order/image", CANARY_KEY, read_timeout=5)
-    yield c
-    c.close()
+def remote(api):
+    r = remote_api(api.url, read_timeout=5)
+    yield r
+    r.close()
 
 
 @pytest.fixture
-def world(tmp_path, api, client, clock):
-    """A store, a follower and `order(...)`: an item uploaded to the sandbox, ready to submit."""
-    store = Store(tmp_path / "bridge.sqlite3", clock)
-    settings = Settings(home=tmp_path, poll_interval=5.0, order_timeout=86400.0)
-    catalog = Catalog(lambda: client, clock)
-    health = RemoteHealth(Backoff(base=0.01, probe_cap=60), clock)
-    follower = OrderFollower(store, lambda: client, catalog, health, settings, clock)
-    photo = tmp_path / "front.jpg"
-    photo.write_bytes(jpeg_bytes(size=(160, 120), color=(120, 170, 220)))
-
-    def order(service="service-day-to-dusk", space=None, widgets=None, submit=True) -> str:
-        order_id = client.upload(UploadFile(photo, photo.name, "image/jpeg"), service)
-        selection = catalog.resolve(service, space, widgets).as_dict() if submit else None
-        item = NewItem(
-            str(photo), "src", spool_path=str(photo), filename=photo.name, size=1, format="JPEG",
-            service_name=service, submit=submit, selection=selection,
-            order_request={"space": space, "widgets": widgets or {}},
-        )  # fmt: skip
-        store.add_batch([item])
-        claimed = store.claim_next()
-        store.mark_done(claimed["id"], order_id, fingerprint="f", sha256=None)
-        return claimed["id"]
-
-    class World:
-        pass
-
-    w = World()
-    w.store, w.follower, w.order, w.catalog, w.settings = store, follower, order, catalog, settings
-    yield w
-    store.close()
-
-
-def _run(world, clock, seconds: float, step: float = 1.0) -> None:
-    """Let `seconds` of the test's clock pass, the follower doing what is due each second."""
-    for _ in range(int(seconds / step)):
-        world.follower.step()
-        clock.advance(step)
-    world.follower.step()
+def client(remote):
+    return remote.client
 
 
 # -- the sandbox ------------------------------------------------------------------------------
@@ -90,7 +48,7 @@ def _run(world, clock, seconds: float, step: float = 1.0) -> None:
 def test_the_sandbox_catalog_has_spaces_mandatory_widgets_and_ids_of_its_own(api, client):
     other = SandboxState()
     spaces = client.call("GET", "/v1/catalog/spaces", params={"service_name": "service-ai-virtual-staging"})
-    assert {"Bedroom", "Living room"} <= {s["title"] for s in spaces["data"]}
+    assert {"Bedroom", "Living Room"} <= {s["title"] for s in spaces["data"]}
     assert (
         client.call("GET", "/v1/catalog/spaces", params={"service_name": "service-day-to-dusk"})["data"] == []
     )
@@ -100,7 +58,7 @@ def test_the_sandbox_catalog_has_spaces_mandatory_widgets_and_ids_of_its_own(api
         params={"service_name": "service-ai-virtual-staging", "space_name": "space-bedroom"},
     )["data"]
     style = next(w for w in widgets if w["title"] == "Style")
-    assert style["is_optional"] is False and any(w["is_optional"] for w in widgets)
+    assert style["is_optional"] is False and [w["title"] for w in widgets] == ["Style"]  # as documented
     items = client.call("GET", f"/v1/catalog/widgets/{style['id']}/items")["data"]
     assert [i["title"] for i in items] == [i["title"] for i in style["items"]]
     # Opaque ids: another sandbox has other ones, so no client can have them written in.
@@ -108,35 +66,40 @@ def test_the_sandbox_catalog_has_spaces_mandatory_widgets_and_ids_of_its_own(api
     assert {w["id"] for w in theirs}.isdisjoint({w["id"] for w in widgets})
 
 
-def test_a_submit_is_checked_counted_and_makes_results_that_differ(api, client, clock, tmp_path):
+def test_a_submit_is_checked_counted_and_makes_results_that_differ(api, remote, client, clock, tmp_path):
     photo = tmp_path / "room.jpg"
     photo.write_bytes(jpeg_bytes(size=(200, 150), color=(200, 200, 200)))
-    order_id = client.upload(UploadFile(photo, photo.name, "image/jpeg"), "service-ai-virtual-staging")
+    order_id = remote.upload(
+        UploadFile(photo, photo.name, "image/jpeg"), "service-ai-virtual-staging"
+    ).order_id
     for payload, key in (
-        ({"order_id": order_id, "space_name": "", "selected_widgets": []}, "invalid_space_name"),
-        ({"order_id": order_id, "space_name": "space-bedroom", "selected_widgets": []}, "widget_required"),
+        ({"order_id": order_id, "space_name": "", "selected_widgets": []}, "api_error_invalid_space_name"),
+        (
+            {"order_id": order_id, "space_name": "space-bedroom", "selected_widgets": []},
+            "api_error_widget_required",
+        ),
         (
             {
                 "order_id": order_id,
                 "space_name": "space-bedroom",
                 "selected_widgets": [{"id": "x", "item_id": "y"}],
             },
-            "invalid_widget",
+            "api_error_invalid_widget",
         ),
     ):
         resp = requests.post(api.url + "/v1/order", json=payload, headers={"x-api-key": "k"}, timeout=5)
         assert resp.status_code == 400 and resp.json()["key"] == key, resp.text
-    selection = Catalog(lambda: client).resolve("service-ai-virtual-staging", "Bedroom", {"Style": "Modern"})
+    selection = Catalog(lambda: remote).resolve("service-ai-virtual-staging", "Bedroom", {"Style": "Modern"})
     payload = {"order_id": order_id, "space_name": "space-bedroom", "selected_widgets": selection.selected}
     answer = client.call("POST", "/v1/order", payload=payload)
     assert answer["order_id"] == order_id and answer["eta"] == ETA
     again = requests.post(api.url + "/v1/order", json=payload, headers={"x-api-key": "k"}, timeout=5)
-    assert again.json()["key"] == "order_already_submitted"
+    assert again.json()["key"] == "api_error_order_already_submitted"
     assert api.state.book.charges[order_id] == 1 and api.state.book.requests[order_id] == 5
-    assert client.call("GET", f"/v1/order/{order_id}")["status"] == "processing"
+    assert client.call("GET", f"/v1/order/{order_id}")["generated_images"][0]["status"] == "processing"
     clock.advance(ETA)
     done = client.call("GET", f"/v1/order/{order_id}")
-    assert done["status"] == "finished" and done["space"] == "space-bedroom"
+    assert done["status"] == "idle" and done["space"] == "space-bedroom"  # idle always, as documented
     (image,) = done["generated_images"]
     assert image["status"] == "regular_finished" and image["src"].startswith(api.url + "/results/")
     result = requests.get(image["src"], timeout=5)  # served by the sandbox, without the key
@@ -150,13 +113,15 @@ def test_a_submit_is_checked_counted_and_makes_results_that_differ(api, client, 
     assert tail.status_code == 206 and tail.content == result.content[100:]
 
 
-def test_a_dusk_result_is_darker_than_the_photo(api, client, clock, tmp_path):
+def test_a_dusk_result_is_darker_than_the_photo(api, remote, client, clock, tmp_path):
     from PIL import Image, ImageStat
 
     photo = tmp_path / "front.jpg"
     photo.write_bytes(jpeg_bytes(size=(200, 150), color=(150, 190, 230)))
-    order_id = client.upload(UploadFile(photo, photo.name, "image/jpeg"), "service-day-to-dusk")
-    client.call("POST", "/v1/order", payload={"order_id": order_id, "space_name": "", "selected_widgets": []})
+    order_id = remote.upload(UploadFile(photo, photo.name, "image/jpeg"), "service-day-to-dusk").order_id
+    selection = Catalog(lambda: remote).resolve("service-day-to-dusk", None, {"Sky Style": "Dusk with cloud"})
+    payload = {"order_id": order_id, "remove_shadow": False, "selected_widgets": selection.selected}
+    client.call("POST", "/v1/order", payload=payload)
     clock.advance(ETA)
     src = client.call("GET", f"/v1/order/{order_id}")["generated_images"][0]["src"]
     dusk = Image.open(io.BytesIO(requests.get(src, timeout=5).content)).convert("L")
@@ -166,8 +131,8 @@ def test_a_dusk_result_is_darker_than_the_photo(api, client, clock, tmp_path):
 # -- resolving the user's words ----------------------------------------------------------------
 
 
-def test_titles_names_and_ids_resolve_and_what_is_missing_lists_the_choices(client):
-    catalog = Catalog(lambda: client)
+def test_titles_names_and_ids_resolve_and_what_is_missing_lists_the_choices(remote):
+    catalog = Catalog(lambda: remote)
     chosen = catalog.resolve("service-ai-virtual-staging", "bedroom", {"style": "modern"})
     assert chosen.space_name == "space-bedroom" and chosen.labels == {"Style": "Modern"}
     by_id = catalog.resolve(
@@ -176,108 +141,72 @@ def test_titles_names_and_ids_resolve_and_what_is_missing_lists_the_choices(clie
     assert by_id == chosen
     with pytest.raises(NotOffered, match=r"^Style 'Baroque' is not offered; choose Modern, Scandinavian, "):
         catalog.resolve("service-ai-virtual-staging", "Bedroom", {"Style": "Baroque"})
-    with pytest.raises(NotOffered, match="needs a space; choose Living room, Bedroom"):
+    with pytest.raises(NotOffered, match="needs a space; choose Bedroom, Living Room"):
         catalog.resolve("service-ai-virtual-staging", None, {"Style": "Modern"})
     with pytest.raises(NotOffered, match="needs a Style; choose Modern"):
         catalog.resolve("service-ai-virtual-staging", "Kitchen", {})
-    with pytest.raises(NotOffered, match="no widget 'Mood'; choose Sky, Window lights"):
-        catalog.resolve("service-day-to-dusk", None, {"Mood": "Calm"})
-    assert catalog.resolve("service-day-to-dusk", None, None).selected == []
+    with pytest.raises(NotOffered, match="no widget 'Mood'; choose Sky Style"):
+        catalog.resolve("service-day-to-dusk", None, {"Mood": "Calm", "Sky Style": "Dusk with cloud"})
+    with pytest.raises(NotOffered, match="needs a Sky Style; choose Dusk with cloud"):
+        catalog.resolve("service-day-to-dusk", None, None)
+    assert catalog.resolve("service-item-removal", None, None).selected == []
 
 
-# -- the follower ---------------------------------------------------------------------------
+def test_image_enhancement_takes_an_area_and_several_options_on_v1(remote):
+    chosen = Catalog(lambda: remote).resolve(
+        "service-image-enhancement",
+        "Outdoor",
+        {"Enhancement Options": "Add Fire to Fireplace, Add Screen to TV"},
+    )
+    assert chosen.space_title == "Outdoor" and len(chosen.selected) == 2
+    assert chosen.labels == {"Enhancement Options": "Add Fire to Fireplace, Add Screen to TV"}
 
 
-def test_submitted_once_first_look_after_eta_then_gently(world, api, clock):
-    item_id = world.order()
-    looks = []
-    original = api.state.book.status
-
-    def counted(order_id, base):
-        looks.append(clock.monotonic())
-        return original(order_id, base)
-
-    api.state.book.status = counted
-    world.follower.step()  # the submit
-    item = world.store.item(item_id)
-    assert item["order_state"] == "processing" and item["eta"] == pytest.approx(clock.wall() + ETA)
-    start = clock.monotonic()
-    _run(world, clock, ETA - 1)
-    assert looks == []  # nothing asked before the eta
-    api.state.book.processing_time = ETA + 40  # it takes longer than announced
-    _run(world, clock, 60)
-    gaps = [b - a for a, b in zip(looks, looks[1:], strict=False)]
-    assert looks[0] - start >= ETA and gaps and min(gaps) >= world.settings.poll_interval
-    assert gaps == sorted(gaps)  # backing off
-    item = world.store.item(item_id)
-    assert item["order_state"] == "finished", item["order_error"]
-    assert list(api.state.book.charges.values()) == [1]
+def test_day_to_dusk_asks_shadows_away_on_either_version(remote):
+    catalog = Catalog(lambda: remote)
+    sky = {"Sky Style": "Dusk with cloud"}
+    assert catalog.resolve("service-day-to-dusk", None, sky | {"Remove shadow": "yes"}).options == {
+        "remove_shadow": True
+    }
+    assert catalog.resolve("service-day-to-dusk", None, sky | {"Options": "Shadow removal"}).options == {
+        "remove_shadow": True
+    }
+    assert catalog.resolve("service-day-to-dusk", None, sky).options == {"remove_shadow": False}
 
 
-def test_a_lost_submit_answer_is_asked_about_never_sent_twice(world, api, clock, tmp_path):
-    item_id = world.order()
-    api.state.route_faults = {"submit": FaultPlan(script=[Fault(lost=True)])}
-    world.follower.step()  # taken, then the connection cut
-    item = world.store.item(item_id)
-    assert item["order_state"] == "submitting" and item["submits_sent"] == 1
-    _run(world, clock, ETA + 20)
-    item = world.store.item(item_id)
-    assert item["order_state"] == "finished", item["order_error"]
-    order_id = item["order_id"]
-    assert api.state.book.charges[order_id] == 1 and api.state.book.requests[order_id] == 1
-    assert not api.state.book.repeats
-    (result,) = item["results"]
-    assert hashlib.sha256(open(result["path"], "rb").read()).hexdigest() == result["sha256"]
-    assert result["path"].endswith("front_day-to-dusk_1.jpg")
-
-
-def test_a_cut_download_resumes_and_the_file_is_whole(world, api, clock):
-    item_id = world.order()
-    api.state.route_faults = {"download": FaultPlan(script=[Fault(cut=True), Fault(cut=True)])}
-    _run(world, clock, ETA + 10)
-    item = world.store.item(item_id)
-    assert item["order_state"] == "finished", item["order_error"]
-    (result,) = item["results"]
-    served = api.state.book.result(result["src"].rsplit("/", 1)[1].removesuffix(".jpg"))
-    assert open(result["path"], "rb").read() == served
-    assert not list(world.settings.home.joinpath("results").glob(".*.part"))
-
-
-def test_an_outage_never_fails_an_order_and_24_hours_without_result_does(world, api, clock):
-    item_id = world.order()
-    world.follower.step()
-    api.state.unreachable_for(3600 * 5)  # (real seconds: the sandbox is away for this test)
-    _run(world, clock, 3 * 3600, step=60)
-    item = world.store.item(item_id)
-    assert item["order_state"] == "processing" and "waiting" in item["order_error"]
-    api.state.unreachable_for(0)
-    api.state.book.processing_time = 10**9  # it never finishes
-    _run(world, clock, 22 * 3600, step=300)
-    item = world.store.item(item_id)
-    assert item["order_state"] == "failed"
-    assert "no result after 24 h" in item["order_error"] and "still says 'processing'" in item["order_error"]
-
-
-def test_ids_the_api_no_longer_knows_are_read_again_and_submitted_once(world, api, clock):
-    item_id = world.order("service-ai-virtual-staging", "Bedroom", {"Style": "Coastal"})
-    api.state.book.catalog.rotate()  # every id changes: the cached ones are now unknown
-    _run(world, clock, ETA + 10)
-    item = world.store.item(item_id)
-    assert item["order_state"] == "finished", item["order_error"]
-    assert item["selection"]["labels"] == {"Style": "Coastal"}
-    assert api.state.book.charges[item["order_id"]] == 1
-
-
-def test_the_api_failing_an_order_fails_it_with_the_reason(world, api, clock):
-    item_id = world.order()
-    api.state.route_faults = {"submit": FaultPlan(script=[Fault(fail_processing=True)])}
-    _run(world, clock, ETA + 5)
-    item = world.store.item(item_id)
-    assert item["order_state"] == "failed" and "could not be processed" in item["order_error"]
-
-
-def test_an_upload_only_order_is_never_submitted(world, api, clock):
-    item_id = world.order(submit=False)
-    _run(world, clock, 120)
-    assert world.store.item(item_id)["order_state"] == "not_submitted"
-    assert not api.state.book.charges
+def test_v3_titles_become_slugs_and_unknown_values_are_built_by_the_pattern():
+    v3 = Catalog(lambda: remote_api("http://127.0.0.1:9", version="v3"))  # the file, no request
+    chosen = v3.resolve("service-ai-virtual-staging", "Living room", {"Style": "Modern"})
+    assert chosen.selected == [
+        {
+            "slug": "widget-space-tool-virtual-staging",
+            "item_slugs": ["item-living-room-widget-space-tool-virtual-staging"],
+        },
+        {
+            "slug": "widget-style-tool-virtual-staging",
+            "item_slugs": ["item-modern-widget-style-tool-virtual-staging"],
+        },
+    ]
+    assert chosen.space_title == "Living room" and chosen.labels == {"Style": "Modern"}
+    odd = v3.resolve("service-ai-virtual-staging", "Wine cellar", {"Style": "Art deco"})
+    assert odd.selected[0]["item_slugs"] == ["item-wine-cellar-widget-space-tool-virtual-staging"]
+    assert odd.selected[1]["item_slugs"] == ["item-art-deco-widget-style-tool-virtual-staging"]
+    options = v3.resolve(
+        "service-image-enhancement",
+        "Indoor",
+        {"Enhancement options": "Add fire to fireplace, Add screen to TV"},
+    )
+    assert options.selected[1]["item_slugs"] == [
+        "item-add-fire-to-fireplace-widget-enhancement-options-tool-image-enhancement",
+        "item-add-screen-to-tv-widget-enhancement-options-tool-image-enhancement",
+    ]
+    with pytest.raises(NotOffered, match="Style takes one value, not 2"):
+        v3.resolve("service-ai-virtual-staging", "Bedroom", {"Style": "Modern, Prime"})
+    with pytest.raises(NotOffered, match="needs a Style; choose Prime, Modern"):
+        v3.resolve("service-ai-virtual-staging", "Bedroom", {})
+    with pytest.raises(NotOffered, match="needs a space; choose Bedroom, Living room"):
+        v3.resolve("service-ai-virtual-staging", None, {"Style": "Modern"})
+    assert v3.resolve("service-day-to-dusk", None, None).selected == []  # the API's default sky
+    assert v3.resolve("tool-wall-change", "Kitchen", None).selected[0]["item_slugs"] == [
+        "item-kitchen-widget-space-tool-wall-change"
+    ]

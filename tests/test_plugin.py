@@ -9,7 +9,7 @@ import threading
 import pytest
 from fakehttp import RecordingServer
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import ROOT
 
 PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"

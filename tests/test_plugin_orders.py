@@ -8,10 +8,20 @@ from pathlib import Path
 
 from test_plugin import lua, photo_specs, run  # noqa: F401 (lua: a fixture)
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 
-STYLES = ["Modern", "Scandinavian", "Industrial", "Coastal", "Farmhouse", "Mid-century"]
-SPACES = ["Living room", "Bedroom", "Kitchen", "Dining room", "Home office", "Bathroom"]
+# The documented v1 catalog, as the `sandbox` fixture serves it.
+STYLES = [
+    "Modern",
+    "Scandinavian",
+    "Farmhouse",
+    "Industrial",
+    "Traditional",
+    "Contemporary",
+    "Hampton",
+    "Prime",
+]
+SPACES = ["Bedroom", "Living Room", "Dining Room", "Kitchen", "Bathroom", "Home Office"]
 
 
 def _by_path(outcome) -> dict:
@@ -51,10 +61,9 @@ def test_dialog_menus_come_from_the_catalog_and_wait_for_a_mandatory_widget(
         choose=[
             ["space", "Bedroom"],
             ["Style", "Modern"],
-            ["Furniture", "Full"],
             ["submit", False],
             ["service", "service-day-to-dusk"],
-            ["Sky", "Golden hour"],
+            ["Sky Style", "Twilight with cloud"],
             ["service", "service-ai-virtual-staging"],
         ],
     )
@@ -62,30 +71,26 @@ def test_dialog_menus_come_from_the_catalog_and_wait_for_a_mandatory_widget(
     # The catalog is read in a task of its own: the dialog opened without waiting for it.
     assert outcome["dialog_at_start"] == "Looking for the AI HomeDesign bridge..." and dialog["status"]
     start = dialog["order"]
-    assert start["space_items"] == ["Choose a space...", *SPACES]
-    assert [s["title"] for s in start["slots"]] == ["Style (required):", "Furniture:"]
+    assert start["space_items"][: len(SPACES) + 1] == ["Choose a space...", *SPACES]
+    assert [s["title"] for s in start["slots"]] == ["Style (required):"]
     assert start["slots"][0]["items"] == ["Choose...", *STYLES]
     assert start["cant_export"].startswith("Choose a space for Virtual staging")
     assert json.loads(start["widgets"] or "{}") == {}
-    space, style, furniture, unticked, dusk, sky, back = dialog["steps"]
+    space, style, unticked, dusk, sky, back = dialog["steps"]
     assert space["space"] == "Bedroom" and space["cant_export"].startswith(
         "Choose a Style: Virtual staging needs"
     )
     assert style["cant_export"] is None and json.loads(style["widgets"]) == {"Style": "Modern"}
-    assert json.loads(furniture["widgets"]) == {"Style": "Modern", "Furniture": "Full"}
-    assert "uses credits" in furniture["note"]
+    assert "uses credits" in style["note"]
     assert unticked["cant_export"] is None and unticked["submit"] is False
     # Another service: its own widgets, no space, nothing of the other's kept.
     assert not dusk["space_items"] and dusk["space"] == ""  # (an empty Lua table reads {})
-    assert [s["title"] for s in dusk["slots"]] == ["Sky:", "Window lights:"]
+    assert [s["title"] for s in dusk["slots"]] == ["Sky Style (required):"]
     assert json.loads(dusk["widgets"] or "{}") == {}
-    assert json.loads(sky["widgets"]) == {"Sky": "Golden hour"}
+    assert json.loads(sky["widgets"]) == {"Sky Style": "Twilight with cloud"}
     # Back to the first service: what was chosen for it is there again.
-    assert back["space"] == "Bedroom" and json.loads(back["widgets"]) == {
-        "Style": "Modern",
-        "Furniture": "Full",
-    }
-    assert [s["value"] for s in back["slots"]] == ["Modern", "Full"]
+    assert back["space"] == "Bedroom" and json.loads(back["widgets"]) == {"Style": "Modern"}
+    assert [s["value"] for s in back["slots"]] == ["Modern"]
     catalog_calls = [r["url"] for r in outcome["record"]["requests"] if "/v1/catalog?" in r["url"]]
     assert len(catalog_calls) == 2  # once per service per dialog
 
@@ -170,7 +175,13 @@ def test_a_failed_order_says_why_and_the_others_come_in(lua, make_jpeg, sandbox,
     outcome = run(
         lua,
         tmp_path,
-        {"photos": specs, "service": "service-day-to-dusk", "submit": True, "prefs": {"followInterval": 1}},
+        {
+            "photos": specs,
+            "service": "service-day-to-dusk",
+            "submit": True,
+            "widgets": {"Sky Style": "Dusk with cloud"},
+            "prefs": {"followInterval": 1},
+        },
         bridge.env,
     )
     history = bridge.get("/v1/history", params={"limit": 10}).json()["items"]

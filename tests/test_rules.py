@@ -71,8 +71,8 @@ def shipped():
         (
             PhotoMeta(make="DJI", date_time_original="2024:05:01 20:02:00"),
             "service-image-enhancement",
-            None,
-            "no rule matched",
+            "other drone shots → image enhancement outdoors",
+            "camera 'DJI' matched",
         ),
         (PhotoMeta(), "service-image-enhancement", None, "no rule matched, so it gets image enhancement"),
     ],
@@ -81,6 +81,20 @@ def test_shipped_rules(shipped, meta, service, rule, words):
     choice = shipped.decide(meta, JPEG)
     assert (choice.service_name, choice.rule) == (service, rule)
     assert words in choice.reason
+
+
+@pytest.mark.parametrize(
+    "meta,space",
+    [
+        (PhotoMeta(keywords=("garden",)), "Outdoor"),
+        (PhotoMeta(make="DJI", date_time_original="2024:05:01 20:02:00"), "Outdoor"),
+        (PhotoMeta(keywords=("kitchen",)), "Indoor"),
+        (PhotoMeta(), "Indoor"),
+    ],
+)
+def test_image_enhancement_knows_indoors_from_outdoors(shipped, meta, space):
+    choice = shipped.decide(meta, JPEG)
+    assert choice.service_name == "service-image-enhancement" and choice.order.space == space
 
 
 def test_first_matching_rule_wins(shipped):

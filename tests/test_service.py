@@ -7,7 +7,7 @@ import signal
 import time
 
 from bridge.queue.store import MAY_BE_DUPLICATE
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import CANARY_KEY, bridge_env, run_cli, wait_until
 
 FAULTS = [

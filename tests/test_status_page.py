@@ -9,14 +9,17 @@ import os
 import re
 import stat
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from PIL import Image
 
 from bridge.config import load_settings
+from bridge.connect import remote_client
 from bridge.runtime import Runtime
-from bridge.services import SERVICES
+from bridge.services import services
 from bridge.thumbnails import SIZE, Thumbnails
 from bridge.web.app import create_app
 from bridge.web.remote_banner import banner
@@ -31,7 +34,7 @@ AUTH = HOST | {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def app(tmp_path):
     settings = load_settings({"AIHD_HOME": str(tmp_path / "home"), "AIHD_API_KEY": CANARY_KEY})
-    runtime = Runtime(settings)  # workers not started: items stay queued, as handed over
+    runtime = Runtime(settings, remote_client)  # workers not started: items stay queued, as handed over
     app = create_app(settings, runtime=runtime, token=TOKEN, port=47311)
     yield app
     runtime.stop(0)
@@ -110,7 +113,7 @@ def test_page_lists_batches_newest_first_one_row_per_photo(app, make_jpeg):
         row = re.search(rf'<tr id="item-{item["id"]}".*?</tr>', text, re.S).group(0)
         assert f'src="/page/thumbs/{item["id"]}"' in row
         assert 'data-state="queued"' in row
-        assert SERVICES[item["service_name"]] in row
+        assert services()[item["service_name"]] in row
         assert item["service_reason"] in row.replace("&#39;", "'").replace("&amp;", "&")
         assert f'action="/page/uploads/{item["id"]}/cancel"' in row and csrf in row
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
@@ -272,7 +275,20 @@ def test_open_prints_or_opens_a_one_time_link_and_status_names_it(sandbox, start
         10,
         "the browser to be called",
     )
-    assert sent.startswith(bridge.url + "/?code=") and sent not in opened.stdout
+    # The browser is handed a page only this user can read, not the code: argv is public (ps).
+    opener = Path(urlsplit(sent).path)
+    assert sent.startswith("file://") and "code" not in sent and opener.parent == bridge.home
+    assert stat.S_IMODE(opener.stat().st_mode) == 0o600
+    link = re.search(r'url=(http://127\.0\.0\.1:\d+/\?code=[^"]+)"', opener.read_text()).group(1)
+    assert link not in opened.stdout
+    # Opened from a local file, the browser calls the navigation cross-site: the code still
+    # works, and the page it gets leads on to the page itself, which takes the Strict cookie.
+    browser = requests.Session()
+    browser.trust_env = False
+    first = browser.get(link, headers={"Sec-Fetch-Site": "cross-site"}, allow_redirects=False, timeout=10)
+    assert first.status_code == 200 and '<meta http-equiv="refresh" content="0;url=/">' in first.text
+    page = browser.get(bridge.url + "/", headers={"Sec-Fetch-Site": "same-origin"}, timeout=10)
+    assert page.status_code == 200 and 'id="live"' in page.text
     assert "status page: aihd-bridge open" in run_cli("status", env=env).stdout
 
 
@@ -289,3 +305,15 @@ def test_workers_keep_a_thumbnail_before_they_drop_the_spool_copy(sandbox, start
     for item in batch["items"]:
         thumb = bridge.home / "thumbs" / f"{item['id']}.jpg"
         assert thumb.is_file() and os.path.getsize(thumb) < 20_000
+
+
+def test_results_are_served_for_this_browser_only(app, make_jpeg, tmp_path):
+    client = app.test_client()
+    item = _upload(client, make_jpeg())["items"][0]
+    _sign_in(client)
+    result = tmp_path / "front_day-to-dusk_1.jpg"
+    result.write_bytes(make_jpeg().read_bytes())
+    app.extensions["runtime"].store.add_result(item["id"], {"path": str(result), "src": "x", "sequence": 1})
+    resp = client.get(f"/page/results/{item['id']}/1", headers=HOST)
+    assert resp.status_code == 200 and resp.data == result.read_bytes()
+    assert resp.headers["Cache-Control"] == "private, max-age=3600"  # never a shared cache's

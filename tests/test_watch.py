@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import bridge_env, jpeg_bytes, run_cli, wait_until
 
 BASE = "retry_base = 0.05\n"

@@ -139,3 +139,38 @@ def test_what_cannot_be_watched(tmp_path):
     assert "(config.toml line 7)" in entry_problem(WatchEntry(tmp_path, preset="nope", line=7), rules, home)
     assert "bridge's own data" in entry_problem(WatchEntry(tmp_path), rules, home)
     assert "bridge's own data" in entry_problem(WatchEntry(home / "spool"), rules, home)
+
+
+def test_a_folder_moved_in_as_one_event_is_looked_through(tmp_path):
+    """macOS and Windows report a folder moved in as one event for the folder, none for its
+    files; inotify's own walk of it may die (a deep folder). Its files are looked at at once."""
+    from watchdog.events import DirMovedEvent
+
+    from bridge.runtime import Runtime
+    from bridge.watch.folder import WatchedFolder
+    from bridge.watch.watches import _Handler
+
+    watched, card = tmp_path / "Exports", tmp_path / "card"
+    (card / "DCIM" / ".trash").mkdir(parents=True)
+    watched.mkdir()
+    for n in range(50):
+        (card / "DCIM" / f"IMG_{n}.jpg").write_bytes(b"\xff\xd8 not yet checked")
+    (card / "DCIM" / ".trash" / "old.jpg").write_bytes(b"hidden folders are left alone")
+    settings = load_settings({"AIHD_HOME": str(tmp_path / "home")})
+    runtime = Runtime(settings)
+    try:
+        folder = WatchedFolder(
+            WatchEntry(watched),
+            store=runtime.store,
+            intake=runtime.intake,
+            rules=runtime.rules,
+            wake=lambda: None,
+        )  # no observer: the events are the test's
+        folder.state = "watching"
+        folder.scan()  # the first look, done: the next full one is minutes away
+        os.rename(card, watched / "card")
+        _Handler(folder).dispatch(DirMovedEvent(str(tmp_path / "card"), str(watched / "card")))
+        folder.tick()
+        assert len(folder.settler) == 50
+    finally:
+        runtime.stop(0)

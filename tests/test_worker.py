@@ -9,9 +9,8 @@ from bridge.config import Settings
 from bridge.queue.spool import Spool
 from bridge.queue.store import NewItem, Store
 from bridge.queue.worker import WorkerPool
-from bridge.remote.client import ApiClient
-from bridge.remote.sandbox import Fault, FaultPlan
-from support import CANARY_KEY, ManualClock, wait_until
+from bridge.sandbox import Fault, FaultPlan
+from support import CANARY_KEY, ManualClock, remote_api, wait_until
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def make_pool(tmp_path, sandbox):
         )
         store = Store(tmp_path / "bridge.sqlite3", clock=clock)
         spool = Spool(tmp_path / "spool")
-        workers = WorkerPool(store, spool, ApiClient(settings.upload_url, CANARY_KEY), settings, clock=clock)
+        workers = WorkerPool(store, spool, remote_api(settings.api_url), settings, clock=clock)
 
         def add(paths, **kw) -> str:
             items = []

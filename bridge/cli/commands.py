@@ -77,13 +77,16 @@ def main() -> None:
 @click.option(
     "--attempts",
     type=click.IntRange(1, 20),
-    default=3,
-    show_default=True,
-    help="tries per file on network errors, 429 and 5xx (without a bridge)",
+    help="tries per photo on errors worth retrying (default: max_attempts of the settings); "
+    "for the bridge run in this process, when none is running",
 )
-@click.option("--keep-heic", is_flag=True, help="send HEIC/HEIF as is instead of as JPEG")
-@click.option("--force", is_flag=True, help="send even photos already ordered (with a bridge)")
-@click.option("--no-bridge", is_flag=True, help="upload from this process even if a bridge runs")
+@click.option(
+    "--keep-heic",
+    is_flag=True,
+    help="send HEIC/HEIF as is instead of as JPEG (when no bridge is running: a running one "
+    "follows its convert_heic setting)",
+)
+@click.option("--force", is_flag=True, help="send even photos already ordered")
 @click.option(
     "--bridge-only",
     is_flag=True,
@@ -109,6 +112,11 @@ def main() -> None:
     metavar="WIDGET=ITEM",
     help="a widget's choice, e.g. Style=Modern (repeatable); see `aihd-bridge catalog SERVICE`",
 )
+@click.option(
+    "--project",
+    help="the property these photos are of (an address or a name): v3 orders go into its "
+    "project, made when there is none; on v1 it is kept and shown",
+)
 @click.option("--wait", is_flag=True, help="wait for the results and print their paths")
 @click.option(
     "--results",
@@ -125,24 +133,25 @@ def upload(
     attempts,
     keep_heic,
     force,
-    no_bridge,
     bridge_only,
     client,
     submit,
     space,
     widgets,
+    project,
     wait,
     results_dir,
 ) -> None:
     """Upload photos and print one order id (or one error) per file; with --submit, submit
-    the orders too, and with --wait print each result's path as it arrives."""
-    from ..discovery import Found, find_bridge
-    from ..remote.backoff import Backoff
-    from .orders import bridge_in_process, widget_pairs
-    from .upload import read_items, upload_in_process
+    the orders too, and with --wait print each result's path as it arrives.
 
-    if no_bridge and bridge_only:
-        raise click.UsageError("--no-bridge and --bridge-only exclude each other")
+    The photos always go through the bridge's queue: the running bridge's, or, when none runs,
+    the same bridge started in this process for as long as the command needs it."""
+    from ..daemon import in_process
+    from ..discovery import find_bridge
+    from .orders import widget_pairs
+    from .upload import read_items
+
     items = [(p, str(p)) for p in paths] + (read_items(items_file) if items_file else [])
     if not items:
         raise click.UsageError("no photos: give PATHS or --items FILE")
@@ -156,37 +165,27 @@ def upload(
         }.items()
         if v is not None
     }
-    ordering = bool(order) or wait  # the order lifecycle runs in a bridge
-    settings = _settings(convert_heic=False if keep_heic else None)
-    found = Found() if no_bridge or keep_heic else find_bridge(settings.home)
-    bridge = found.bridge
-    if bridge is None and bridge_only:
+    if project:
+        order["project"] = project
+    overrides = {"convert_heic": False if keep_heic else None, "max_attempts": attempts}
+    settings = _settings(**overrides)
+    found = find_bridge(settings.home)
+    if found.bridge is not None:
+        if keep_heic:
+            raise click.UsageError(
+                "--keep-heic: the running bridge converts HEIC as its setting convert_heic says "
+                "(aihd-bridge config show); stop it (aihd-bridge stop) to send them as they are"
+            )
+        _upload_and_follow(found.bridge, items, service, preset, force, as_json, client, order, wait)
+        return
+    if bridge_only:
         _no_bridge(settings.home, as_json, found.note)
     if found.note:
-        click.secho(f"note: {found.note}; uploading from this process", fg="yellow", err=True)
-    if ordering and (no_bridge or keep_heic):
-        raise click.UsageError("--submit, --space, --widget, --wait and --results need the bridge's queue")
-    if bridge is None and ordering:
-        until = "their results are in" if wait else "the orders are submitted"
-        click.echo(f"no bridge is running: one runs in this process until {until}", err=True)
-        with bridge_in_process(settings) as local:
-            _upload_and_follow(local, items, service, preset, force, as_json, client, order, wait)
-        return
-    if bridge is not None:  # the bridge's queue: uploads, and the orders they asked for
-        _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait)
-        return
-    mode = "sandbox" if settings.sandbox else "live"
-    results = upload_in_process(
-        settings,
-        items,
-        service=service,
-        preset=preset,
-        attempts=attempts,
-        backoff=Backoff(),
-        show_progress=not as_json,
-    )
-    _print_results(results, mode, as_json)
-    sys.exit(ExitStatus.SUCCESS if all(r["ok"] for r in results) else ExitStatus.ERROR)
+        click.secho(f"note: {found.note}", fg="yellow", err=True)
+    until = "their results are in" if wait else "the orders are submitted" if order else "they are uploaded"
+    click.echo(f"no bridge is running: one runs in this process until {until}", err=True)
+    with in_process(settings) as local:
+        _upload_and_follow(local, items, service, preset, force, as_json, client, order, wait)
 
 
 def _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait) -> None:
@@ -199,7 +198,7 @@ def _upload_and_follow(bridge, items, service, preset, force, as_json, client, o
     try:
         mode = "sandbox" if bridge.get("/v1/health")["mode"] == "sandbox" else "live"
         if mode == "sandbox":
-            from ..remote.connect import SANDBOX_NOTICE
+            from ..connect import SANDBOX_NOTICE
 
             click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
         batch_id, results = upload_via_bridge(
@@ -285,6 +284,7 @@ def status(as_json) -> None:
                 "home": str(settings.home),
                 **bridge.get("/v1/health"),
                 "recent_failures": bridge.get("/v1/history", state="failed", limit=5)["items"],
+                "watches": bridge.get("/v1/watches")["watches"],
             }
         except BridgeError as exc:
             report["note"] = str(exc)
@@ -305,13 +305,27 @@ def status(as_json) -> None:
             f"{q['uploading']} uploading, {q['done']} done, {q['failed']} failed"
         )
         click.echo(_remote_line(report.get("remote")))
+        click.echo(_api_line(report.get("api") or {}, report["mode"]))
         if report.get("orders"):
             click.echo(_orders_line(report["orders"]))
+        if (report.get("submits") or {}).get("note"):
+            click.echo(f"submits: {report['submits']['note']}")
+        for view in report["watches"]:
+            if view.get("problem"):  # a watch in trouble: stopped, or looking without file events
+                click.echo(f"watch {view['dir']}: {view['problem']}")
         for item in report["recent_failures"]:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")
         click.echo("status page: aihd-bridge open")
     sys.exit(ExitStatus.SUCCESS if report["running"] else ExitStatus.ERROR)
+
+
+def _api_line(api: dict, mode: str) -> str:
+    where = "the embedded sandbox" if mode == "sandbox" else api.get("url", "the API")
+    if api.get("version"):
+        how = "as set" if api.get("setting") == api["version"] else "found out by asking it"
+        return f"api: {api['version']} at {where} ({how})"
+    return f"api: not known yet at {where} (asked at the first upload: api_version = auto)"
 
 
 def _orders_line(orders: dict) -> str:
@@ -395,12 +409,12 @@ def catalog(service, as_json) -> None:
     """The spaces and widgets the API offers (for one SERVICE, or all): what --space and
     --widget, and presets' space and widgets, may name."""
     from ..discovery import running_bridge
-    from ..services import SERVICES
+    from ..services import services
     from .orders import catalog_of, print_catalog
 
     settings = _settings()
     bridge = running_bridge(settings.home)
-    found = [catalog_of(bridge, settings, s) for s in ([service] if service else list(SERVICES))]
+    found = [catalog_of(bridge, settings, s) for s in ([service] if service else list(services()))]
     if as_json:
         click.echo(json.dumps(found if not service else found[0], indent=2))
         return
@@ -410,7 +424,7 @@ def catalog(service, as_json) -> None:
         or bridge is not None
         and bridge.get("/v1/health")["mode"] == "sandbox"
     ):
-        from ..remote.connect import SANDBOX_NOTICE
+        from ..connect import SANDBOX_NOTICE
 
         click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
     for entry in found:
@@ -424,6 +438,7 @@ def open_page(no_browser) -> None:
     import webbrowser
 
     from ..discovery import BridgeError, running_bridge
+    from .login_page import opener_page
 
     settings = _settings()
     bridge = running_bridge(settings.home)
@@ -436,7 +451,7 @@ def open_page(no_browser) -> None:
     except BridgeError as exc:
         raise click.ClickException(f"the bridge gave no login link: {exc}") from None
     url, minutes = answer["url"], max(1, answer.get("expires_in", 300) // 60)
-    if no_browser or not webbrowser.open(url):
+    if no_browser or not webbrowser.open(opener_page(settings.home, url).as_uri()):
         click.echo(f"open this address in your browser (it works once, within {minutes} minutes):\n  {url}")
     else:
         click.echo(f"opened the status page at {bridge.url}/")
@@ -472,14 +487,14 @@ def inspect(paths, service, preset, as_json) -> None:
 def presets(as_json) -> None:
     """The services and the presets (shipped and from presets.toml) an upload can name."""
     from ..rules import Rules
-    from ..services import SERVICES
+    from ..services import services
 
     rules = Rules.load(_settings().home)
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "services": [{"name": n, "title": t} for n, t in SERVICES.items()],
+                    "services": [{"name": n, "title": t} for n, t in services().items()],
                     "presets": [
                         {"name": p.name, "title": p.title, "service": p.service}
                         for p in rules.presets.values()
@@ -786,14 +801,22 @@ def plugin_uninstall() -> None:
 @main.command()
 @click.option("--port", type=int, default=47312, show_default=True)
 @click.option("--max-bytes", type=int, default=50_000_000, show_default=True)
-def sandbox(port, max_bytes) -> None:
+@click.option(
+    "--api",
+    "api",
+    type=click.Choice(["v3", "v1"]),
+    default="v3",
+    show_default=True,
+    help="the API version to speak",
+)
+def sandbox(port, max_bytes, api) -> None:
     """Run the embedded stand-in of the AI HomeDesign API on 127.0.0.1, printing what it gets."""
-    from ..remote.background import BackgroundServer
-    from ..remote.sandbox import SandboxState, create_sandbox_app
+    from ..sandbox import SandboxState, create_sandbox_app
+    from ..web.background import BackgroundServer
 
-    state = SandboxState(max_bytes=max_bytes)
+    state = SandboxState(max_bytes=max_bytes, api=api)
     with BackgroundServer(create_sandbox_app(state), port=port) as server:
-        click.echo(f"sandbox API at {server.url}  (AIHD_API_URL={server.url} to use it)", err=True)
+        click.echo(f"sandbox API ({api}) at {server.url}  (AIHD_API_URL={server.url} to use it)", err=True)
         click.echo(
             f"its /_sandbox/received and /_sandbox/faults need the header "
             f"'Authorization: Bearer {state.control_token}'",

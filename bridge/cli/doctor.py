@@ -118,55 +118,69 @@ def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
     return checks
 
 
+# What `--online` asks, by version: an authenticated GET that orders nothing. v3 is asked first
+# (as the vendor's own MCP server checks a key); a 404 there means the API speaks v1.
+_KEY_CHECKS = (
+    ("v3", "/v3/project", {"page": 1, "limit": 1}),
+    ("v1", "/v1/catalog/spaces", {"service_name": "service-ai-virtual-staging", "active": "true"}),
+)
+
+
 def _online_check(settings: Settings) -> Check:
-    """Ask the API whether it takes the key, without ordering anything: a request with no
-    image gets 400 "no such file" when the key is good, 401/403 when it is not. Redirects are
-    never followed: that would hand the key to whichever host the answer names."""
+    """Ask the API whether it takes the key, without ordering anything. Redirects are never
+    followed: that would hand the key to whichever host the answer names."""
     import requests
 
-    try:
-        resp = requests.post(
-            settings.upload_url,
-            files={"service_name": (None, "service-image-enhancement")},
-            headers={"x-api-key": settings.api_key or ""},
-            timeout=15,
-            allow_redirects=False,
-        )
-    except requests.RequestException as exc:
+    for version, path, params in _KEY_CHECKS:
+        if settings.api_version not in ("auto", version):
+            continue
+        try:
+            resp = requests.get(
+                settings.api_url.rstrip("/") + path,
+                params=params,
+                headers={"x-api-key": settings.api_key or "", "Accept": "application/json"},
+                timeout=15,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            return Check(
+                "api key online",
+                "fail",
+                f"could not reach {settings.api_url} ({type(exc).__name__})",
+                "check the network or AIHD_API_URL",
+            )
+        status = resp.status_code
+        if status == 404 and settings.api_version == "auto":
+            continue  # no such route: the other version's
+        if 300 <= status < 400:
+            where = urlsplit(resp.headers.get("Location", "")).netloc or "elsewhere"
+            return Check(
+                "api key online",
+                "fail",
+                f"{settings.api_url} redirects (HTTP {status}) to {where}; the key was not "
+                "sent there, so it is not known whether it is accepted",
+                "set AIHD_API_URL to the API itself (https://api.aihomedesign.com)",
+            )
+        if status in (401, 403):
+            return Check(
+                "api key online",
+                "fail",
+                f"the API refused the key (HTTP {status})",
+                "aihd-bridge config set-key with the key from your AI HomeDesign account",
+            )
+        if 200 <= status < 300:
+            return Check("api key online", "ok", f"accepted by {settings.api_url}, which speaks {version}")
         return Check(
             "api key online",
-            "fail",
-            f"could not reach {settings.api_url} ({type(exc).__name__})",
-            "check the network or AIHD_API_URL",
-        )
-    status = resp.status_code
-    if 300 <= status < 400:
-        where = urlsplit(resp.headers.get("Location", "")).netloc or "elsewhere"
-        return Check(
-            "api key online",
-            "fail",
-            f"{settings.api_url} redirects (HTTP {status}) to {where}; the key was not "
-            "sent there, so it is not known whether it is accepted",
-            "set AIHD_API_URL to the API itself (https://api.aihomedesign.com)",
-        )
-    if status in (401, 403):
-        return Check(
-            "api key online",
-            "fail",
-            f"the API refused the key (HTTP {status})",
-            "aihd-bridge config set-key with the key from your AI HomeDesign account",
-        )
-    if status == 400:
-        return Check(
-            "api key online",
-            "ok",
-            f"accepted by {settings.api_url} (HTTP 400 for a request without a photo, as expected)",
+            "warn",
+            f"{settings.api_url} answered HTTP {status}, so it is not known whether it accepts the key",
+            "run the check again later, or check AIHD_API_URL",
         )
     return Check(
         "api key online",
         "warn",
-        f"{settings.api_url} answered HTTP {status}, so it is not known whether it accepts the key",
-        "run the check again later, or check AIHD_API_URL",
+        f"{settings.api_url} has neither the v3 nor the v1 routes (HTTP 404)",
+        "check AIHD_API_URL: it should be https://api.aihomedesign.com",
     )
 
 

@@ -1,19 +1,15 @@
 """The order lifecycle on the command line: following a batch's orders after `upload --submit`,
-`aihd-bridge orders` and `aihd-bridge catalog`; and a bridge run in this process for the
-time a submit needs when none is running."""
+`aihd-bridge orders` and `aihd-bridge catalog`."""
 
 from __future__ import annotations
 
-import contextlib
-import secrets
 import time
-from collections.abc import Iterator
 
 import click
 
 from ..config import Settings
 from ..discovery import LocalBridge
-from ..services import SERVICES
+from ..services import services
 from .status import ExitStatus
 
 POLL = 0.5
@@ -30,28 +26,6 @@ def widget_pairs(values: tuple[str, ...]) -> dict[str, str]:
             )
         pairs[name.strip()] = item.strip()
     return pairs
-
-
-@contextlib.contextmanager
-def bridge_in_process(settings: Settings) -> Iterator[LocalBridge]:
-    """A bridge in this process on a free 127.0.0.1 port, for as long as the command needs it
-    (its orders are followed again by the next bridge that starts)."""
-    from ..privacy import make_private
-    from ..remote.background import BackgroundServer
-    from ..runtime import Runtime
-    from ..web.app import create_app
-
-    make_private(settings.home)  # as `serve` does: the data dir holds photos and history
-    runtime = Runtime(settings)
-    token = secrets.token_urlsafe(32)
-    app = create_app(settings, runtime=runtime, token=token, port=0)
-    try:
-        with BackgroundServer(app) as server:
-            app.config["BRIDGE_PORT"] = server.port
-            runtime.start()
-            yield LocalBridge({"url": server.url, "token": token})
-    finally:
-        runtime.stop(5)
 
 
 def follow(bridge: LocalBridge, batch_id: str, *, wait: bool, echo: bool) -> list[dict]:
@@ -100,8 +74,12 @@ def print_orders(items: list[dict]) -> None:
     for item in items:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["created"] or 0))
         state = item["order_state"] or item["state"]
-        service = SERVICES.get(item["service_name"] or "", item["service_name"] or "-")
+        service = services().get(item["service_name"] or "", item["service_name"] or "-")
         click.echo(f"{when}  {item['order_id'] or '-':<26} {state:<14} {service:<18} {item['path'] or ''}")
+        if item.get("project") or item.get("process_id"):
+            where = [f"property {item['project']}"] if item.get("project") else []
+            where += [f"process {item['process_id']}"] if item.get("process_id") else []
+            click.echo(f"    {', '.join(where)}")
         chosen = [f"space {item['space']}"] if item["space"] else []
         chosen += [f"{widget} {value}" for widget, value in item["widgets"].items()]
         if chosen and item["submit"]:
@@ -118,7 +96,7 @@ def print_orders(items: list[dict]) -> None:
 
 def print_catalog(catalog: dict) -> None:
     service = catalog["service"]
-    click.secho(f"{SERVICES.get(service, service)} ({service})", bold=True)
+    click.secho(f"{services().get(service, service)} ({service})", bold=True)
     if catalog["space_required"]:
         titles = ", ".join(s["title"] for s in catalog["spaces"])
         click.echo(f"  space (one is needed): {titles}")
@@ -142,9 +120,9 @@ def catalog_of(bridge: LocalBridge | None, settings: Settings, service: str) -> 
     """A service's catalog through the running bridge (its cache), else read here."""
     if bridge is not None:  # a BridgeError is reported by BridgeGroup
         return bridge.get("/v1/catalog", service=service)
+    from ..connect import remote_client
     from ..remote.catalog import Catalog
     from ..remote.client import RemoteError
-    from ..remote.connect import remote_client
 
     with remote_client(settings) as client:
         try:

@@ -1,5 +1,5 @@
-"""`aihd-bridge upload`: through the running bridge when there is one (shared history),
-else file by file from this process."""
+"""`aihd-bridge upload`: the photos handed to a bridge (the running one, or one run in this
+process) and followed until their uploads end."""
 
 from __future__ import annotations
 
@@ -9,13 +9,8 @@ from pathlib import Path
 
 import click
 
-from ..config import Settings
 from ..discovery import BridgeError, LocalBridge
-from ..formats import FileProblem, check_file, prepared
-from ..remote.backoff import Backoff
-from ..remote.client import RemoteError
-from ..remote.connect import SANDBOX_NOTICE, remote_client
-from ..rules import Rules, RulesError
+from ..queue.intake import MAX_ITEMS
 from .status import ExitStatus
 
 POLL = 0.5
@@ -34,12 +29,45 @@ def _result(path, source_id=None, **kw) -> dict:
     } | kw
 
 
+# An items file of the most items a batch takes, each with a long path and source id, is
+# well under this; a bigger one is refused before it is read.
+MAX_ITEMS_FILE_BYTES = MAX_ITEMS * 5_000
+
+
+class TooManyItems(ValueError):
+    """An items file with more items than a batch takes."""
+
+
+def _at_most(count: int):
+    """A JSON object hook that stops the parse at the `count`+1-th object (an item each), so
+    that a file of a million items costs no more than the first ten thousand."""
+    seen = 0
+
+    def hook(obj: dict) -> dict:
+        nonlocal seen
+        seen += 1
+        if seen > count:
+            raise TooManyItems
+        return obj
+
+    return hook
+
+
 def read_items(manifest: Path) -> list[tuple[Path, str]]:
     """The photos of an items file, `{"items": [{"path", "source_id"}]}` in UTF-8: hosts hand
     their paths over this way so that no path passes through a shell (quoting, code pages)."""
     try:
-        items = json.loads(manifest.read_text("utf-8"))["items"]
+        size = manifest.stat().st_size
+        if size > MAX_ITEMS_FILE_BYTES:
+            raise click.ClickException(f"{manifest}: {size:,} bytes, more than {MAX_ITEMS:,} items need")
+        items = json.loads(manifest.read_text("utf-8"), object_hook=_at_most(MAX_ITEMS + 1))["items"]
         pairs = [(i["path"], str(i["source_id"])) for i in items]
+    except TooManyItems:
+        raise click.ClickException(
+            f"{manifest}: more than {MAX_ITEMS:,} items; hand them over in several files"
+        ) from None
+    except RecursionError:
+        raise click.ClickException(f"{manifest}: nested too deeply to be an items file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise click.ClickException(f"{manifest}: {exc}") from None
     except (KeyError, TypeError):
@@ -60,63 +88,6 @@ def _bar(total: int, show: bool):
         file=click.get_text_stream("stderr"),  # type: ignore[operator]  # mypy misreads click's stub
         hidden=not show,
     )
-
-
-def upload_in_process(
-    settings: Settings,
-    items: list[tuple[Path, str]],
-    *,
-    service: str | None,
-    preset: str | None,
-    attempts: int,
-    backoff: Backoff,
-    show_progress: bool,
-) -> list[dict]:
-    if settings.sandbox:
-        click.secho(SANDBOX_NOTICE, fg="yellow", err=True)
-    rules = Rules.load(settings.home)
-    if rules.problem:
-        click.secho(f"warning: {rules.problem}", fg="yellow", err=True)
-    sizes = [_size(p) for p, _ in items]
-    results = []
-    with remote_client(settings) as client, _bar(sum(sizes), show_progress) as bar:
-        for (path, source_id), size in zip(items, sizes, strict=True):
-            start = bar.pos
-
-            def sent(n: int, start: int = start, size: int = size) -> None:
-                bar.update(start + min(n, size) - bar.pos)
-
-            result = _send_one(client, settings, rules, path, service, preset, attempts, backoff, sent)
-            results.append(result | {"source_id": source_id})
-            bar.update(start + size - bar.pos)
-    return results
-
-
-def _send_one(client, settings, rules, path, service, preset, attempts, backoff, sent) -> dict:
-    try:
-        fmt, _ = check_file(path, settings.max_upload_bytes)
-        choice = rules.choose(path, fmt, service=service, preset=preset)
-    except FileProblem as exc:
-        return _result(path, error=str(exc))
-    except RulesError as exc:
-        return _result(path, error=f"{path}: {exc}")
-    result = _result(path, service_name=choice.service_name, reason=choice.reason)
-    for attempt in range(1, attempts + 1):
-        result["attempts"] = attempt
-        try:
-            with prepared(path, fmt, settings.convert_heic) as up:
-                result["order_id"] = client.upload(up, choice.service_name, sent)
-            result.update(ok=True, error=None)
-            return result
-        except FileProblem as exc:
-            result["error"] = str(exc)
-            return result
-        except RemoteError as exc:
-            result["error"] = f"{path}: {exc}"
-            if not exc.retryable or attempt == attempts:
-                return result
-            time.sleep(backoff.delay(attempt, exc))
-    return result
 
 
 def upload_via_bridge(

@@ -102,6 +102,8 @@ def _absolute(path: Path) -> str:
 
 
 def _noticing(view: dict) -> str:
+    if view.get("problem"):  # e.g. file events stopped, and how it looks instead
+        return view["problem"]
     return "file events" if view.get("mode") == "events" else "looking every second"
 
 

@@ -16,10 +16,13 @@ from ..formats import FileProblem, ImageFormat, check_file, open_photo, upload_n
 from ..remote.catalog import Catalog, NotOffered
 from ..remote.client import RemoteError
 from ..rules import Choice, Rules, RulesError
+from ..text import has_controls, printable
 from .spool import Spool
 from .store import NewItem, OtherClient, Store, new_id
 
 MAX_ITEMS = 10_000
+# A name is written into result names, logs and terminals: it must be text, not commands.
+CONTROLS_IN_NAME = "the file name holds control characters (a line break, a tab, an escape); rename it"
 
 
 class InvalidRequest(ValueError):
@@ -38,8 +41,11 @@ class Intake:
     rules: Rules
     catalog: Catalog | None = None  # to check a submit's space and widgets before the upload
 
-    def from_json(self, payload, also: Callable | None = None) -> tuple[str, list[NewItem]]:
-        """`also(db, items)` records the caller's own note of the items with them (Store.add_batch)."""
+    def from_json(
+        self, payload, also: Callable | None = None, within: Path | None = None
+    ) -> tuple[str, list[NewItem]]:
+        """`also(db, items)` records the caller's own note of the items with them (Store.add_batch);
+        `within`: a folder every photo must really be in (a watched folder), links resolved."""
         if not isinstance(payload, dict) or not isinstance(payload.get("items"), list):
             raise InvalidRequest('expected a JSON object {"items": [{"path": ..., ...}, ...]}')
         raw_items = payload["items"]
@@ -49,7 +55,10 @@ class Intake:
         if batch_id is not None and not isinstance(batch_id, str):
             raise InvalidRequest(f"no batch {batch_id!r} to add to")  # add_batch checks it exists
         defaults = {k: payload[k] for k in ("service_name", "preset", "force", *ORDER_FIELDS) if k in payload}
-        items = [self._json_item(defaults | raw if isinstance(raw, dict) else raw) for raw in raw_items]
+        inside = Path(os.path.realpath(within)) if within is not None else None
+        items = [
+            self._json_item(defaults | raw if isinstance(raw, dict) else raw, inside) for raw in raw_items
+        ]
         try:
             batch_id = self._record(items, client=_text(payload.get("client")), batch_id=batch_id, also=also)
         except KeyError:
@@ -76,19 +85,28 @@ class Intake:
         for item in items:
             self.spool.remove(item.spool_path)
 
-    def _json_item(self, raw) -> NewItem:
+    def _json_item(self, raw, inside: Path | None = None) -> NewItem:
         if not isinstance(raw, dict):
             return NewItem(None, None, error="each item must be an object with a 'path'")
         source_id = _text(raw.get("source_id"))
         path_text = raw.get("path")
         if not isinstance(path_text, str) or not path_text or "\x00" in path_text:
             return NewItem(None, source_id, error="item has no usable 'path'")
+        if has_controls(path_text):
+            shown = printable(path_text)
+            return NewItem(shown, source_id, error=f"{shown}: {CONTROLS_IN_NAME}")
         item_id = new_id("i")
         item = NewItem(path_text, source_id, force=raw.get("force") is True, id=item_id)
         path = Path(path_text)
         if not path.is_absolute():
             item.error = f"{path_text}: the path must be absolute"
             return item
+        if inside is not None:
+            # A link in a shared or synced folder must not send (and charge) a photo from elsewhere.
+            path = Path(os.path.realpath(path))
+            if not path.is_relative_to(inside):
+                item.error = f"{path_text}: a link to {path}, outside the watched folder; not sent"
+                return item
         try:
             # Checked and kept through one handle: the path may be repointed in between.
             with open_photo(path, self.settings.max_upload_bytes) as (fh, fmt, st):
@@ -116,6 +134,9 @@ class Intake:
         name = os.path.basename(filename or "") or "upload"
         item_id = new_id("i")
         item = NewItem(name, _text(fields.get("source_id")), force=fields.get("force") == "true", id=item_id)
+        if has_controls(name):
+            item.source_path, item.error = printable(name), f"{printable(name)}: {CONTROLS_IN_NAME}"
+            return item
         try:
             spooled = self.spool.receive(stream, item_id, Path(name).suffix)
         except OSError as exc:
@@ -168,6 +189,10 @@ class Intake:
             if not isinstance(results, str) or not Path(results).expanduser().is_absolute():
                 raise RulesError("results_dir must be an absolute folder")
             results = str(Path(results).expanduser())
+        project = fields.get("project")
+        if project is not None and (not isinstance(project, str) or len(project) > MAX_PROJECT):
+            raise RulesError(f"project must be text of at most {MAX_PROJECT} characters: the property's name")
+        item.project = " ".join(project.split()) or None if project else None
         item.submit = bool(defaults.submit) if submit is None else submit
         item.results_dir = results
         item.order_request = {
@@ -184,7 +209,8 @@ class Intake:
             item.selection = selection.as_dict()
 
 
-ORDER_FIELDS = ("submit", "space", "widgets", "results_dir")
+ORDER_FIELDS = ("submit", "space", "widgets", "results_dir", "project")
+MAX_PROJECT = 200  # characters of a property's name (an address)
 
 
 def _flag(value, name: str) -> bool | None:

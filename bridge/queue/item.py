@@ -71,6 +71,7 @@ class Item(Mapping[str, Any]):
     order_error: str | None
     submits_sent: int
     submitted_at: float | None
+    submit_sent_at: float | None  # when the last submit left, until its answer was heard
     eta: float | None
     order_next: float
     order_polls: int
@@ -78,6 +79,10 @@ class Item(Mapping[str, Any]):
     results: list[dict]
     selection: dict | None  # what the catalog made of the space and widgets asked for
     order_request: dict | None  # the space and widgets as the host named them
+    project: str | None  # the property (v3: the project's name)
+    asset_id: str | None  # v3: the uploaded photo's asset
+    process_id: str | None  # v3: the process its submit started
+    api_version: str | None  # the API version that took the upload
     history: list[dict] = field(default_factory=list)  # its attempts, when asked for one item
 
     @classmethod
@@ -127,6 +132,8 @@ class Item(Mapping[str, Any]):
             "space": chosen.get("space_title") or chosen.get("space_name") or wanted.get("space") or None,
             "widgets": chosen.get("labels") or wanted.get("widgets") or {},
             "results": [{k: r.get(k) for k in ("path", "src", "sha256", "sequence")} for r in self.results],
+            "project": self.project,
+            "process_id": self.process_id,
         }
 
     def listed(self) -> dict:

@@ -65,18 +65,48 @@ class OrderRecords:
     def set_selection(self, item_id: str, selection: dict) -> None:
         self._order_update(item_id, "selection=?", (json.dumps(selection),))
 
-    def about_to_submit(self, item_id: str) -> None:
+    def about_to_submit(self, item_id: str, now: float) -> None:
         """Recorded before the submit leaves: after a crash or a lost answer the follower asks
-        the API whether it was taken before it sends another."""
-        self._order_update(item_id, "submits_sent=submits_sent + 1, order_state='submitting'")
+        the API whether it was taken before it sends another, and sends none while it may
+        still arrive."""
+        self._order_update(
+            item_id, "submits_sent=submits_sent + 1, submit_sent_at=?, order_state='submitting'", (now,)
+        )
 
-    def order_processing(self, item_id: str, submitted_at: float, eta: float, next_look: float) -> None:
+    def submit_answered(self, item_id: str) -> None:
+        """The API answered the last submit (a refusal): it will not arrive later."""
+        self._order_update(item_id, "submit_sent_at=NULL")
+
+    def order_processing(
+        self, item_id: str, submitted_at: float, eta: float, next_look: float, process_id: str | None = None
+    ) -> None:
         self._order_update(
             item_id,
             "order_state='processing', order_error=NULL, submitted_at=COALESCE(submitted_at, ?), eta=?,"
-            " order_next=?",
-            (submitted_at, eta, next_look),
+            " order_next=?, process_id=COALESCE(?, process_id)",
+            (submitted_at, eta, next_look, process_id),
         )
+
+    def set_process(self, item_id: str, process_id: str) -> None:
+        self._order_update(item_id, "process_id=?", (process_id,))
+
+    def submits_waiting(self) -> int:
+        """Orders that wait to be submitted (each needs a slot of the API's limit)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT COUNT(*) FROM items WHERE order_state='submitting' AND submits_sent=0"
+            ).fetchone()[0]
+
+    def submit_times(self, since: float) -> list[float]:
+        """When the submits answered since `since` (wall time) were taken."""
+        with self._lock:
+            return [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT submitted_at FROM items WHERE submitted_at IS NOT NULL AND submitted_at > ?",
+                    (since,),
+                )
+            ]
 
     def order_wait(self, item_id: str, when: float, note: str | None = None, polled: bool = False) -> None:
         """Look again at `when`; `note` says why it waits (shown, not a failure)."""

@@ -1,13 +1,16 @@
-"""Follow each order from its upload to its results: submit it exactly once, poll it gently,
-download what it made.
+"""Follow each order from its upload to its results: submit it exactly once, at the API's pace,
+poll it gently, download what it made. It speaks to `RemoteApi`, never to a version of the API.
 
 A submit is a charge. So the store records "about to submit" (`submits_sent`) before the
 request leaves, and whenever a submit may have been sent before (a lost answer, a 5xx, a
-crash) the follower asks the API for the order first and sends again only when the API says
-it was not submitted. An order is polled first after its `eta`, then at least `poll_interval`
-apart, backing off; when the API is out of reach or rate limiting, the follower waits on the
-same `RemoteHealth` as the upload workers, and no order fails for it. Results are downloaded
-with `remote.download` (resumed, checked, renamed into place) into the item's results folder.
+crash) the follower asks the API first (v1: the order's images; v3: the order's processes) and
+sends again only when the API says it was not submitted. Submits wait for a slot of the API's
+limit (`submit_limit.py`). An order is polled first after its `eta`, then at least
+`poll_interval` apart (and never sooner than the version's own gap: 5 s on v3, a failed look
+counting as a look), backing off; when the API is out of reach or rate limiting, the follower
+waits on the same `RemoteHealth` as the upload workers, and no order fails for it. Results are
+downloaded with `remote.download` (resumed, checked, renamed into place) into the item's
+results folder.
 """
 
 from __future__ import annotations
@@ -17,47 +20,35 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..clock import Clock
 from ..config import Settings
+from ..remote.api import FAILED, FINISHED, NOT_SUBMITTED, OrderRef, RemoteApi, Result
 from ..remote.catalog import UNKNOWN_ID_KEYS, Catalog, NotOffered, Selection
-from ..remote.client import ApiClient, RemoteError
-from ..remote.download import BadResult, fetch, fitted_stem, place
+from ..remote.client import RemoteError
+from ..remote.download import BadResult, fetch, place
 from ..remote.health import OK, RemoteHealth
+from ..remote.result_address import RefusedAddress, guarded_session
+from ..text import printable
 from .item import Item
+from .result_names import part_name, result_stem
 from .store import Store
+from .submit_limit import SubmitLimit
 
 log = logging.getLogger(__name__)
 IDLE = 1.0  # seconds between looks when nothing is due (also bounds every wait)
 POLL_BACKOFF = 1.5  # each look without a result waits this much longer than the last ...
 POLL_CAP = 300.0  # ... up to five minutes
 QUICK_RESUMES = 4  # a cut download is resumed at once this many times before it waits
-DEFAULT_ETA = 60.0  # seconds, when the API gives no usable eta
-# The API documents no order status values; these are read as "not submitted yet" ...
-NOT_SUBMITTED = {"", "uploaded", "created", "new", "draft", "not_submitted", "unsubmitted"}
-# ... these as "it failed", and these as "done" (with the images' own regular_finished).
-FAILED = {"failed", "error", "cancelled", "canceled", "rejected"}
-DONE = {"finished", "done", "completed", "complete", "regular_finished", "succeeded"}
-READY = "regular_finished"
-
-
-def service_short(service: str) -> str:
-    return service.removeprefix("service-").removeprefix("ai-")
-
-
-def result_stem(item: Item, sequence: int, folder: Path) -> str:
-    """`<source stem>_<service>_<n>`: beside the photo's own name in any folder listing, the
-    source's part cut where the path would be too long (its .part name is the longest)."""
-    source = Path(item["filename"] or item["source_path"] or item["id"]).stem
-    longest = max(len(f".{item['id']}.part") + 1, len(" (999).jpeg"))
-    return fitted_stem(folder, source, f"_{service_short(item['service_name'])}_{sequence}", longest)
+FIRST_LOOK = 5.0  # seconds after a submit without an eta before the first look
 
 
 class OrderFollower:
     def __init__(
         self,
         store: Store,
-        client: Callable[[], ApiClient],
+        client: Callable[[], RemoteApi],
         catalog: Catalog,
         health: RemoteHealth,
         settings: Settings,
@@ -67,10 +58,13 @@ class OrderFollower:
         self.store, self._client, self.catalog, self.health = store, client, catalog, health
         self.settings = settings
         self.clock = clock or Clock()
+        self.limit = SubmitLimit(settings.submit_limit, settings.submit_window, self.clock)
+        self.limit.seed(store.submit_times(self.clock.wall() - settings.submit_window))
         self._wake_uploads = wake_uploads
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._results: tuple[str, Any] | None = None  # (API address, download session)
 
     @property
     def results_root(self) -> Path:
@@ -91,7 +85,10 @@ class OrderFollower:
         self.wake()
         if self._thread is not None:
             self._thread.join(timeout)
-            return not self._thread.is_alive()
+            if self._thread.is_alive():
+                return False
+        if self._results is not None:
+            self._results[1].close()  # its pooled connections to result hosts
         return True
 
     def _run(self) -> None:
@@ -118,7 +115,7 @@ class OrderFollower:
                     break
                 item = self.store.item(item_id)
                 if item is not None:
-                    self.handle(item)
+                    self._handle_alone(item)
         finally:
             if probe:
                 self.health.release()
@@ -127,55 +124,95 @@ class OrderFollower:
         following = self.store.next_order_due()
         return IDLE if following is None else max(0.0, following - self.clock.wall())
 
+    def _handle_alone(self, item: Item) -> None:
+        """One order's unexpected trouble waits with its reason (and fails it after
+        `order_timeout`); the orders behind it are followed all the same."""
+        try:
+            self.handle(item)
+        except Exception as exc:
+            log.exception("item %s: unexpected error following its order", item["id"])
+            why = f"an unexpected error ({type(exc).__name__}: {printable(str(exc))[:200]})"
+            if not self._past_deadline(item, why):
+                when = self.clock.wall() + self._poll_delay(item)
+                self.store.order_wait(item["id"], when, f"waiting: {why}", polled=True)
+
     def handle(self, item: Item) -> None:
         if item["order_state"] == "submitting":
             self._submit(item)
         elif item["order_state"] == "processing":
             self._follow(item)
 
+    def outlook(self):
+        """When the submits waiting for a slot of the API's limit will go."""
+        return self.limit.outlook(self.store.submits_waiting())
+
+    @staticmethod
+    def _ref(item: Item) -> OrderRef:
+        return OrderRef(item["order_id"], item["service_name"], item["asset_id"], item["process_id"])
+
     # -- submitting -----------------------------------------------------------------------
 
     def _submit(self, item: Item) -> None:
-        item_id, order_id = item["id"], item["order_id"]
-        client = self._client()
-        if item["submits_sent"] or self.store.order_sent_elsewhere(order_id, item_id):
+        item_id = item["id"]
+        api = self._client()
+        if item["submits_sent"] or self.store.order_sent_elsewhere(item["order_id"], item_id):
             # A submit may have gone out already: ask before sending another (a second charge).
             try:
-                status = client.call("GET", f"/v1/order/{order_id}")
+                found = api.find_submit(self._ref(item))
             except RemoteError as exc:
-                if exc.status == 404:
-                    self.store.order_failed(
-                        item_id, f"{self._name(item)}: the API does not know order {order_id}"
-                    )
-                else:
-                    self._trouble(item, exc, "asking whether the order was submitted")
+                self._lookup_failed(item, exc, "asking whether the order was submitted")
                 return
             self._answered(item_id)
-            if str(status.get("status") or "").lower() not in NOT_SUBMITTED or status.get("generated_images"):
-                log.info("item %s: order %s was submitted already; following it", item_id, order_id)
+            if found.state != NOT_SUBMITTED:
+                log.info("item %s: order %s was submitted already; following it", item_id, item["order_id"])
                 now = self.clock.wall()
-                self.store.order_processing(item_id, now, now, now)
+                self.store.order_processing(item_id, now, now, now, process_id=found.process_id)
+                return
+            if self._submit_may_arrive(item, api):
                 return
         selection = self._selection(item)
         if selection is None:
             return
-        self.store.about_to_submit(item_id)  # before it leaves: "ask first" from now on
-        payload = {
-            "order_id": order_id,
-            "space_name": selection.space_name,
-            "selected_widgets": selection.selected,
-        }
+        wait = self.limit.try_take()
+        if wait > 0:
+            outlook = self.outlook()
+            self.store.order_wait(item_id, self.clock.wall() + wait, outlook.note)
+            return
+        self.store.about_to_submit(item_id, self.clock.wall())  # before it leaves: "ask first" from now on
         try:
-            answer = client.call("POST", "/v1/order", payload=payload)
+            answer = api.submit(self._ref(item), selection)
         except RemoteError as exc:
+            self.limit.answered()  # taken or not, the API may count it from now
             self._submit_refused(item, selection, exc)
             return
+        self.limit.answered()
         self._answered(item_id)
         now = self.clock.wall()
-        eta = answer.get("eta")
-        eta = float(eta) if isinstance(eta, (int, float)) and 0 <= eta < 7 * 86400 else DEFAULT_ETA
-        log.info("item %s: order %s submitted, results expected in %.0f s", item_id, order_id, eta)
-        self.store.order_processing(item_id, now, now + eta, now + eta)
+        first = answer.eta if answer.eta is not None else FIRST_LOOK
+        first = max(first, api.min_poll_gap)
+        log.info(
+            "item %s: order %s submitted%s, first look in %.0f s",
+            item_id,
+            item["order_id"],
+            f" (process {answer.process_id})" if answer.process_id else "",
+            first,
+        )
+        self.store.order_processing(item_id, now, now + first, now + first, process_id=answer.process_id)
+
+    def _submit_may_arrive(self, item: Item, client: RemoteApi) -> bool:
+        """A submit that left unanswered (the bridge died, the connection was cut, a gateway
+        gave up) may still reach the API until the connect and read timeouts have passed since
+        it left. Until then the API's "not submitted" may still change: ask again later instead
+        of sending another (a second charge). True when the order waits for that."""
+        sent = item["submit_sent_at"]
+        if sent is None:
+            return False
+        settled, now = sent + client.connect_timeout + client.read_timeout, self.clock.wall()
+        if now >= settled:
+            return False
+        note = "waiting: the last submit may still reach the API; asking again before sending another"
+        self.store.order_wait(item["id"], min(settled, now + self._poll_delay(item)), note, polled=True)
+        return True
 
     def _selection(self, item: Item, refresh: bool = False) -> Selection | None:
         """The space and widgets to send: as resolved at intake, or now (after `refresh`, from a
@@ -200,11 +237,20 @@ class OrderFollower:
 
     def _submit_refused(self, item: Item, selection: Selection, exc: RemoteError) -> None:
         item_id, name = item["id"], self._name(item)
+        if exc.status is not None and exc.status not in (408, 502, 503, 504):
+            self.store.submit_answered(item_id)  # the API's own answer: that submit is over
         words = f"{exc.key or ''} {exc.message}".lower()
         if exc.status is not None and 400 <= exc.status < 500 and "already" in words:
             self._answered(item_id)
             now = self.clock.wall()
             self.store.order_processing(item_id, now, now, now)  # taken before: follow it
+        elif exc.status == 422:  # v3: a slug the tool does not take; the known ones help
+            self._answered(item_id)
+            known = self._known_choices(item)
+            self.store.order_failed(
+                item_id,
+                f"{name}: the API refused the submit: {exc}{'; known choices: ' + known if known else ''}",
+            )
         elif exc.status in (400, 404) and (exc.key in UNKNOWN_ID_KEYS or "unknown" in words):
             # The catalog changed under us: read it again; a selection that is still the same
             # means the refusal was not about stale ids.
@@ -220,55 +266,69 @@ class OrderFollower:
         else:  # maybe taken, maybe not: the next look asks the API before sending again
             self._trouble(item, exc, "submitting")
 
+    def _known_choices(self, item: Item) -> str:
+        try:
+            catalog = self.catalog.service(item["service_name"])
+        except RemoteError:
+            return ""
+        parts = [f"space: {', '.join(s['title'] for s in catalog.spaces)}"] if catalog.spaces else []
+        first = next(iter(catalog.widgets.values()), [])
+        parts += [f"{w['title']}: {', '.join(i['title'] for i in w['items'])}" for w in first if w["items"]]
+        return "; ".join(parts)
+
     # -- following ------------------------------------------------------------------------
+
+    def _lookup_failed(self, item: Item, exc: RemoteError, doing: str) -> None:
+        if exc.status == 404:
+            self.store.order_failed(
+                item["id"], f"{self._name(item)}: the API does not know order {item['order_id']}"
+            )
+        elif not self._past_deadline(item, str(exc)):
+            self._trouble(item, exc, doing, polled=True)
 
     def _follow(self, item: Item) -> None:
         item_id, order_id, name = item["id"], item["order_id"], self._name(item)
         try:
-            status = self._client().call("GET", f"/v1/order/{order_id}")
+            progress = self._client().progress(self._ref(item))
         except RemoteError as exc:
-            if exc.status == 404:
-                self.store.order_failed(item_id, f"{name}: the API does not know order {order_id}")
-            elif not self._past_deadline(item, str(exc)):
-                self._trouble(item, exc, "following the order")
+            self._lookup_failed(item, exc, "following the order")
             return
         self._answered(item_id)
-        state = str(status.get("status") or "").lower()
-        if state in FAILED:
-            reason = status.get("error") or status.get("message") or state
-            self.store.order_failed(item_id, f"{name}: the API says the order {state}: {str(reason)[:200]}")
+        if progress.process_id and progress.process_id != item["process_id"]:
+            self.store.set_process(item_id, progress.process_id)
+        if progress.state == FAILED:
+            reason = printable(progress.message or "no reason given")
+            self.store.order_failed(item_id, f"{name}: the API says the order failed: {reason[:200]}")
             return
-        images = [i for i in status.get("generated_images") or [] if isinstance(i, dict)]
-        ready = [i for i in images if i.get("status") == READY and isinstance(i.get("src"), str)]
         got = {r["src"] for r in item["results"] or []}
-        for n, image in enumerate(sorted(ready, key=lambda i: i.get("sequence") or 0), start=1):
-            if image["src"] not in got and not self._download(item, image, n):
+        for result in progress.results:
+            if result.src not in got and not self._download(item, result):
                 return
-        complete = bool(ready) and (state in DONE or len(ready) == len(images))
-        if complete:
-            log.info("item %s: order %s finished with %d result(s)", item_id, order_id, len(ready))
+        if progress.state == FINISHED:
+            log.info("item %s: order %s finished with %d result(s)", item_id, order_id, len(progress.results))
             self.store.order_finished(item_id)
-        elif state in DONE:
-            self.store.order_failed(item_id, f"{name}: the API finished the order without any image")
-        elif not self._past_deadline(item, f"the API still says '{state or 'nothing'}'"):
-            self.store.order_wait(item_id, self.clock.wall() + self._poll_delay(item), polled=True)
+        elif not self._past_deadline(item, "the API is still working on it"):
+            self.store.order_wait(item_id, self._next_look(item), polled=True)
 
-    def _download(self, item: Item, image: dict, n: int) -> bool:
+    def _next_look(self, item: Item) -> float:
+        """After a look at an order: `poll_interval` backing off, never sooner than the API's gap."""
+        return self.clock.wall() + max(self._poll_delay(item), self._client().min_poll_gap)
+
+    def _download(self, item: Item, result: Result) -> bool:
         """Fetch one result into place and record it; False when it must wait (recorded)."""
         client = self._client()
-        given = image.get("sequence")
-        sequence = given if isinstance(given, int) and given > 0 else n
+        sequence = result.sequence
         folder = Path(item["results_dir"]) if item["results_dir"] else self.results_root
         stem = result_stem(item, sequence, folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return self._result_problem(item, f"cannot make the results folder {folder} ({exc.strerror})")
-        part = folder / f".{stem}.{item['id']}.part"
+        part = folder / part_name(stem, item["id"])
         timeout = (client.connect_timeout, 60.0)
         for attempt in range(1, QUICK_RESUMES + 1):
             try:
-                fetched = fetch(client.session, image["src"], part, timeout)
+                fetched = fetch(self._results_session(client), result.src, part, timeout)
                 path = place(fetched, folder, stem)
             except RemoteError as exc:
                 if attempt < QUICK_RESUMES:
@@ -276,6 +336,11 @@ class OrderFollower:
                 return self._result_problem(item, f"the download of result {sequence} failed ({exc})")
             except BadResult as exc:
                 return self._result_problem(item, f"result {sequence}: {exc}")
+            except RefusedAddress as exc:  # the API would have to send another address
+                self.store.order_failed(
+                    item["id"], f"{self._name(item)}: result {sequence} not fetched: {exc}"
+                )
+                return False
             except OSError as exc:
                 return self._result_problem(
                     item, f"cannot write result {sequence} into {folder} ({exc.strerror})"
@@ -284,7 +349,7 @@ class OrderFollower:
                 item["id"],
                 {
                     "path": str(path),
-                    "src": image["src"],
+                    "src": result.src,
                     "sha256": fetched.sha256,
                     "sequence": sequence,
                     "size": fetched.size,
@@ -294,9 +359,16 @@ class OrderFollower:
             return True
         return False
 
+    def _results_session(self, client: RemoteApi):
+        """The session downloads go through: it connects only to the internet or the API's own
+        address (`remote/result_address.py`); one per API address."""
+        if self._results is None or self._results[0] != client.base_url:
+            self._results = (client.base_url, guarded_session(client.base_url))
+        return self._results[1]
+
     def _result_problem(self, item: Item, why: str) -> bool:
         if not self._past_deadline(item, why):
-            self.store.order_wait(item["id"], self.clock.wall() + self._poll_delay(item), why, polled=True)
+            self.store.order_wait(item["id"], self._next_look(item), why, polled=True)
         return False
 
     def _past_deadline(self, item: Item, why: str) -> bool:
@@ -325,9 +397,10 @@ class OrderFollower:
         if self.health.answered(item_id):
             self._wake_uploads()  # a pause is over for the uploads too
 
-    def _trouble(self, item: Item, exc: RemoteError, doing: str) -> None:
+    def _trouble(self, item: Item, exc: RemoteError, doing: str, polled: bool = False) -> None:
         """A failure that is not the order's: wait (with every upload, when the API is out of
-        reach or rate limiting), never fail."""
+        reach or rate limiting), never fail. After a failed look at the order (`polled`), the
+        next is no sooner than the API's gap: no Retry-After, no dropped connection hurries it."""
         note = f"waiting: {doing} met {exc}"
         if self._past_deadline(item, note):
             return
@@ -338,6 +411,8 @@ class OrderFollower:
             when = max(self.health.next_try_wall(), self.clock.wall() + 1)
         else:  # a read timeout or a 5xx on this order alone: look again after a pause
             when = self.clock.wall() + self._poll_delay(item)
+        if polled:
+            when = max(when, self.clock.wall() + self._client().min_poll_gap)
         log.info(
             "item %s: %s; next look at %s", item["id"], note, time.strftime("%H:%M:%S", time.localtime(when))
         )

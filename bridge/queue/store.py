@@ -23,7 +23,7 @@ from ..clock import Clock
 from .item import ORDER_PENDING, STATES, Item
 from .order_records import OrderRecords
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Source ids one history query matches at most: SQLite allows 999 variables in a statement on
 # older builds, and the Lightroom plugin asks for the selected photos in calls of 200.
 MAX_SOURCE_IDS = 500
@@ -131,7 +131,19 @@ CREATE INDEX watch_files_sha ON watch_files(client, sha256);
 CREATE TABLE watch_cursors (client TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
 """
 
-MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3, 4: _SCHEMA_4}
+# Version 5: the v3 API. The property an item belongs to (v3: its project; v1: kept and shown),
+# the uploaded photo's asset id, the process a submit started, and the version that took it.
+# And when the last submit left without an answer heard (a crash, a cut connection), so that no
+# other is sent before it could have reached the API (`queue/orders.py`).
+_SCHEMA_5 = """
+ALTER TABLE items ADD COLUMN project TEXT;
+ALTER TABLE items ADD COLUMN asset_id TEXT;
+ALTER TABLE items ADD COLUMN process_id TEXT;
+ALTER TABLE items ADD COLUMN api_version TEXT;
+ALTER TABLE items ADD COLUMN submit_sent_at REAL;
+"""
+
+MIGRATIONS = {1: _SCHEMA_1, 2: _SCHEMA_2, 3: _SCHEMA_3, 4: _SCHEMA_4, 5: _SCHEMA_5}
 
 
 @dataclass
@@ -153,6 +165,7 @@ class NewItem:
     order_request: dict | None = None  # the host's words: {"space", "widgets"}
     selection: dict | None = None  # what the catalog made of them (`catalog.Selection`)
     results_dir: str | None = None
+    project: str | None = None  # the property: v3's project, by name
 
 
 def storable(text: str | None) -> str | None:
@@ -260,8 +273,8 @@ class Store(OrderRecords):
                     """INSERT INTO items(id, batch_id, position, source_path, source_id,
                        spool_path, filename, size, format, service_name, service_reason, state,
                        force, last_error, created, finished, client, change_seq, submit,
-                       order_request, selection, results_dir) VALUES
-                       (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                       order_request, selection, results_dir, project) VALUES
+                       (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                     (
                         item.id,
                         batch_id,
@@ -285,6 +298,7 @@ class Store(OrderRecords):
                         _json_or_null(item.order_request),
                         _json_or_null(item.selection),
                         item.results_dir,
+                        storable(item.project),
                     ),
                 )
             if also is not None:
@@ -326,7 +340,8 @@ class Store(OrderRecords):
         """Earlier orders for what may be the same file (same fingerprint) and service."""
         with self._lock:
             rows = self._db.execute(
-                """SELECT id, order_id, sha256, spool_path FROM items WHERE fingerprint=? AND service_name=?
+                """SELECT id, order_id, asset_id, api_version, sha256, spool_path FROM items
+                   WHERE fingerprint=? AND service_name=?
                    AND order_id IS NOT NULL AND id != ? ORDER BY finished""",
                 (fingerprint, service_name, exclude),
             ).fetchall()
@@ -347,16 +362,24 @@ class Store(OrderRecords):
             db.execute("UPDATE items SET sha256=?, spool_path=NULL WHERE id=?", (sha256, item_id))
 
     def mark_done(
-        self, item_id: str, order_id: str, *, fingerprint: str, sha256: str | None, outcome: str = "order"
+        self,
+        item_id: str,
+        order_id: str,
+        *,
+        fingerprint: str,
+        sha256: str | None,
+        outcome: str = "order",
+        asset_id: str | None = None,
+        api_version: str | None = None,
     ) -> None:
         now = self._now()
         with self._tx() as db:
             db.execute(
-                """UPDATE items SET state='done', order_id=?, last_error=NULL,
+                """UPDATE items SET state='done', order_id=?, asset_id=?, api_version=?, last_error=NULL,
                           next_attempt_at=0, finished=?, fingerprint=?, sha256=?, change_seq=?,
                           order_state=CASE WHEN submit THEN 'submitting' ELSE 'not_submitted' END,
                           order_next=0 WHERE id=?""",
-                (order_id, now, fingerprint, sha256, self._bump(db), item_id),
+                (order_id, asset_id, api_version, now, fingerprint, sha256, self._bump(db), item_id),
             )
             self._end_attempt(db, item_id, now, outcome, order_id)
 

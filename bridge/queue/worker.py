@@ -21,9 +21,10 @@ from pathlib import Path
 from ..clock import Clock
 from ..config import Settings
 from ..formats import FORMATS, FileProblem, detect, prepared
+from ..remote.api import RemoteApi
 from ..remote.backoff import Backoff
 from ..remote.catalog import Catalog, NotOffered
-from ..remote.client import ApiClient, RemoteError
+from ..remote.client import RemoteError
 from ..remote.health import RemoteHealth
 from ..thumbnails import Thumbnails
 from .spool import NotOwnCopy, Spool, fingerprint_of, open_copy, sha256_of
@@ -38,7 +39,7 @@ class WorkerPool:
         self,
         store: Store,
         spool: Spool,
-        client: ApiClient,
+        client: RemoteApi,
         settings: Settings,
         backoff: Backoff | None = None,
         clock: Clock | None = None,
@@ -187,9 +188,16 @@ class WorkerPool:
                 self._inflight_keys.discard(key)
                 self._cancelled.discard(item_id)
 
-    def _earlier_order(self, item: dict, spooled: Path, fingerprint: str) -> tuple[str, str] | None:
-        """An order already made for this very file and service: (order id, sha256)."""
-        candidates = self.store.orders_like(fingerprint, item["service_name"], exclude=item["id"])
+    def _earlier_order(
+        self, item: dict, spooled: Path, fingerprint: str, version: str
+    ) -> tuple[dict, str] | None:
+        """An order already made for this very file and service through the API version in use
+        (an order of the other version cannot be submitted through this one): (it, sha256)."""
+        candidates = [
+            c
+            for c in self.store.orders_like(fingerprint, item["service_name"], exclude=item["id"])
+            if c["api_version"] in (None, version)
+        ]
         if not candidates:
             return None
         sha = sha256_of(spooled)
@@ -201,16 +209,27 @@ class WorkerPool:
                 except OSError:
                     continue
             if theirs == sha:
-                return candidate["order_id"], sha
+                return candidate, sha
         return None
 
     def _send(self, item: dict, name: str, spooled: Path, fingerprint: str) -> None:
         item_id = item["id"]
+        try:
+            version = self.client.speaker().version  # asked of the API once per key, if need be
+        except RemoteError as exc:
+            self._failed(item, f"{name}: {exc}", exc)
+            return
         if not item["force"]:
-            earlier = self._earlier_order(item, spooled, fingerprint)
+            earlier = self._earlier_order(item, spooled, fingerprint, version)
             if earlier:
                 self.store.mark_done(
-                    item_id, earlier[0], fingerprint=fingerprint, sha256=earlier[1], outcome="already ordered"
+                    item_id,
+                    earlier[0]["order_id"],
+                    fingerprint=fingerprint,
+                    sha256=earlier[1],
+                    outcome="already ordered",
+                    asset_id=earlier[0]["asset_id"],
+                    api_version=earlier[0]["api_version"],
                 )
                 self._drop_copy(item_id, spooled, item["format"])
                 self.store.forget_spool(item_id)
@@ -228,8 +247,8 @@ class WorkerPool:
             with prepared(spooled, FORMATS[item["format"]], self.settings.convert_heic) as up:
                 if up.filename != item["filename"] and up.converted_from is None:
                     up = type(up)(up.path, item["filename"], up.mime)
-                order_id = self.client.upload(
-                    up, item["service_name"], lambda n: self.progress.__setitem__(item_id, n)
+                uploaded = self.client.upload(
+                    up, item["service_name"], item["project"], lambda n: self.progress.__setitem__(item_id, n)
                 )
         except FileProblem as exc:
             self.store.mark_failed(item_id, f"{name}: {exc.reason}")
@@ -241,11 +260,19 @@ class WorkerPool:
             self.wake()  # the pause is over: every worker resumes at once
         # Logged before it is stored: should the database refuse the write (disk full), the
         # order id is still on record.
+        order_id = uploaded.order_id
         log.info("item %s done: order %s", item_id, order_id)
         for attempt in range(5):
             try:
                 # The spool copy stays until the idle-time hasher has its sha256 (for dedupe).
-                self.store.mark_done(item_id, order_id, fingerprint=fingerprint, sha256=None)
+                self.store.mark_done(
+                    item_id,
+                    order_id,
+                    fingerprint=fingerprint,
+                    sha256=None,
+                    asset_id=uploaded.asset_id,
+                    api_version=version,
+                )
                 self.uploaded()
                 return
             except sqlite3.Error:

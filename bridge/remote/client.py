@@ -1,4 +1,5 @@
-"""The remote client: one streaming multipart POST to /v1/order/image, errors as values.
+"""The transport to the remote API: JSON calls and streaming multipart uploads with the key,
+errors as values. What is sent where is each version's (`v1.py`, `v3.py`); this speaks HTTP.
 
 Retries are the caller's business (it knows what was already sent), so urllib3's own
 retries are off and every attempt builds a fresh encoder (an encoder reads only once).
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 from .. import __version__
 from ..formats import UploadFile
 from ..redact import snippet
+from ..text import has_controls, printable
 
 SNIPPET_CHARS = 200
+MAX_ORDER_ID = 200
 UPLOAD_BLOCK = 1 << 20
 GATEWAY_DOWN = (502, 503, 504)  # what proxies and load balancers say when the API is down
 
@@ -67,19 +70,20 @@ _STATUS_MEANING = {
     403: "the API key may not do this",
     413: "the API says the file is too large",
     415: "the API does not take this file type",
-    429: "the API is rate limiting uploads",
+    429: "the API is rate limiting requests",
 }
 
 
 @dataclass
 class ApiClient:
-    upload_url: str
+    base_url: str  # the API's origin as configured, e.g. https://api.aihomedesign.com
     api_key: str
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
 
     def __post_init__(self):
-        self._session = None  # made at the first upload: requests stays out of start-up
+        self.base_url = self.base_url.rstrip("/")
+        self._session = None  # made at the first call: requests stays out of start-up
 
     @property
     def session(self):
@@ -100,14 +104,15 @@ class ApiClient:
         return self._session
 
     def __repr__(self) -> str:  # the key stays out of reprs and tracebacks
-        return f"ApiClient({self.upload_url!r})"
+        return f"ApiClient({self.base_url!r})"
 
-    @property
-    def base_url(self) -> str:
-        return self.upload_url.removesuffix("/v1/order/image")
+    def _headers(self, **more: str) -> dict:
+        # The key goes only to the API's own origin: every request of this class is made to
+        # base_url + path, and redirects are never followed (they could name another host).
+        return {"x-api-key": self.api_key, "Accept": "application/json", **more}
 
     def call(self, method: str, path: str, *, params=None, payload=None, timeout: float | None = None):
-        """One JSON call to the API (catalog, submit, order status); its answer or RemoteError.
+        """One JSON call to the API; its answer (any 2xx with a JSON body) or RemoteError.
         A read timeout here, as for uploads, is not an outage: the request may have been taken."""
         import requests
 
@@ -117,75 +122,63 @@ class ApiClient:
                 self.base_url + path,
                 params=params,
                 json=payload,
-                headers={"x-api-key": self.api_key, "Accept": "application/json"},
+                headers=self._headers(),
                 timeout=(self.connect_timeout, timeout or self.read_timeout),
                 allow_redirects=False,
             )
             content = resp.content
         except requests.RequestException as exc:
             raise network_error(exc) from None
-        payload = _json_or_none(content)
-        if resp.status_code == 200 and isinstance(payload, dict):
-            return payload
-        if resp.status_code == 200:
-            raise RemoteError(
-                status=200,
-                retryable=True,
-                message="the answer was not JSON: " + self._snippet(content.decode("utf-8", "replace")),
-            )
-        raise self._error(resp.status_code, resp.headers, content, payload)
+        return self._answer(resp.status_code, resp.headers, content)
 
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-
-    def upload(
-        self, file: UploadFile, service_name: str, on_progress: Callable[[int], None] | None = None
-    ) -> str:
-        """Send one photo; return its order id or raise RemoteError."""
+    def send_file(
+        self,
+        path: str,
+        fields: list[tuple[str, str]],
+        file_field: str,
+        file: UploadFile,
+        on_progress: Callable[[int], None] | None = None,
+    ):
+        """One streaming multipart POST: the text `fields` first, then the file; the answer as
+        `call` gives it."""
         import requests
         from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
 
-        session = self.session
         with file.path.open("rb") as fh:
-            encoder = MultipartEncoder(
-                fields={
-                    "image": (file.filename, fh, file.mime),
-                    "service_name": service_name,
-                }
-            )
+            encoder = MultipartEncoder(fields=[*fields, (file_field, (file.filename, fh, file.mime))])
             body = (
                 encoder
                 if on_progress is None
                 else MultipartEncoderMonitor(encoder, lambda m: on_progress(m.bytes_read))
             )
             try:
-                resp = session.post(
-                    self.upload_url,
+                resp = self.session.post(
+                    self.base_url + path,
                     data=body,
-                    headers={
-                        "Content-Type": encoder.content_type,
-                        "x-api-key": self.api_key,
-                        "Accept": "application/json",
-                    },
+                    headers=self._headers(**{"Content-Type": encoder.content_type}),
                     timeout=(self.connect_timeout, self.read_timeout),
                     allow_redirects=False,
                 )
                 content = resp.content
             except requests.RequestException as exc:
                 raise network_error(exc) from None
-        return self._order_id(resp.status_code, resp.headers, content)
+        # An upload answered without JSON may still have made an order: never sent again blindly.
+        return self._answer(resp.status_code, resp.headers, content, retry_unreadable=False)
 
-    def _order_id(self, status: int, headers, content: bytes) -> str:
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def _answer(self, status: int, headers, content: bytes, retry_unreadable: bool = True):
         payload = _json_or_none(content)
-        if status == 200:
-            order_id = payload.get("order_id") if isinstance(payload, dict) else None
-            if isinstance(order_id, str) and order_id.strip():
-                return order_id
+        if 200 <= status < 300 and isinstance(payload, (dict, list)):
+            return payload
+        if 200 <= status < 300:
+            what = "the answer was not JSON" if retry_unreadable else "the answer had no order id"
             raise RemoteError(
-                status=200,
-                retryable=False,
-                message="the answer had no order id: " + self._snippet(content.decode("utf-8", "replace")),
+                status=status,
+                retryable=retry_unreadable,
+                message=f"{what}: " + self.snippet(content.decode("utf-8", "replace")),
             )
         raise self._error(status, headers, content, payload)
 
@@ -200,16 +193,32 @@ class ApiClient:
         key = payload.get("key") if isinstance(payload, dict) else None
         return RemoteError(
             status=status,
-            message=self._snippet(message),
+            message=self.snippet(message),
             retryable=retryable,
             retry_after=parse_retry_after(headers.get("Retry-After")),
             outage=status in GATEWAY_DOWN,
             key=key if isinstance(key, str) else None,
         )
 
-    def _snippet(self, text: str) -> str:
+    def snippet(self, text: str) -> str:
         """The remote's words, short, with the key masked in any form it echoed it in."""
         return snippet(text, SNIPPET_CHARS, [self.api_key])
+
+
+def checked_id(value, what: str, client: ApiClient) -> str | None:
+    """An id from the API as it gave it, or None when it gave none; one with control characters
+    or over MAX_ORDER_ID characters is refused (RemoteError), never cleaned into an id the API
+    does not know."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if len(value) > MAX_ORDER_ID or has_controls(value):
+        raise RemoteError(
+            status=200,
+            retryable=False,
+            message=f"the answer's {what} has control characters or is over {MAX_ORDER_ID} characters: "
+            + client.snippet(printable(value)),
+        )
+    return value
 
 
 def _json_or_none(content: bytes):

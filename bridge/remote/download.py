@@ -13,7 +13,6 @@ import hashlib
 import os
 import queue
 import re
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +24,17 @@ from .client import RemoteError, _network_cause
 
 BLOCK = 1 << 20
 MAX_RESULT_BYTES = 200_000_000  # no generated image comes near it; a bound on a runaway body
-NAME_MAX = 255  # bytes of one file name, on most file systems
-# MAX_PATH (260 with its final NUL): the longest path many Windows programs open, Lightroom's
-# import and Explorer among them, whatever Python itself could write.
-WINDOWS_MAX_PATH = 259
 
 
 class BadResult(Exception):
     """What came is not a usable image (wrong length, not an image, cut inside)."""
+
+
+class ResultHostError(RemoteError):
+    """An HTTP error from the host serving a result: not the API's words about the key."""
+
+    def describe(self) -> str:
+        return f"the result's host answered HTTP {self.status}"
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,10 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
     if urlsplit(url).scheme not in ("http", "https"):
         raise BadResult(f"the result's address is not a web address: {url[:80]}")
     have = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
+    # Identity: a compressed body could unpack to any size; the cap counts what is written.
+    headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={have}-"} if have else {})
     digest = hashlib.sha256()
+    runaway = False
     try:
         with session.get(url, headers=headers, stream=True, timeout=timeout) as resp:
             if resp.status_code == 416:  # the part already holds it all, or is not a prefix
@@ -63,9 +67,9 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
             if resp.status_code == 200:
                 have = 0  # the server sends it all again
             elif resp.status_code != 206:
-                raise RemoteError(
+                raise ResultHostError(
                     status=resp.status_code,
-                    message="the result could not be downloaded",
+                    message="",
                     retryable=resp.status_code in (408, 429) or resp.status_code >= 500,
                 )
             if total is not None and total > MAX_RESULT_BYTES:
@@ -78,6 +82,9 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
                 out.truncate()
                 with _Hasher(digest) as hasher:
                     for block in resp.iter_content(BLOCK):
+                        if out.tell() + len(block) > MAX_RESULT_BYTES:  # no length, or a false one
+                            runaway = True
+                            break
                         out.write(block)
                         hasher.update(block)
                 out.flush()
@@ -85,6 +92,9 @@ def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetche
                 size = out.tell()
     except requests.RequestException as exc:
         raise RemoteError(status=None, cause=_network_cause(exc), message="", retryable=True) from None
+    if runaway:
+        part.unlink(missing_ok=True)
+        raise BadResult(f"the result ran past {MAX_RESULT_BYTES:,} bytes, more than any image; not kept")
     if total is not None and size != total:
         if size < total:  # the connection ended early without an error: resume next time
             raise RemoteError(status=None, cause="the download stopped short", message="", retryable=True)
@@ -132,18 +142,6 @@ def _total(resp, have: int) -> int | None:
         return int(found.group(2))
     length = resp.headers.get("Content-Length")
     return int(length) if length and length.isdigit() else None
-
-
-def fitted_stem(folder: Path, head: str, tail: str, suffix: int) -> str:
-    """`head + tail` as a file name's stem, `head` (the source's name) cut so that the name with
-    `suffix` more characters fits a file system's 255 bytes and, on Windows, the path in `folder`
-    fits MAX_PATH; `tail` (service and number) is kept whole."""
-    room = NAME_MAX - len(tail.encode()) - suffix
-    while head and len(head.encode()) > room:
-        head = head[:-1]
-    if sys.platform == "win32":
-        head = head[: max(1, WINDOWS_MAX_PATH - len(str(folder)) - 1 - len(tail) - suffix)]
-    return (head.rstrip(" .") or head[:1]) + tail  # Windows drops a name's final dots and spaces
 
 
 def place(fetched: Fetched, folder: Path, stem: str) -> Path:

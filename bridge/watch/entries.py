@@ -27,14 +27,14 @@ _FLAGS = ("submit", "move_done", "poll")
 
 def entry_from(payload: object) -> WatchEntry:
     """A watch as the local API receives it: `{"dir", "service" | "preset", "submit", "results",
-    "move_done", "poll"}`, paths absolute."""
+    "move_done", "poll", "project"}`, paths absolute."""
     if not isinstance(payload, dict):
         raise WatchProblem('expected {"dir": "/absolute/folder", "service": ..., ...}')
     paths = {key: absolute_path(payload.get(key), key) for key in ("dir", "results") if key in payload}
     if "dir" not in paths:
         raise WatchProblem("dir must be an absolute path")
     names = {}
-    for key in ("service", "preset"):
+    for key in ("service", "preset", "project"):
         value = payload.get(key)
         if value is not None and not (isinstance(value, str) and value):
             raise WatchProblem(f"{key} must be a name")
@@ -52,6 +52,7 @@ def entry_from(payload: object) -> WatchEntry:
         submit=flags["submit"],
         move_done=flags["move_done"],
         poll=flags["poll"],
+        project=names["project"],
     )
 
 

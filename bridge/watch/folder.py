@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,10 +15,11 @@ from ..queue.intake import Intake, Unavailable
 from ..queue.item import Item
 from ..queue.store import Store
 from ..rules import Rules
-from .journal import FileState, Journal, sha256_of
-from .names import DONE_FOLDER, folder_choice, skipped, skipped_folder
+from .journal import FileState, Journal, NotTheFileSeen, sha256_of
+from .names import DONE_FOLDER, folder_choice, folder_project, skipped, skipped_folder
 from .settle import Settler, stat_key
 from .sidecar import record, sidecar_of, write_sidecar
+from .walk import files_under
 
 log = logging.getLogger(__name__)
 HAND_OVER_MAX = 100  # files per batch
@@ -49,9 +51,12 @@ class WatchedFolder:
         self._cursor = self.journal.cursor()
         self._next_scan = 0.0  # the first tick looks at what is already there
         self.state = "starting"
-        self.mode: str | None = None  # "events" or "polling"
+        self.mode: str | None = None  # "events", "polling", or "scanning" once events stopped
         self.problem: str | None = None
         self.observed = None  # watchdog's handle of the watch, while it runs
+        self.rescan_every = RESCAN_EVERY  # shorter once file events stopped coming
+        self._arrived: set[str] = set()  # folders moved or created in, to look through
+        self._arrived_lock = threading.Lock()
         results = entry.results
         self._results_inside = (
             results.relative_to(self.root).parts if results and results.is_relative_to(self.root) else None
@@ -83,26 +88,40 @@ class WatchedFolder:
             return
         if self._now() >= self._next_scan:
             self.scan()
+        self._scan_arrived()
         self.hand_over()
         self.follow()
 
     def rescan_soon(self) -> None:
         self._next_scan = 0.0
 
-    def scan(self) -> None:
-        """Look at every file once: what arrived while the bridge was not watching."""
-        self._next_scan = self._now() + RESCAN_EVERY
-        for top, folders, files in os.walk(self.root):
-            inside = Path(top).relative_to(self.root).parts
-            folders[:] = [f for f in folders if not skipped_folder(f) and (inside or f != DONE_FOLDER)]
-            for name in files:
-                path = os.path.join(top, name)
-                parts = self._parts(path)
-                if parts is None or path in self.settler:
-                    continue
-                key = stat_key(path)
-                if key is not None and not self.journal.unchanged("/".join(parts), key[0], key[1]):
-                    self.settler.seen(path, closed=False)
+    def scan(self, under: Path | None = None) -> None:
+        """Look at every file once (under one subfolder: one that just arrived): what came
+        while the bridge was not watching, or without an event of its own."""
+        if under is None:
+            self._next_scan = self._now() + self.rescan_every
+        done = str(self.root / DONE_FOLDER)
+        top = str(under or self.root)
+        for path in files_under(top, lambda d: not skipped_folder(os.path.basename(d)) and d != done):
+            parts = self._parts(path)
+            if parts is None or path in self.settler:
+                continue
+            key = stat_key(path)
+            if key is not None and not self.journal.unchanged("/".join(parts), key[0], key[1]):
+                self.settler.seen(path, closed=False)
+
+    def on_folder_arrived(self, path: str) -> None:
+        """A folder created or moved in (on watchdog's thread): its files bring no events of
+        their own, so it is looked through on the watches' thread."""
+        if self._parts(path) is not None:
+            with self._arrived_lock:
+                self._arrived.add(path)
+
+    def _scan_arrived(self) -> None:
+        with self._arrived_lock:
+            arrived, self._arrived = self._arrived, set()
+        for path in sorted(arrived):
+            self.scan(Path(path))
 
     def hand_over(self) -> int:
         """Hand the files that are complete now to intake, each once; how many went. They go in
@@ -126,7 +145,13 @@ class WatchedFolder:
                 continue
             states.append(state)
             fields.append(
-                {"path": path, "source_id": state.path, "submit": self.entry.submit}
+                {
+                    "path": path,
+                    "source_id": state.path,
+                    "submit": self.entry.submit,
+                    "project": self.entry.project
+                    or folder_project(parts[:-1], self.root.name, self._rules.presets),
+                }
                 | ({"results_dir": str(self.entry.results)} if self.entry.results else {})
                 | self._choice(parts)
             )
@@ -139,8 +164,11 @@ class WatchedFolder:
         if self.journal.unchanged(rel, key[0], key[1]):
             return None
         try:
-            digest = sha256_of(path)
+            digest = sha256_of(path, key)
         except FileNotFoundError:
+            return None
+        except NotTheFileSeen:  # swapped since it was looked at (a link flipped to a FIFO)
+            self.settler.seen(path, closed=False)
             return None
         except OSError:
             digest = ""  # unreadable: intake reports why, and a new mtime makes it new again
@@ -160,7 +188,7 @@ class WatchedFolder:
     def _send(self, states: list[FileState], fields: list[dict]) -> int:
         try:
             batch_id, items = self._intake.from_json(
-                {"items": fields, "client": self.client}, also=self.journal.recorder(states)
+                {"items": fields, "client": self.client}, also=self.journal.recorder(states), within=self.root
             )
         except Unavailable as exc:
             log.warning("watch %s: %s", self.root, exc)

@@ -10,11 +10,14 @@ photo (touched, copied over itself), other bytes a new one.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..formats import OPEN_FLAGS
 from ..queue.store import NewItem, Store, storable
 
 HASH_BLOCK = 1 << 20
@@ -30,9 +33,18 @@ class FileState:
     sha256: str
 
 
-def sha256_of(path: str) -> str:
+class NotTheFileSeen(Exception):
+    """The path names another file than the one looked at: replaced, or no regular file."""
+
+
+def sha256_of(path: str, key: tuple[int, int, int]) -> str:
+    """The hash of the file at `path`, opened once without waiting (a FIFO swapped in answers
+    at once) and only when that handle is a regular file with the (size, mtime, inode) `key`."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with os.fdopen(os.open(path, OPEN_FLAGS), "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or (st.st_size, st.st_mtime_ns, st.st_ino) != key:
+            raise NotTheFileSeen(path)
         while block := fh.read(HASH_BLOCK):
             digest.update(block)
     return digest.hexdigest()

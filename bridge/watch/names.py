@@ -49,3 +49,13 @@ def folder_choice(folders: Sequence[str], presets: Collection[str]) -> dict[str,
         except UnknownService:
             continue
     return {}
+
+
+def folder_project(folders: Sequence[str], root_name: str, presets: Collection[str]) -> str:
+    """The property a photo of a watched folder belongs to, by default: the folder it sits in,
+    or its parent when that folder's name chooses a service or preset (`Maple St/day-to-dusk/`
+    is Maple St); the watched folder's own name for a photo at its top."""
+    names = [root_name, *folders]
+    while len(names) > 1 and folder_choice(names[-1:], presets):
+        names.pop()
+    return names[-1]

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 1.0  # seconds between looks of the polling observer
 TICK = 0.5  # seconds between looks at what settled and what changed for the sidecars
 PRESENCE_EVERY = 5.0  # seconds between checks that each folder is (still, or again) there
+SCAN_EVERY = 10.0  # seconds between looks through a folder whose file events stopped
+EVENTS_STOPPED = f"file events stopped (the system's watcher died); looking every {SCAN_EVERY:g} s instead"
 # Network file systems: the OS sees only this machine's writes, so events miss the others'.
 NETWORK_FS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "afpfs", "9p", "fuse.sshfs", "davfs", "fuse.rclone"}
 
@@ -124,6 +126,8 @@ class Watches:
 
     def _schedule(self, folder: WatchedFolder, kind: str):
         from watchdog.events import (
+            DirCreatedEvent,
+            DirMovedEvent,
             FileClosedEvent,
             FileCreatedEvent,
             FileDeletedEvent,
@@ -132,6 +136,7 @@ class Watches:
         )
 
         events = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent, FileDeletedEvent]
+        events += [DirCreatedEvent, DirMovedEvent]  # a folder of photos moved in brings no file events
         return self._observer(kind).schedule(
             _Handler(folder), str(folder.root), recursive=True, event_filter=events
         )
@@ -166,6 +171,7 @@ class Watches:
         while not self._stop.is_set():
             with self._lock:
                 self._check_presence()
+                self._check_observers()
                 folders = list(self._folders.values())
             for folder in folders:
                 try:
@@ -188,6 +194,32 @@ class Watches:
             elif folder.state == "missing":
                 self._attach(folder)
 
+    def _check_observers(self) -> None:
+        """A watcher thread that died (a folder nested too deep kills watchdog's walk) sends no
+        more events, for that folder or, with inotify, for every folder: those folders are
+        looked through every SCAN_EVERY seconds instead, and say so."""
+        for folder in self._folders.values():
+            if folder.observed is None or self._events_alive(folder):
+                continue
+            log.error("watch %s: %s", folder.root, EVENTS_STOPPED)
+            self._detach(folder)
+            folder.state, folder.mode, folder.problem = "watching", "scanning", EVENTS_STOPPED
+            folder.rescan_every = SCAN_EVERY
+            folder.rescan_soon()
+
+    def _events_alive(self, folder: WatchedFolder) -> bool:
+        observer = self._observers["polling" if folder.mode == "polling" else "events"]
+        emitter = next((e for e in observer.emitters if e.watch == folder.observed), None)  # type: ignore[attr-defined]
+        # With inotify one reader thread serves all the observer's folders, and its emitters
+        # outlive it: it is asked itself (watchdog has no public word for it).
+        reader = getattr(observer, "_inotify_fd", None)
+        return (
+            observer.is_alive()  # type: ignore[attr-defined]
+            and emitter is not None
+            and emitter.is_alive()
+            and (reader is None or reader.is_alive())
+        )
+
 
 class _Handler:
     """watchdog's event handler interface, passing each file event to its folder."""
@@ -198,6 +230,8 @@ class _Handler:
     def dispatch(self, event) -> None:
         if not event.is_directory:
             self._folder.on_event(event.event_type, _text(event.src_path), _text(event.dest_path))
+        elif event.event_type in ("created", "moved"):
+            self._folder.on_folder_arrived(_text(event.dest_path or event.src_path))
 
 
 def _text(path: str | bytes) -> str:

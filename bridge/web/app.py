@@ -21,7 +21,7 @@ REQUEST_OVERHEAD = 10_000_000  # bytes around the photo in a request: see max_re
 
 
 def create_app(
-    settings: Settings, *, runtime: Runtime | None = None, token: str | None = None, port: int | None = None
+    settings: Settings, *, runtime: Runtime, token: str | None = None, port: int | None = None
 ) -> Flask:
     """Build the bridge's app. `port` is the one the server listens on (the Host check needs
     it); set `app.config["BRIDGE_PORT"]` later when the server picks a free port itself."""
@@ -35,7 +35,7 @@ def create_app(
         MAX_CONTENT_LENGTH=max_request_bytes(settings),
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's  # answers keep the order they were built in: easier to read
-    app.extensions["runtime"] = runtime or Runtime(settings)
+    app.extensions["runtime"] = runtime
     app.register_blueprint(v1)
     app.register_blueprint(pages)
     refused_by_headers = header_guard(app)

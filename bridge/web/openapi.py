@@ -56,6 +56,8 @@ _ITEM: dict[str, Any] = {
                 },
             },
         },
+        "project": {**_NULLABLE_STR, "description": "the property (v3: its project)"},
+        "process_id": {**_NULLABLE_STR, "description": "v3: the process the submit started"},
     },
 }
 
@@ -98,6 +100,11 @@ _ORDER_FIELDS: dict[str, dict[str, Any]] = {
         "description": "widget title or id -> item title or id, from GET /v1/catalog",
     },
     "results_dir": {"type": "string", "description": "absolute folder for the results"},
+    "project": {
+        "type": "string",
+        "maxLength": 200,
+        "description": "the property (an address or a name): v3 orders go into its project",
+    },
 }
 
 _CURSOR = {
@@ -246,7 +253,11 @@ _WATCH = {
         **{k: _NULLABLE_STR for k in ("dir", "service", "preset", "results", "problem", "client")},
         **{k: {"type": "boolean"} for k in ("submit", "move_done", "poll")},
         "state": {"enum": ["starting", "watching", "missing", "error", "stopped", "removed"]},
-        "mode": {"enum": ["events", "polling", None], "description": "how changes are noticed"},
+        "mode": {
+            "enum": ["events", "polling", "scanning", None],
+            "description": "how changes are noticed; scanning: file events stopped (`problem` says "
+            "why), the folder is looked through every 10 s",
+        },
         "files_sent": {"type": "integer", "description": "files handed over so far"},
         "settling": {"type": "integer", "description": "files seen, waiting to be complete"},
     },

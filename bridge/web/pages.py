@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path, PurePath
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, send_file
 
 from .. import __version__
-from ..services import SERVICES
+from ..services import services
 from .errors import error_response
 from .remote_banner import banner, clock
 from .routes import act, batch_view
@@ -36,6 +38,7 @@ CSP = (
 OWN_FETCH = {"same-origin", "none"}  # "none": opened from outside a page (a typed URL, a link)
 LOGIN_HINT = "aihd-bridge open"
 PLACEHOLDER = Path(__file__).parent / "static" / "placeholder.svg"
+BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @pages.record_once
@@ -82,10 +85,13 @@ def _cookie_name() -> str:
 def check_session():
     if request.endpoint == "pages.static":
         return None  # the stylesheet and script hold nothing private
+    if request.endpoint == "pages.index" and "code" in request.args:
+        # Index trades the code for a session. The code is the credential (only the token's
+        # holder gets one), so it is taken from anywhere: `aihd-bridge open` hands the browser
+        # a local file that leads here, a navigation browsers call cross-site.
+        return None
     if request.headers.get("Sec-Fetch-Site", "none") not in OWN_FETCH:
         return _login_page(403, "This page opens only from its own address.")
-    if request.endpoint == "pages.index" and "code" in request.args:
-        return None  # index trades the code for a session
     session = _sessions_of_app().find(request.cookies.get(_cookie_name()))
     if session is None:
         return _login_page(401)
@@ -127,8 +133,11 @@ def _redeem(code: str):
             return redirect("/", 303)  # a used link opened again by someone already in
         return _login_page(403, "This link was used already or has expired.")
     cookie, _session = granted
-    # 303 to the bare address: the code leaves the address bar, and its history entry.
-    response = redirect("/", 303)
+    if request.headers.get("Sec-Fetch-Site", "none") in OWN_FETCH:
+        # 303 to the bare address: the code leaves the address bar, and its history entry.
+        response = redirect("/", 303)
+    else:  # a redirect would stay cross-site, without the Strict cookie: the page moves on itself
+        response = current_app.make_response(render_template("signed_in.html"))
     response.set_cookie(_cookie_name(), cookie, httponly=True, samesite="Strict", path="/")
     return response
 
@@ -161,25 +170,37 @@ def _live(only: str | None) -> dict:
         ]
     status = _status(rt)
     notice = banner(status.get("remote"), [i for b in batches for i in b["items"]])
+    # A watch in trouble (file events stopped, the folder gone) is said at the top.
+    watch_notes = [{"dir": v["dir"], "problem": v["problem"]} for v in rt.watches.views() if v["problem"]]
     for b in batches:
         b["version"] = _digest(b)
         b["shown"] = b["items"] if only else b["items"][:ROWS_PER_BATCH]
-    version = _digest([notice, status.get("mode"), [b["version"] for b in batches]])
+    version = _digest(
+        [notice, watch_notes, status.get("mode"), status.get("submits"), [b["version"] for b in batches]]
+    )
     return {
         "batches": batches,
         "banner": notice,
-        "banner_version": _digest(notice),
+        "banner_version": _digest([notice, status.get("submits")]),
+        "watch_notes": watch_notes,
+        "watch_notes_version": _digest(watch_notes),
         "health": status,
         "version": version,
         "only": only,
-        "services": SERVICES,
+        "services": services(),
     }
 
 
 def _status(rt) -> dict:
     """What the page's header and banner show, from the runtime itself: the live part asks
     every second, and /v1/health would count the whole queue each time."""
-    return {"mode": rt.mode, "version": __version__, "remote": rt.pool.health.snapshot()}
+    return {
+        "mode": rt.mode,
+        "version": __version__,
+        "remote": rt.pool.health.snapshot(),
+        "api": rt.client.version,
+        "submits": rt.orders.outlook().note,
+    }
 
 
 def _digest(value) -> str:
@@ -197,6 +218,8 @@ def settings():
         ),
         ("API key", "set" if s.api_key else "not set"),
         ("API", s.api_url if rt.mode == "live" else "embedded sandbox"),
+        ("API version", f"{rt.client.version or 'not known yet'} (setting: {s.api_version})"),
+        ("submits", f"at most {s.submit_limit} per {s.submit_window:g} s (the API's limit)"),
         ("data dir", str(s.home)),
         ("address", f"http://127.0.0.1:{current_app.config['BRIDGE_PORT']}"),
         ("version", __version__),
@@ -234,7 +257,9 @@ def result_file(item_id: str, sequence: int):
     if found is None or not Path(found["path"]).is_file():
         return send_file(PLACEHOLDER, mimetype="image/svg+xml", max_age=60)
     mime = {".png": "image/png", ".webp": "image/webp"}.get(Path(found["path"]).suffix.lower(), "image/jpeg")
-    return send_file(found["path"], mimetype=mime, max_age=3600)
+    response = send_file(found["path"], mimetype=mime, max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"  # a user's photo: no shared cache
+    return response
 
 
 @pages.post("/page/<kind>/<ident>/<action>")
@@ -245,6 +270,16 @@ def action(kind: str, ident: str, action: str):
     answer = act(cancel=action == "cancel", **target)
     if request.headers.get("X-CSRF-Token"):
         return answer  # the page's script: it refreshes the list itself
-    back = request.form.get("back", "/")
-    # A plain form, without the script: back to the page it came from, on this origin only.
-    return redirect(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+    # A plain form, without the script: back to the page it came from.
+    return redirect(_own_page(request.form.get("back", "/")), 303)
+
+
+def _own_page(back: str) -> str:
+    """The page's own address `back` names (the page, or one batch of it), rebuilt from its
+    parts; "/" for anything else. Browsers drop tabs and line breaks from a Location, so
+    `/\t/evil.com` would lead to another site: nothing is passed through as given."""
+    url = urlsplit(back)
+    batch = parse_qs(url.query).get("batch", [""])[0]
+    if url.scheme or url.netloc or url.path != "/" or not BATCH_ID.fullmatch(batch):
+        return "/"
+    return "/?" + urlencode({"batch": batch})

@@ -15,7 +15,7 @@ from ..queue.item import ORDER_PENDING, ORDER_STATES, STATES
 from ..queue.store import MAX_SOURCE_IDS
 from ..remote.client import RemoteError
 from ..runtime import Runtime
-from ..services import SERVICES, UnknownService, canonical_service
+from ..services import UnknownService, canonical_service, services
 from ..watch.entries import WatchProblem, absolute_path, entry_from
 from .errors import error_response
 from .openapi import openapi_document
@@ -62,6 +62,8 @@ def health():
         uploading_now=rt.pool.busy,
         rules_problem=rt.rules.problem,
         remote=rt.pool.health.snapshot(),
+        api=rt.api_view(),
+        submits=rt.orders.outlook().as_dict(),
     )
 
 
@@ -237,8 +239,8 @@ def history():
 
 
 @v1.get("/services")
-def services():
-    return jsonify(services=[{"name": n, "title": t} for n, t in SERVICES.items()])
+def service_list():
+    return jsonify(services=[{"name": n, "title": t} for n, t in services().items()])
 
 
 @v1.get("/catalog")

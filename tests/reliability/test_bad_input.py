@@ -7,12 +7,14 @@ import random
 import time
 
 import hypothesis
+import pytest
 import requests
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from bridge.metadata import MetadataError, read_metadata
 from bridge.web.openapi import openapi_document
+from support import bridge_env, run_cli
 
 FUZZ_EXAMPLES = 40  # per operation: 14 operations, bounded
 
@@ -175,3 +177,40 @@ def test_metadata_reader_under_mutation(samples, tmp_path, report):
         memory_growth_mb=round(grew_kib / 1024, 1),
     )
     assert stats["slowest"] < 2.0 and grew_kib < 200_000
+
+
+def test_an_items_file_too_deep_or_too_long_is_refused_early(tmp_path, report):
+    import tracemalloc
+
+    import click
+
+    from bridge.cli.upload import read_items
+
+    env = bridge_env(tmp_path / "home")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"items": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    proc = run_cli("upload", "--items", deep, env=env)
+    assert proc.returncode == 1 and "nested too deeply" in proc.stderr and "Traceback" not in proc.stderr
+    many = tmp_path / "many.json"
+    one = '{"path": "/p/%d.jpg", "source_id": "%d"}'
+    many.write_text('{"items": [' + ",".join(one % (n, n) for n in range(1_000_000)) + "]}")
+    proc = run_cli("upload", "--items", many, env=env)
+    assert proc.returncode == 1 and "more than 10,000 items" in proc.stderr, proc.stderr
+    tracemalloc.start()
+    started = time.monotonic()
+    with pytest.raises(click.ClickException):
+        read_items(many)
+    took, peak = time.monotonic() - started, tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3 * many.stat().st_size, peak  # the text, and no million items made of it
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as fh:
+        fh.truncate(60_000_000)  # sparse: no disk used
+    proc = run_cli("upload", "--items", huge, env=env)
+    assert proc.returncode == 1 and "more than 10,000 items need" in proc.stderr
+    report(
+        "items file",
+        deep="refused in one line",
+        million_items=f"refused in {took:.1f} s, peak {peak / 1e6:.0f} MB (file {many.stat().st_size / 1e6:.0f} MB)",
+        before="943 MB, then the bridge's 413",
+    )

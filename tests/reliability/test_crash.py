@@ -14,7 +14,7 @@ import requests
 from secrets_check import assert_no_secret
 
 from bridge.queue.store import MAY_BE_DUPLICATE
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import CANARY_KEY
 
 COUNT = 200

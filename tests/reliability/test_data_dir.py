@@ -5,7 +5,7 @@ import stat
 from pathlib import Path
 
 from bridge.queue.store import Store
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 
 
 def _mode(path: Path) -> int:

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.connect import remote_client
+from bridge.sandbox import Fault, FaultPlan
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def _simulated_disk_full(big, tmp_path, report):
     from bridge.web.app import create_app
 
     settings = load_settings({"AIHD_HOME": str(tmp_path / "sim")})
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, remote_client)
     app = create_app(settings, runtime=runtime, token="t" * 43, port=1)
 
     def full(*_args, **_kw):

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from bridge.formats import check_file
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 
 COUNT = 12
-CONFIG = "retry_base = 0.05\npoll_interval = 0.05\n"
+CONFIG = "retry_base = 0.05\npoll_interval = 0.05\nsubmit_limit = 1000\n"
 
 
 def _kill(bridge) -> None:
@@ -22,7 +22,7 @@ def _kill(bridge) -> None:
 
 def _whole_results(folder: Path, state) -> int:
     """Every file under a final name is a complete image the sandbox served; how many."""
-    served = {data for data, _order in state.book._results.values()}
+    served = set(state.book._results.values())
     finals = [p for p in folder.glob("*") if not p.name.startswith(".")] if folder.exists() else []
     for path in finals:
         check_file(path, 200_000_000)  # raises on a cut-off JPEG
@@ -33,6 +33,7 @@ def _whole_results(folder: Path, state) -> int:
 def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_bridge, report):
     files = photos(COUNT)
     state = sandbox.state
+    state.submit_limit = 1000  # the API's pace is not what this test is about
     bridge = start_bridge(sandbox.url, config=CONFIG)
     fired = threading.Event()
 
@@ -45,7 +46,13 @@ def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_br
     state.book.on_submit = on_submit
     state.route_faults = {"download": FaultPlan(rate=1.0, kinds=[Fault(stall=0.4)])}
     items = [
-        {"path": str(p), "source_id": str(n), "service_name": "day-to-dusk", "submit": True}
+        {
+            "path": str(p),
+            "source_id": str(n),
+            "service_name": "day-to-dusk",
+            "submit": True,
+            "widgets": {"Sky Style": "Dusk with cloud"},
+        }
         for n, p in enumerate(files)
     ]
     batch_id = bridge.upload_items(items)["batch_id"]
@@ -91,3 +98,43 @@ def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_br
         submitted_twice=0,
         half_written_results=0,
     )
+
+
+SLOW = 3.0  # seconds the API takes over each submit
+
+
+def test_kill_9_while_a_slow_api_holds_the_submit_never_submits_twice(photos, sandbox, start_bridge, report):
+    """The bridge dies while the API still works on its submit, restarts at once, asks, and
+    hears "not submitted" (the API has not finished): it must ask again, never send another."""
+    count, kills = 6, 3
+    files = photos(count)
+    state = sandbox.state
+    # Timeouts above the API's slowness (each submit is taken), short enough for the test.
+    config = CONFIG + "connect_timeout = 1\nread_timeout = 5\n"
+    bridge = start_bridge(sandbox.url, config=config)
+    state.route_faults = {"submit": FaultPlan(rate=1.0, kinds=[Fault(delay=SLOW)])}
+    items = [
+        {"path": str(p), "source_id": str(n), "service_name": "day-to-dusk", "submit": True}
+        for n, p in enumerate(files)
+    ]
+    batch_id = bridge.upload_items(items)["batch_id"]
+    for n in range(1, kills + 1):
+        deadline = time.monotonic() + 60
+        while state.injected["submit delay"] < n * 2 - 1:  # a submit is with the API now
+            assert time.monotonic() < deadline, "no submit was sent"
+            time.sleep(0.01)
+        _kill(bridge)
+        bridge.start()
+        deadline = time.monotonic() + 60
+        while state.injected["submit delay"] < n * 2:  # the next submit of the restarted bridge
+            assert time.monotonic() < deadline, "no submit after the restart"
+            time.sleep(0.01)
+    state.route_faults = {}
+    batch = bridge.wait_orders(batch_id, timeout=120)
+    assert [i["order_state"] for i in batch["items"]] == ["finished"] * count, [
+        (i["order_state"], i["order_error"]) for i in batch["items"]
+    ]
+    counts = state.book.counts()
+    assert set(counts["charges"].values()) == {1} and len(counts["charges"]) == count
+    assert not counts["repeats"] and set(counts["requests"].values()) == {1}, counts  # none resent
+    report("orders: crash, slow API", kills=kills, api_s_per_submit=SLOW, submits_resent=0, double_charges=0)

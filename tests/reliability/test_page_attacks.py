@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bridge.remote.background import BackgroundServer
+from bridge.web.background import BackgroundServer
 from support import RunningBridge, bridge_env, browser_session, free_port
 
 
@@ -138,3 +138,33 @@ def test_codes_work_once_cookies_live_for_one_run_and_buttons_need_csrf(sandbox,
     finally:
         second.stop()
     report("status page sessions", refused=refused)
+
+
+def test_a_buttons_way_back_leads_only_to_the_page_itself(sandbox, start_bridge, photos, report):
+    bridge = start_bridge(sandbox.url, config="retry_base = 0.05\nworkers = 1\n")
+    batch_id = bridge.upload(photos(1))["batch_id"]
+    http, csrf = browser_session(bridge)
+    own = f"/?batch={batch_id}"
+    cases = {
+        "/\t/evil.example": "/",  # `back=/%09/evil.example` in the form's body
+        "/%09/evil.example": "/",
+        "/\r\n/evil.example": "/",
+        "/\r\nSet-Cookie: stolen=1": "/",
+        "//evil.example/": "/",
+        "/\\evil.example": "/",
+        "https://evil.example/": "/",
+        "javascript:alert(1)": "/",
+        "/?batch=../../evil": "/",
+        "/settings": "/",
+        own: own,
+        own + "&next=//evil.example": own,
+    }
+    for back, expected in cases.items():
+        resp = http.post(
+            f"{bridge.url}/page/batches/{batch_id}/retry",
+            data={"csrf": csrf, "back": back},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert resp.status_code == 303 and resp.headers["Location"] == expected, (back, resp.status_code)
+    report("page redirects", tried=len(cases), led_elsewhere=0, server_errors=0)

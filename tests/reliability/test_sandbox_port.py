@@ -105,7 +105,7 @@ def test_standalone_sandbox_is_guarded_and_usable(tmp_path):
         deadline = time.monotonic() + 20
         while "Bearer" not in said.read_text() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        url = re.search(r"sandbox API at (http://127\.0\.0\.1:(\d+))", said.read_text())
+        url = re.search(r"sandbox API (?:\(v\d\) )?at (http://127\.0\.0\.1:(\d+))", said.read_text())
         token = re.search(r"Bearer ([\w-]+)", said.read_text())
         assert url and token, said.read_text()
         _assert_refused(_attacks(int(url.group(2))))
@@ -118,11 +118,11 @@ def test_standalone_sandbox_is_guarded_and_usable(tmp_path):
             ).status_code
             == 200
         )
-        refused = requests.post(
-            url.group(1) + "/v1/order/image",
+        refused = requests.post(  # the sandbox speaks v3 by default
+            url.group(1) + "/v3/order",
             headers={"x-api-key": "k"},
-            files={"image": ("a.jpg", b"\xff\xd8\xff")},
-            data={"service_name": "service-day-to-dusk"},
+            files={"asset_file": ("a.jpg", b"\xff\xd8\xff")},
+            data={"asset_role": "primary_angle"},
             timeout=10,
         )
         assert refused.status_code == 503  # the fault set with the token took effect

@@ -6,7 +6,7 @@ import signal
 
 from secrets_check import assert_no_secret
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import CANARY_KEY, run_cli
 
 
@@ -40,8 +40,8 @@ def test_canary_key_stays_secret(sandbox, start_bridge, photos, report):
         run_cli(*args, env=bridge.env)
         for args in (("status", "--json"), ("status",), ("doctor", "--json", "--online"), ("config", "show"))
     ]
-    upload = run_cli("upload", "--no-bridge", "--attempts", "1", files[0], env=bridge.env)
     bridge.stop(signal.SIGTERM)
+    upload = run_cli("upload", "--attempts", "1", files[0], env=bridge.env)  # a bridge in its process
     bridge.start()
     os.kill(bridge.proc.pid, signal.SIGKILL)  # a crash: whatever it printed is checked too
     bridge.proc.wait(10)

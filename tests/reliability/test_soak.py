@@ -7,7 +7,7 @@ import time
 from faultproxy import CuttingProxy
 from secrets_check import assert_no_secret
 
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
 from support import CANARY_KEY
 
 COUNT = 1000

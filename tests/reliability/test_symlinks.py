@@ -13,7 +13,8 @@ import time
 
 from bridge.formats import FileProblem, open_photo
 from bridge.queue.spool import Spool
-from bridge.remote.sandbox import Fault, FaultPlan
+from bridge.sandbox import Fault, FaultPlan
+from support import wait_until
 
 FAKE_KEY = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-not-a-real-key\n"
 
@@ -195,24 +196,28 @@ def test_a_link_flipped_to_a_fifo_never_blocks_intake(tmp_path, noisy_jpeg, repo
                 outcomes.setdefault("errors", repr(exc))
                 return
 
-    flipper = subprocess.Popen([sys.executable, "-c", FLIPPER, str(link), str(photo), str(fifo)])
     worker = threading.Thread(target=intake, args=(2000, time.monotonic() + 10), daemon=True)
-    try:
-        deadline = time.monotonic() + 10
-        while os.readlink(link) != str(fifo) and time.monotonic() < deadline:
-            time.sleep(0.005)  # the flipper is running
-        worker.start()
-        worker.join(30)
-    finally:
-        flipper.kill()
-        flipper.wait()
-        _unblock(fifo)
+    run_while_flipping(link, photo, fifo, worker)
     assert not worker.is_alive(), f"intake waited on the FIFO after {outcomes}"
     assert "errors" not in outcomes, outcomes
     kept = list(spool.root.iterdir())
     assert len(kept) == outcomes["kept"] > 0 and outcomes["refused"] > 0, outcomes
     assert all(not p.is_symlink() and p.read_bytes() == noisy_jpeg for p in kept)
     report("link flipped to a FIFO", attempts=sum(outcomes.values()), **outcomes, intake_blocked=0)
+
+
+def run_while_flipping(link, photo, fifo, worker: threading.Thread) -> None:
+    """Run `worker` (30 s at most) while another process repoints `link` between `photo` and
+    `fifo` as fast as it can; then stop that, and release any reader left on the FIFO."""
+    flipper = subprocess.Popen([sys.executable, "-c", FLIPPER, str(link), str(photo), str(fifo)])
+    try:
+        wait_until(lambda: os.readlink(link) == str(fifo), 10, "the flipper to run", step=0.005)
+        worker.start()
+        worker.join(30)
+    finally:
+        flipper.kill()
+        flipper.wait()
+        _unblock(fifo)
 
 
 def _unblock(fifo) -> None:

@@ -31,7 +31,10 @@ class Fault:
 
 _FAULT_KEYS = ("status", "retry_after", "delay", "drop", "body", "lost", "cut", "fail_processing", "stall")
 # The routes faults can be set for: uploads keep `SandboxState.faults`, the rest `route_faults`.
-ROUTES = ("upload", "catalog", "submit", "order", "download")
+# upload: POST /v1/order/image, POST /v3/order; submit: POST /v1/order, POST /v3/process;
+# order: GET /v1/order/<id>, GET /v3/order/<id>; process: GET /v3/process/<id> (the polls);
+# project: /v3/project; catalog: /v1/catalog/...; download: the result pictures.
+ROUTES = ("upload", "catalog", "submit", "order", "download", "project", "process")
 
 
 @dataclass

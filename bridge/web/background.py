@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from waitress.server import create_server
@@ -23,15 +22,30 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
-        # waitress has no public stop for a server run in a thread: close every channel
-        # in its socket map, which ends the loop, then the worker threads.
-        logging.getLogger("waitress").setLevel(logging.CRITICAL)
+        # waitress has no public stop for a server run in a thread. First the worker threads
+        # finish what they serve (each wakes the loop through the trigger when done, so the
+        # trigger must still be open). Then the channels are closed by the thread that polls
+        # them (closing them from here races its select), through that trigger; with its map
+        # empty the loop ends.
         server = self._server
-        while server._map:
+        server.task_dispatcher.shutdown(timeout=5)
+
+        closed: list[bool] = []
+
+        def close_all() -> None:
             for channel in list(server._map.values()):
-                channel.handle_close()
-        server.task_dispatcher.shutdown()
+                if channel is not server and channel is not server.trigger:
+                    channel.handle_close()
+            server.close()  # the listening socket and the trigger last
+            closed.append(True)
+
+        try:
+            server.trigger.pull_trigger(close_all)
+        except OSError:  # the loop closed its trigger itself: it is ending already
+            pass
         self._thread.join(timeout=5)
+        if not closed:  # the loop had ended without running it
+            server.close()
 
     def __enter__(self) -> BackgroundServer:
         return self.start()
