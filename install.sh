@@ -1,27 +1,27 @@
 #!/usr/bin/env bash
-# aihd-bridge installer: one command, safe to run again.
+# aihd-bridge installer (Linux, macOS; Windows: install.ps1): one command, safe to run again.
+# It finds Python 3.11+ (or lets uv bring one), installs aihd-bridge into a virtual environment
+# in the data dir, puts `aihd-bridge` on PATH, and runs `aihd-bridge setup`, which does the rest.
 #
-#   ./install.sh                 install into a virtual environment in the data dir, put
-#                                `aihd-bridge` on PATH, install the Lightroom plugin, start the
-#                                bridge at login and now, and order a first photo (sandbox
-#                                without an API key)
+#   ./install.sh                 install, the Lightroom plugin (and darktable's script where
+#                                darktable is), start the bridge at login and now, and send a
+#                                first photo to the sandbox (no API key needed)
 #   ./install.sh --no-autostart  ... but do not start it at login
 #   ./install.sh --no-plugin     ... but leave Lightroom and darktable alone
-#   ./install.sh --test          install the test tools (lua5.1, lua5.4) into ./.venv and run
-#                                the whole test suite
+#   ./install.sh --test          install the test tools (lua5.1, lua5.4, darktable) into ./.venv
+#                                and run the whole test suite
 #   ./install.sh --uninstall     stop and remove everything but the history (--purge: all)
 set -eu
 
 REPO=$(cd "$(dirname "$0")" && pwd)
-MODE=install AUTOSTART=1 PLUGIN=1 PURGE=0
+MODE=install PURGE=0 SETUP_ARGS=()
 for arg in "$@"; do
   case "$arg" in
     --test) MODE="test" ;;
     --uninstall) MODE=uninstall ;;
     --purge) PURGE=1 ;;
-    --no-autostart) AUTOSTART=0 ;;
-    --no-plugin) PLUGIN=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --no-autostart|--no-plugin) SETUP_ARGS+=("$arg") ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,16 +40,36 @@ find_python() {
   return 1
 }
 
-venv_bin() {  # $1: a venv; Windows (Git Bash) venvs keep their programs in Scripts
-  if [ -d "$1/Scripts" ]; then echo "$1/Scripts"; else echo "$1/bin"; fi
+no_python() {
+  if [ "$(uname -s)" = Darwin ]; then
+    how="install it from https://www.python.org/downloads/macos/ or with Homebrew: brew install python@3.12"
+  else
+    how="install it with your package manager (Debian/Ubuntu: sudo apt-get install python3 python3-venv) or from https://www.python.org/downloads/"
+  fi
+  die "Python 3.11 or newer is needed: $how; or install uv (https://docs.astral.sh/uv/), which brings its own. Then run this again."
 }
 
-make_venv() {  # $1: where
-  if [ ! -x "$(venv_bin "$1")/python" ] && [ ! -x "$(venv_bin "$1")/python.exe" ]; then
+make_venv() {  # $1: where. With uv on the machine, a Python that uv manages (and keeps up to date).
+  if [ -x "$1/bin/python" ]; then
+    :
+  elif command -v uv >/dev/null 2>&1; then
+    say "creating a virtual environment in $1 (uv, with its own Python)"
+    uv venv --quiet --python-preference only-managed --python 3.12 "$1" || die "uv could not create a virtual environment in $1"
+  else
+    PY=$(find_python) || no_python
     say "creating a virtual environment in $1"
     "$PY" -m venv "$1" || die "could not create a virtual environment (on Debian/Ubuntu: sudo apt-get install python3-venv)"
+    "$1/bin/python" -m pip install --quiet --upgrade pip >/dev/null
   fi
-  "$(venv_bin "$1")/python" -m pip install --quiet --upgrade pip >/dev/null
+}
+
+pip_install() {  # $1: the venv's python, then pip's arguments
+  local python=$1; shift
+  if ! "$python" -m pip --version >/dev/null 2>&1; then  # uv's venvs come without pip
+    uv pip install --quiet --python "$python" "$@"
+  else
+    "$python" -m pip install --quiet "$@"
+  fi
 }
 
 install_lua() {
@@ -78,75 +98,74 @@ install_lua() {
   fi
 }
 
-install_chromium() {  # the status page's browser tests drive the system Chromium (Playwright)
-  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
-    return 0
-  fi
+install_test_programs() {
+  # Chromium for the status page's browser tests (Playwright drives it), darktable under Xvfb
+  # (xauth for xvfb-run) for the tests against a real darktable.
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
+  command -v darktable >/dev/null 2>&1 || missing+=(darktable)
+  command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+  command -v xauth >/dev/null 2>&1 || missing+=(xauth)
+  [ "${#missing[@]}" -gt 0 ] || return 0
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    say "installing chromium for the status page's browser tests"
-    if ! { $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq chromium >/dev/null; }; then
-      say "could not install chromium: the browser tests will be skipped"
+    say "installing ${missing[*]} for the browser and darktable tests"
+    if ! { $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+      say "could not install ${missing[*]}: the tests that need them fail or are skipped"
     fi
   else
-    say "no apt-get: the browser tests need chromium (or AIHD_CHROMIUM=/path/to/it) and are skipped without"
+    say "no apt-get: the browser tests need chromium (or AIHD_CHROMIUM=/path/to/it), the darktable tests darktable and Xvfb"
   fi
 }
-
-PY=$(find_python) || die "Python 3.11 or newer is needed. Install it (for example 'sudo apt-get install python3' or from python.org) and run this again."
 
 if [ "$MODE" = test ]; then
   VENV="$REPO/.venv"
   make_venv "$VENV"
   say "installing aihd-bridge with its test tools"
-  "$(venv_bin "$VENV")/python" -m pip install --quiet -e "${REPO}[test]"
+  pip_install "$VENV/bin/python" -e "${REPO}[test]"
   install_lua
-  install_chromium
+  install_test_programs
   say "running the test suite"
   cd "$REPO"
   set +e
   # PYTEST_ARGS: extra pytest options, split on spaces on purpose (e.g. "-x -q").
   # shellcheck disable=SC2086
-  "$(venv_bin "$VENV")/python" -m pytest ${PYTEST_ARGS:-}
+  "$VENV/bin/python" -m pytest ${PYTEST_ARGS:-}
   rc=$?
   set -e
   [ "$rc" -ne 5 ] || die "no test ran (pytest exit 5)"
   exit "$rc"
 fi
 
-# The same data dir the bridge picks (platformdirs), unless AIHD_HOME says otherwise.
-HOME_DIR=${AIHD_HOME:-$("$PY" -c 'import sys, os; print(os.path.expanduser("~/Library/Application Support/aihd-bridge") if sys.platform == "darwin" else os.path.join(os.environ.get("LOCALAPPDATA", ""), "aihd-bridge") if sys.platform == "win32" else os.path.join(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "aihd-bridge"))')}
+# The data dir the bridge picks (platformdirs' user data dir), unless AIHD_HOME says otherwise.
+if [ -n "${AIHD_HOME:-}" ]; then
+  HOME_DIR=$AIHD_HOME
+elif [ "$(uname -s)" = Darwin ]; then
+  HOME_DIR="$HOME/Library/Application Support/aihd-bridge"
+else
+  HOME_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/aihd-bridge"
+fi
 VENV="$HOME_DIR/venv"
 BIN_DIR="$HOME/.local/bin"
-AIHD="$(venv_bin "$VENV")/aihd-bridge"
+AIHD="$VENV/bin/aihd-bridge"
 
 if [ "$MODE" = uninstall ]; then
   if [ -x "$AIHD" ]; then
-    "$AIHD" stop || true
-    "$AIHD" autostart disable || true
-    "$AIHD" plugin uninstall || true
-    if [ "$PURGE" = 1 ]; then "$AIHD" config delete-key || true; fi
+    if [ "$PURGE" = 1 ]; then "$AIHD" setup --uninstall --purge; else "$AIHD" setup --uninstall; fi
   fi
   [ -L "$BIN_DIR/aihd-bridge" ] && rm -f "$BIN_DIR/aihd-bridge"
-  if [ "$PURGE" = 1 ]; then
-    rm -rf "$HOME_DIR"
-    say "removed aihd-bridge and all its data ($HOME_DIR)"
-  else
-    rm -rf "$VENV" "$HOME_DIR/spool" "$HOME_DIR/thumbs" "$HOME_DIR/logs" "$HOME_DIR/first-photo.jpg" "$HOME_DIR/bridge.json"
-    say "removed aihd-bridge; the upload history stays in $HOME_DIR (--purge removes it too)"
-  fi
+  rm -rf "$VENV"
+  if [ "$PURGE" = 1 ]; then rm -rf "$HOME_DIR"; fi
   exit 0
 fi
 
 mkdir -p "$HOME_DIR"
 chmod 700 "$HOME_DIR"
 make_venv "$VENV"
-VPY="$(venv_bin "$VENV")/python"
-AIHD="$(venv_bin "$VENV")/aihd-bridge"
 say "installing aihd-bridge into $VENV"
-"$VPY" -m pip install --quiet "$REPO"
+pip_install "$VENV/bin/python" "$REPO"
 # The version does not change between checkouts: reinstall the package itself so an update lands.
-"$VPY" -m pip install --quiet --no-deps --force-reinstall "$REPO"
+pip_install "$VENV/bin/python" --no-deps --force-reinstall "$REPO"
 
 mkdir -p "$BIN_DIR"
 ln -sf "$AIHD" "$BIN_DIR/aihd-bridge"
@@ -156,38 +175,5 @@ case ":$PATH:" in
   *) say "$BIN_DIR is not on your PATH: add  export PATH=\"$BIN_DIR:\$PATH\"  to your shell profile" ;;
 esac
 
-if [ "$PLUGIN" = 1 ]; then
-  say "installing the Lightroom Classic plugin"
-  "$AIHD" plugin install --from "$REPO/host-plugin"
-  "$AIHD" plugin install --from "$REPO/host-plugin" --host darktable --if-found
-fi
-
-# A bridge from an earlier install runs the old code: stop it so the new one starts.
-"$AIHD" stop >/dev/null 2>&1 || true
-if [ "$AUTOSTART" = 1 ]; then
-  say "starting the bridge at login"
-  "$AIHD" autostart enable
-fi
-if ! "$AIHD" status >/dev/null 2>&1; then
-  mkdir -p "$HOME_DIR/logs"
-  nohup "$AIHD" serve >>"$HOME_DIR/logs/serve.out" 2>&1 </dev/null &
-fi
-for _ in $(seq 1 100); do
-  "$AIHD" status >/dev/null 2>&1 && break
-  sleep 0.2
-done
-"$AIHD" status || die "the bridge did not start: see $HOME_DIR/logs"
-
-say "first upload (a generated photo)"
-PHOTO="$HOME_DIR/first-photo.jpg"
-"$VPY" - "$PHOTO" <<'PYEOF'
-import sys
-from PIL import Image, ImageDraw
-im = Image.new("RGB", (640, 427), (182, 200, 214))
-draw = ImageDraw.Draw(im)
-draw.rectangle((0, 300, 640, 427), fill=(120, 96, 70))    # floor
-draw.rectangle((240, 120, 400, 300), fill=(240, 236, 226))  # window
-im.save(sys.argv[1], "JPEG", quality=90)
-PYEOF
-"$AIHD" upload "$PHOTO"
+"$AIHD" setup ${SETUP_ARGS[@]+"${SETUP_ARGS[@]}"}
 say "done. 'aihd-bridge doctor' checks the installation; './install.sh --uninstall' removes it."

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .common import ROOT, median_time, row
 
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "samples"
 OURS = """
 import sys, time
 from pathlib import Path

@@ -5,6 +5,7 @@ long as the command takes)."""
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import logging
@@ -12,15 +13,17 @@ import os
 import secrets
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask
 
 from . import __version__
 from .config import Settings
 from .connect import remote_client
-from .discovery import LocalBridge, find_bridge, remove_info, running_bridge, write_info
+from .discovery import LocalBridge, find_bridge, remove_info, running_bridge, stop_asked, write_info
 from .logs import setup_logging, teardown_logging
 from .privacy import make_private
 from .runtime import Runtime
@@ -30,6 +33,7 @@ from .web.listener import create_listener
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds uploads under way may take to finish on SIGTERM
+STOP_POLL = 0.5  # seconds between looks for a stop request
 
 
 class AlreadyRunning(Exception):
@@ -115,6 +119,10 @@ def serve(settings: Settings, echo=print) -> None:
             raise SystemExit(0)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    over = threading.Event()
+    threading.Thread(
+        target=_follow_stop_requests, args=(settings.home, over), name="stop-requests", daemon=True
+    ).start()
     log.info("bridge %s serving at %s in %s mode", __version__, url, runtime.mode)
     echo(f"aihd-bridge {__version__} at {url} ({runtime.mode} mode), data in {settings.home}")
     try:
@@ -122,6 +130,7 @@ def serve(settings: Settings, echo=print) -> None:
         log.info("stopping on %s", stopped_by[0] if stopped_by else "request")
     finally:
         # Stop taking work first, then let uploads under way finish for a bounded time.
+        over.set()
         server.close()
         runtime.stop(SHUTDOWN_GRACE)
         remove_info(settings.home, os.getpid())
@@ -130,6 +139,14 @@ def serve(settings: Settings, echo=print) -> None:
         log.info("bridge stopped")
         teardown_logging(handler)
         sys.stdout.flush()
+
+
+def _follow_stop_requests(home: Path, over: threading.Event) -> None:
+    """`stop` where there are no signals to send (Windows) leaves a request: end as on SIGTERM."""
+    while not over.wait(STOP_POLL):
+        if stop_asked(home, os.getpid()):
+            _thread.interrupt_main(signal.SIGTERM)
+            return
 
 
 def _listen(app, port: int):

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +21,9 @@ from .identity import new_nonce, proves
 from .keystore import write_private
 
 INFO_FILE = "bridge.json"
+# Where `stop` asks a bridge to end without a signal (Windows has no SIGTERM to give a process
+# without a console: os.kill there would end it at once, uploads under way or not).
+STOP_FILE = "stop-request"
 
 
 def info_path(home: Path) -> Path:
@@ -33,7 +37,7 @@ def write_info(home: Path, info: dict) -> Path:
 
 def read_info(home: Path) -> dict | None:
     try:
-        info = json.loads(info_path(home).read_text())
+        info = json.loads(info_path(home).read_text("utf-8"))
     except (OSError, ValueError):
         return None
     return info if isinstance(info, dict) and {"url", "token"} <= info.keys() else None
@@ -146,6 +150,40 @@ def _stale(home: Path, info: dict, why: str) -> Found:
     if read_info(home) == info:
         info_path(home).unlink(missing_ok=True)
     return Found(note=f"{why}: removed the stale {INFO_FILE}")
+
+
+def ask_to_stop(home: Path, pid: int) -> None:
+    write_private(home / STOP_FILE, str(pid))
+
+
+def stop_asked(home: Path, pid: int) -> bool:
+    """Whether `stop` asked the bridge `pid` to end (the request is used up)."""
+    try:
+        asked = (home / STOP_FILE).read_text("utf-8").strip() == str(pid)
+    except OSError:
+        return False
+    if asked:
+        (home / STOP_FILE).unlink(missing_ok=True)
+    return asked
+
+
+def stop_bridge(home: Path, found: Found, timeout: float, signals: bool = os.name == "posix") -> bool:
+    """End the bridge `found` proved to be (SIGTERM, or a stop request where there are no
+    signals) and wait until its process is gone; False when it was still there at `timeout`."""
+    if found.pid is None:  # never signal a process that has not proven it is the bridge
+        return True
+    if signals:
+        import signal
+
+        os.kill(found.pid, signal.SIGTERM)
+    else:
+        ask_to_stop(home, found.pid)
+    deadline = time.monotonic() + timeout
+    while pid_alive(found.pid):  # until the process is gone: it closes its database after the port
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def pid_alive(pid: int) -> bool:

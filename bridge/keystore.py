@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .replacing import replace
+
 SERVICE, USERNAME = "aihd-bridge", "api-key"
 KEY_FILE = "api-key"
 KEYRING_MARKER = "api-key.in-keyring"  # holds no secret: only says where the key is
@@ -42,7 +44,7 @@ def find_key(home: Path, env: Mapping[str, str]) -> KeyInfo:
         if key:
             return KeyInfo(key, "keyring")
     try:
-        key = (home / KEY_FILE).read_text().strip()
+        key = (home / KEY_FILE).read_text("utf-8").strip()
     except FileNotFoundError:
         return KeyInfo(None, "none")
     except OSError as exc:
@@ -65,7 +67,7 @@ def store_key(home: Path, key: str) -> tuple[str, str | None]:
         return str(path), (
             f"no usable OS keyring here ({type(exc).__name__}): the key is in {path}, readable only by you"
         )
-    (home / KEYRING_MARKER).write_text("the API key is in the OS keyring\n")
+    (home / KEYRING_MARKER).write_text("the API key is in the OS keyring\n", "utf-8")
     (home / KEY_FILE).unlink(missing_ok=True)
     return "keyring", None
 
@@ -87,7 +89,7 @@ def write_private(path: Path, text: str) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
-    os.replace(tmp, path)
+    replace(tmp, path)
     return path

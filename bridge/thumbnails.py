@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .formats import FORMATS
+from .replacing import replace
 
 log = logging.getLogger(__name__)
 SIZE = 240  # pixels on the long side: sharp at 120 CSS px on a 2x screen, about 5-10 KB
@@ -83,7 +84,7 @@ class Thumbnails:
         dest = self.path_for(item_id)
         tmp = dest.with_suffix(".tmp")
         small.save(tmp, "JPEG", quality=QUALITY, optimize=True)
-        os.replace(tmp, dest)  # a half-written thumbnail is never served
+        replace(tmp, dest)  # a half-written thumbnail is never served
         return dest
 
     def prune(self, older_than_days: float) -> int:

@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 from bridge.clock import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "samples"
+SAMPLES = ROOT / "tests" / "samples"  # a copy of ../shared/samples (see its README.md)
 CANARY_KEY = "canary-KEY-7f3a9c1e-do-not-leak"
 
 
@@ -76,6 +77,60 @@ def run_cli(*args, env: dict, timeout: float = 120, input: str | None = None):
         timeout=timeout,
         input=input,
     )
+
+
+def fake_service_managers(bin_dir: Path, calls: Path) -> None:
+    """systemctl and launchctl stand-ins in `bin_dir` that record their calls in `calls` and
+    load what they are given, but run nothing (`is-active` and `print` find nothing): a set-up
+    then starts the bridge itself, and no test touches the real user's session."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for tool in ("systemctl", "launchctl"):
+        script = bin_dir / tool
+        script.write_text(
+            f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\ncase "$*" in *is-active*|print*) exit 3;; esac\n'
+        )
+        script.chmod(0o755)
+
+
+class FakeWinreg(types.ModuleType):
+    """The part of `winreg` the set-up uses, over a dict: {(key path, value name): value}."""
+
+    HKEY_CURRENT_USER, KEY_QUERY_VALUE, KEY_SET_VALUE, REG_SZ = "HKCU", 1, 2, 1
+
+    def __init__(self):
+        super().__init__("winreg")
+        self.values: dict[tuple[str, str], str] = {}
+
+    class Key:
+        def __init__(self, path):
+            self.path = path
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def CreateKeyEx(self, root, path, reserved, access):
+        assert root == self.HKEY_CURRENT_USER and access & self.KEY_SET_VALUE
+        return self.Key(path)
+
+    def OpenKey(self, root, path, reserved, access):
+        assert root == self.HKEY_CURRENT_USER
+        return self.Key(path)  # the Run key is always there on Windows
+
+    def SetValueEx(self, key, name, reserved, kind, value):
+        assert kind == self.REG_SZ and isinstance(value, str)
+        self.values[(key.path, name)] = value
+
+    def QueryValueEx(self, key, name):
+        if (key.path, name) not in self.values:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return self.values[(key.path, name)], self.REG_SZ
+
+    def DeleteValue(self, key, name):
+        if self.values.pop((key.path, name), None) is None:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
 
 
 class RunningBridge:

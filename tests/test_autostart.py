@@ -3,15 +3,19 @@
 import configparser
 import plistlib
 import stat
+import sys
 
 import pytest
 
-from bridge.setup.autostart import LABEL, manager
+from bridge.setup.autostart import LABEL, RUN_KEY, RUN_VALUE, manager
+from support import FakeWinreg
 
 
 @pytest.fixture
 def fake_tools(tmp_path, monkeypatch):
     """systemctl and launchctl stand-ins on PATH that record their calls."""
+    if sys.platform == "win32":
+        pytest.skip("the stand-ins are sh scripts")
     bin_dir, calls = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
     for tool in ("systemctl", "launchctl"):
@@ -86,14 +90,21 @@ def test_launch_agent(tmp_path, fake_tools):
     assert any(c.startswith("launchctl bootout") for c in fake_tools())
 
 
-def test_windows_startup_script(tmp_path):
+def test_windows_replaces_the_startup_script_of_earlier_versions(tmp_path, monkeypatch):
+    startup = tmp_path / "Roaming" / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup"
+    startup.mkdir(parents=True)
+    (startup / "aihd-bridge.cmd").write_text("@echo off\r\n")
+    registry = FakeWinreg()
+    monkeypatch.setitem(sys.modules, "winreg", registry)
     service = manager(
         tmp_path / "data",
-        env={"HOME": str(tmp_path), "APPDATA": str(tmp_path / "Roaming")},
+        env={"APPDATA": str(tmp_path / "Roaming")},
         platform="win32",
-        command=["C:\\aihd\\aihd-bridge.exe", "serve"],
+        command=["C:\\Program Files\\aihd\\pythonw.exe", "-m", "bridge.cli.background"],
     )
     service.enable()
-    script = (tmp_path / "Roaming/Microsoft/Windows/Start Menu/Programs/Startup/aihd-bridge.cmd").read_text()
-    assert '"C:\\aihd\\aihd-bridge.exe" "serve"' in script and "goto again" in script
+    assert not (startup / "aihd-bridge.cmd").exists()
     assert service.status().enabled
+    assert registry.values[(RUN_KEY, RUN_VALUE)].startswith('"C:\\Program Files\\aihd\\pythonw.exe" -m')
+    service.disable()
+    assert not service.status().enabled

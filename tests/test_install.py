@@ -1,27 +1,29 @@
-"""install.sh as a new user runs it: a throw-away HOME, fake systemctl/launchctl recording calls."""
+"""install.sh as a new user runs it: a throw-away HOME, fake systemctl/launchctl recording calls
+(and saying that nothing runs under them: `setup` starts the bridge itself)."""
 
 import json
 import os
+import re
+import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from support import ROOT
+from support import ROOT, fake_service_managers
 
 
 @pytest.fixture
 def machine(tmp_path):
+    if sys.platform != "linux":
+        pytest.skip("install.sh's run here expects Linux (systemd, ~/.local/share); macOS's is simulated")
     home, bin_dir, calls = tmp_path / "home", tmp_path / "bin", tmp_path / "calls.log"
     (home / "Adobe" / "Lightroom").mkdir(parents=True)
     (home / ".config" / "darktable").mkdir(parents=True)  # darktable has run here
     (home / ".config" / "darktable" / "luarc").write_text('require "tools/script_manager"\n')
-    bin_dir.mkdir()
-    for tool in ("systemctl", "launchctl"):
-        script = bin_dir / tool
-        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\nexit 0\n')
-        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    fake_service_managers(bin_dir, calls)
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("AIHD_", "XDG_", "VIRTUAL_ENV", "PYTHON"))
     }
@@ -54,7 +56,7 @@ def test_install_twice_then_uninstall(machine):
     assert "order sandbox-" in first.stdout and "sandbox mode" in first.stderr
     assert (home / ".local/bin/aihd-bridge").resolve() == data / "venv/bin/aihd-bridge"
     unit = (home / ".config/systemd/user/aihd-bridge.service").read_text()
-    assert f"ExecStart={data / 'venv/bin/aihd-bridge'} serve" in unit
+    assert f"ExecStart={data / 'venv/bin/python'} -m bridge serve" in unit
     assert "systemctl --user enable --now aihd-bridge.service" in calls()
     lightroom = home / "Adobe" / "Lightroom"
     assert (lightroom / "Modules/aihomedesign.lrplugin/Info.lua").is_file()
@@ -141,3 +143,79 @@ def test_darktable_install_is_idempotent_and_uninstall_removes_it(tmp_path):
     assert darktable_dir(home, "win32").name == "darktable"
     assert str(darktable_dir(home, "win32")).startswith(r"C:\Users\u\AppData\Local")
     assert darktable_dir(home, "linux") == darktable_dir(home, "darwin") == Path("/x/darktable")
+
+
+def test_install_ps1_runs_what_install_sh_runs():
+    """install.ps1 (Windows PowerShell 5.1) does what install.sh does, with Windows' tools; a
+    PowerShell parser checks its syntax in the GitHub Actions matrix (windows-latest)."""
+    script = (ROOT / "install.ps1").read_text("utf-8")
+    assert script.isascii()  # PowerShell 5.1 reads a file without BOM in the ANSI code page
+    code = "\n".join(line.split("#")[0] for line in script.splitlines())
+    for command in (
+        "& py -3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'",  # the py launcher, 3.11+
+        "& py -3 -m venv $Venv",
+        "& uv venv --quiet --python-preference only-managed --python 3.12 $Venv",
+        "& $Python -m pip install --quiet @Arguments",
+        "& uv pip install --quiet --python $Python @Arguments",
+        "Invoke-Pip $Python @('--no-deps', '--force-reinstall', $Repo)",
+        "$SetupArgs = @('setup')",
+        "if ($NoAutostart) { $SetupArgs += '--no-autostart' }",
+        "if ($NoPlugin) { $SetupArgs += '--no-plugin' }",
+        "& $Aihd @SetupArgs",
+        "& $Aihd setup --uninstall --purge",
+        "Remove-Folder $Venv",
+    ):
+        assert command in code, command
+    assert "winget install Python.Python.3.12" in script and "python.org/downloads/windows" in script
+    assert "Join-Path $env:LOCALAPPDATA 'aihd-bridge'" in code  # where platformdirs puts the data
+    # "$name:" in a string is a scope-qualified variable to PowerShell: a parse error
+    assert not re.search(r'"[^"\n]*\$(?!env:)\w+:[^"\n]*"', code)
+    assert re.search(r"^\$ErrorActionPreference = 'Continue'$", code, re.M)
+    assert "powershell -ExecutionPolicy Bypass -File .\\install.ps1" in script
+    assert "powershell -ExecutionPolicy Bypass -File .\\install.ps1" in (ROOT / "README.md").read_text()
+
+
+POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="install.sh is for Linux and macOS")
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("uname", ["Linux", "Darwin"])
+def test_install_sh_without_python_311_says_how_to_get_it(tmp_path, uname):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name, body in {
+        "python3": "exit 1",  # a Python older than 3.11: the version check fails
+        "uname": f"echo {uname}",
+    }.items():
+        (tools / name).write_text(f"#!/bin/sh\n{body}\n")
+        (tools / name).chmod(0o755)
+    for name in ("dirname", "mkdir", "chmod", "sed"):
+        (tools / name).symlink_to(shutil.which(name))
+    env = {"HOME": str(tmp_path), "PATH": str(tools), "AIHD_HOME": str(tmp_path / "data")}
+    run = subprocess.run(
+        ["/bin/bash", str(ROOT / "install.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1
+    said = run.stderr
+    assert "Python 3.11 or newer is needed" in said and "uv" in said
+    if uname == "Darwin":
+        assert "brew install python@3.12" in said and "python.org/downloads/macos" in said
+    else:
+        assert "apt-get install python3" in said
+
+
+@POSIX_ONLY
+def test_install_sh_lets_uv_bring_a_python_it_manages(tmp_path):
+    tools, calls = tmp_path / "bin", tmp_path / "uv.log"
+    tools.mkdir()
+    (tools / "uv").write_text(f'#!/bin/sh\necho "uv $*" >> "{calls}"\nexit 1\n')
+    (tools / "uv").chmod(0o755)
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": f"{tools}:/usr/bin:/bin",
+        "AIHD_HOME": str(tmp_path / "my data"),
+    }
+    run = subprocess.run([str(ROOT / "install.sh")], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "uv could not create a virtual environment" in run.stderr
+    venv = tmp_path / "my data" / "venv"
+    assert calls.read_text() == f"uv venv --quiet --python-preference only-managed --python 3.12 {venv}\n"

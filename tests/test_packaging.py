@@ -1,5 +1,5 @@
-"""The built wheel holds every module and data file (a missing subpackage only shows once
-installed outside the repo)."""
+"""The built wheel holds every module and data file, and the host plugins (a missing one only
+shows once installed outside the repo)."""
 
 import shutil
 import subprocess
@@ -32,5 +32,13 @@ def test_wheel_contains_the_whole_package(tmp_path):
     }
     assert {"bridge/web/templates/index.html", "bridge/web/static/page.js"} <= expected
     assert expected <= names, sorted(expected - names)
+    # the host plugins, from host-plugin/ (their tests stay out)
+    plugins = {
+        "bridge/host_plugin/" + str(p.relative_to(ROOT / "host-plugin"))
+        for p in (ROOT / "host-plugin").rglob("*")
+        if p.is_file() and "tests" not in p.relative_to(ROOT / "host-plugin").parts
+    }
+    assert "bridge/host_plugin/darktable/aihomedesign_lib/AihdDarktable.lua" in plugins
+    assert {n for n in names if n.startswith("bridge/host_plugin/")} == plugins
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "aihd-bridge = bridge.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -549,22 +549,15 @@ def _print_inspection(report: dict) -> None:
 )
 def stop(timeout) -> None:
     """Stop the running bridge (uploads under way finish; the rest wait for the next start)."""
-    import os
-    import signal
+    from ..discovery import find_bridge, stop_bridge
 
-    from ..discovery import find_bridge, pid_alive
-
-    found = find_bridge(_settings().home)
-    if found.pid is None:  # never signal a process that has not proven it is the bridge
+    home = _settings().home
+    found = find_bridge(home)
+    if found.pid is None:
         click.echo("the bridge is not running" + (f" ({found.note})" if found.note else ""))
         return
-    pid = found.pid
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid):  # until the process is gone: it closes its database after the port
-        if time.monotonic() > deadline:
-            raise click.ClickException(f"the bridge (pid {pid}) did not stop in {timeout:.0f} s")
-        time.sleep(0.1)
+    if not stop_bridge(home, found, timeout):
+        raise click.ClickException(f"the bridge (pid {found.pid}) did not stop in {timeout:.0f} s")
     click.echo("the bridge stopped")
 
 
@@ -713,6 +706,28 @@ def autostart(action) -> None:
 
 
 @main.command()
+@click.option("--uninstall", is_flag=True, help="undo it: no start at login, bridge stopped, plugins gone")
+@click.option("--purge", is_flag=True, help="with --uninstall: the history, settings and API key go too")
+@click.option("--no-autostart", is_flag=True, help="do not start the bridge at login")
+@click.option("--no-plugin", is_flag=True, help="leave Lightroom and darktable alone")
+@click.pass_context
+def setup(ctx, uninstall, purge, no_autostart, no_plugin) -> None:
+    """Set this computer up: the Lightroom plugin (and darktable's script where darktable is),
+    the bridge started at login and now, and a first photo to the sandbox. Safe to run again."""
+    from .setting_up import set_up_here, tear_down_here
+
+    if purge and not uninstall:
+        raise click.UsageError("--purge goes with --uninstall")
+    home = _settings().home
+    if uninstall:
+        tear_down_here(home, purge)
+        return
+    photo = set_up_here(home, plugin=not no_plugin, login=not no_autostart)
+    if photo is not None:
+        ctx.invoke(upload, paths=(photo,), bridge_only=True, client="setup")
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--online", is_flag=True, help="also ask the API whether it accepts the key")
 def doctor(as_json, online) -> None:
@@ -746,8 +761,7 @@ def plugin() -> None:
     "--from",
     "source",
     type=click.Path(path_type=Path, file_okay=False),
-    default=lambda: str(Path(__file__).resolve().parents[2] / "host-plugin"),
-    help="the host-plugin folder of an aihd-bridge checkout",
+    help="a host-plugin folder to install from (default: the plugins this installation carries)",
 )
 @click.option(
     "--host",
@@ -760,9 +774,10 @@ def plugin() -> None:
 def plugin_install(source, host, if_found) -> None:
     """Copy the plugin and export presets into Lightroom's folders, or the script into
     darktable's lua/contrib (and require it from luarc)."""
-    from ..setup.plugins import install, install_darktable
+    from ..setup.plugins import bundled_plugins, install, install_darktable
 
     try:
+        source = source or bundled_plugins()
         lines = (
             install_darktable(source, only_if_found=if_found)
             if host == "darktable"

@@ -319,7 +319,7 @@ class OrderFollower:
         client = self._client()
         sequence = result.sequence
         folder = Path(item["results_dir"]) if item["results_dir"] else self.results_root
-        stem = result_stem(item, sequence)
+        stem = result_stem(item, sequence, folder)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..formats import FileProblem, ImageFormat, check_file
+from ..replacing import replace
 from .client import RemoteError, _network_cause
 
 BLOCK = 1 << 20
@@ -160,7 +161,7 @@ def place(fetched: Fetched, folder: Path, stem: str) -> Path:
                 if _sha256(final) == fetched.sha256:
                     break
                 continue
-            os.replace(fetched.path, final)
+            replace(fetched.path, final)
             return final
         break
     else:

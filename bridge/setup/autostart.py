@@ -1,6 +1,6 @@
-"""Start the bridge at login: a systemd user unit (Linux), a LaunchAgent (macOS), a Startup
-folder script (Windows). Each keeps the bridge running (restart on failure); the bridge
-itself logs to its data dir."""
+"""Start the bridge at login: a systemd user unit (Linux), a LaunchAgent (macOS), a value under
+the user's Run key (Windows, started by pythonw: no console window). Each keeps the bridge
+running (restart on failure); the bridge itself logs to its data dir."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 UNIT = "aihd-bridge.service"
 LABEL = "com.aihomedesign.bridge"
 DESKTOP_FILE = "aihd-bridge.desktop"
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+RUN_VALUE = "AI HomeDesign bridge"
+# Only what decides where the bridge lives and listens; the key stays in the keyring/file.
+SETTINGS_ENV = ("AIHD_HOME", "AIHD_PORT", "AIHD_API_URL")
 
 
 @dataclass(frozen=True)
@@ -24,13 +29,12 @@ class Status:
     detail: str
 
 
-def bridge_command() -> list[str]:
-    """How the service manager should start the bridge: this installation's console script."""
-    script = Path(sys.executable).with_name("aihd-bridge")
-    if sys.platform == "win32":
-        script = script.with_suffix(".exe")
-    if script.exists():
-        return [str(script), "serve"]
+def bridge_command(platform: str | None = None) -> list[str]:
+    """How the service manager should start the bridge: this installation's Python (a venv's
+    own, which finds the package wherever the venv is), and on Windows its pythonw, which
+    opens no console window, running the bridge through `bridge.cli.background`."""
+    if (platform or sys.platform) == "win32":
+        return [str(Path(sys.executable).with_name("pythonw.exe")), "-m", "bridge.cli.background"]
     return [sys.executable, "-m", "bridge", "serve"]
 
 
@@ -41,8 +45,7 @@ def _run(*args: str) -> subprocess.CompletedProcess | None:
 
 
 def _env_lines(env: dict[str, str]) -> dict[str, str]:
-    # Only what decides where the bridge lives and listens; the key stays in the keyring/file.
-    return {k: env[k] for k in ("AIHD_HOME", "AIHD_PORT", "AIHD_API_URL") if env.get(k)}
+    return {k: env[k] for k in SETTINGS_ENV if env.get(k)}
 
 
 class Systemd:
@@ -64,7 +67,7 @@ class Systemd:
 
     def enable(self) -> str:
         self.unit_path.parent.mkdir(parents=True, exist_ok=True)
-        self.unit_path.write_text(self.unit_text())
+        self.unit_path.write_text(self.unit_text(), "utf-8")
         reload = _run("systemctl", "--user", "daemon-reload")
         if reload is None or reload.returncode != 0:
             # No user systemd (containers, WSL, some desktops): the XDG autostart entry
@@ -95,7 +98,8 @@ class Systemd:
         )
         self.desktop_path.write_text(
             "[Desktop Entry]\nType=Application\nName=AI HomeDesign bridge\n"
-            f"Exec={exec_line}\nX-GNOME-Autostart-enabled=true\nNoDisplay=true\n"
+            f"Exec={exec_line}\nX-GNOME-Autostart-enabled=true\nNoDisplay=true\n",
+            "utf-8",
         )
 
     def disable(self) -> str:
@@ -165,35 +169,58 @@ class LaunchAgent:
         return Status(True, None if done is None else done.returncode == 0, f"LaunchAgent {self.plist_path}")
 
 
-class StartupFolder:
+class RunAtLogon:
+    """HKCU\\...\\Run (Task Manager lists it among the Startup apps): the command line of
+    `bridge_command` with the settings as NAME=VALUE arguments, since a Run value sets no
+    environment. Earlier versions put a .cmd script in the Startup folder, which opened a
+    console window at every login: enabling or disabling removes it."""
+
     def __init__(self, home: Path, data_dir: Path, command: list[str], env: dict[str, str]):
         appdata = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
-        self.script = (
+        self.old_script = (
             appdata / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "Startup" / "aihd-bridge.cmd"
         )
-        self.command, self.env = command, _env_lines(env)
+        self.command = [*command, *(f"{k}={v}" for k, v in sorted(_env_lines(env).items()))]
 
-    def script_text(self) -> str:
-        sets = "".join(f'set "{k}={v}"\r\n' for k, v in sorted(self.env.items()))
-        command = " ".join(f'"{c}"' for c in self.command)
-        # Start again after a crash; a clean exit (stopped, or already running) ends the loop.
-        return (
-            f"@echo off\r\n{sets}:again\r\n{command}\r\n"
-            "if errorlevel 1 (timeout /t 5 /nobreak >nul & goto again)\r\n"
-        )
+    def command_line(self) -> str:
+        return subprocess.list2cmdline(self.command)  # quotes what holds spaces, as Windows reads it
 
     def enable(self) -> str:
-        self.script.parent.mkdir(parents=True, exist_ok=True)
-        self.script.write_text(self.script_text())
-        return f"added {self.script} (Startup folder, restarts on failure)"
+        winreg = _winreg()
+        self.old_script.unlink(missing_ok=True)
+        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
+            winreg.SetValueEx(key, RUN_VALUE, 0, winreg.REG_SZ, self.command_line())
+        return f"the bridge starts at login, without a window ({RUN_VALUE!r} in Startup apps)"
 
     def disable(self) -> str:
-        self.script.unlink(missing_ok=True)
+        winreg = _winreg()
+        self.old_script.unlink(missing_ok=True)
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
+                winreg.DeleteValue(key, RUN_VALUE)
+        except FileNotFoundError:
+            pass  # never enabled
         return "start at login is off"
 
+    def registered(self) -> str | None:
+        winreg = _winreg()
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_QUERY_VALUE) as key:
+                return winreg.QueryValueEx(key, RUN_VALUE)[0]
+        except FileNotFoundError:
+            return None
+
     def status(self) -> Status:
-        on = self.script.exists()
-        return Status(on, None, f"Startup folder script {self.script}" if on else "not set up")
+        line = self.registered()
+        if line is None:
+            return Status(False, False, "not set up")
+        return Status(True, None, f"{RUN_VALUE!r} in Startup apps: {line}")
+
+
+def _winreg() -> Any:
+    import winreg  # Windows only (the tests give a stand-in)
+
+    return winreg
 
 
 def manager(
@@ -206,8 +233,8 @@ def manager(
     env = dict(os.environ if env is None else env)
     platform = platform or sys.platform
     home = home or Path(env.get("HOME") or Path.home())
-    kind = {"darwin": LaunchAgent, "win32": StartupFolder}.get(platform, Systemd)
-    return kind(home, data_dir, command or bridge_command(), env)
+    kind = {"darwin": LaunchAgent, "win32": RunAtLogon}.get(platform, Systemd)
+    return kind(home, data_dir, command or bridge_command(platform), env)
 
 
 def _quote(arg: str) -> str:

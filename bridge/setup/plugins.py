@@ -21,6 +21,16 @@ LUARC_LINE = 'require "contrib/aihomedesign"'
 _LUARC_RE = re.compile(r"""^\s*require\s*\(?\s*["']contrib/aihomedesign["']\s*\)?\s*;?\s*$""")
 
 
+def bundled_plugins() -> Path:
+    """The host plugins this installation carries: inside the package once installed
+    (`bridge/host_plugin`), the repository's host-plugin/ folder in a checkout."""
+    package = Path(__file__).resolve().parents[1]
+    for place in (package / "host_plugin", package.parent / "host-plugin"):
+        if (place / PLUGIN_DIR / "Info.lua").is_file():
+            return place
+    raise FileNotFoundError(f"the host plugins are missing from {package}: reinstall aihd-bridge")
+
+
 def lightroom_dir(env: dict[str, str] | None = None, platform: str | None = None) -> Path | None:
     """Lightroom Classic's settings folder (holding Modules and Export Presets), or None."""
     env = dict(os.environ if env is None else env)
@@ -39,7 +49,7 @@ def lightroom_dir(env: dict[str, str] | None = None, platform: str | None = None
 def _wsl_appdata() -> Path | None:
     """Under WSL, Lightroom lives on the Windows side: ask Windows for %APPDATA%."""
     try:
-        if "microsoft" not in Path("/proc/version").read_text().lower():
+        if "microsoft" not in Path("/proc/version").read_text("utf-8", errors="replace").lower():
             return None
         win = subprocess.run(
             ["cmd.exe", "/c", "echo %APPDATA%"], capture_output=True, text=True, timeout=10
@@ -53,7 +63,7 @@ def _wsl_appdata() -> Path | None:
 
 
 def install(source: Path, data_dir: Path, env: dict[str, str] | None = None) -> list[str]:
-    """Copy the plugin (and presets) from a checkout's host-plugin/ folder; returns what was done."""
+    """Copy the plugin (and presets) from a host-plugin/ folder; returns what was done."""
     done = []
     kept = data_dir / "lightroom"
     _replace_tree(source / PLUGIN_DIR, kept / PLUGIN_DIR)
@@ -99,9 +109,7 @@ def install_darktable(
         return ["darktable was not found here: its script was not installed"]
     for name in SHARED_LUA:
         if not (source / PLUGIN_DIR / name).is_file():
-            raise FileNotFoundError(
-                f"{source / PLUGIN_DIR / name} is missing: run this from a checkout of aihd-bridge"
-            )
+            raise FileNotFoundError(f"{source / PLUGIN_DIR / name} is missing: reinstall aihd-bridge")
     config = darktable_dir(env)
     contrib = config / "lua" / "contrib"
     _replace_tree(source / "darktable" / DARKTABLE_LIB, contrib / DARKTABLE_LIB)
@@ -166,7 +174,7 @@ def installed(env: dict[str, str] | None = None) -> Path | None:
 
 def _replace_tree(src: Path, dest: Path) -> None:
     if not src.is_dir():
-        raise FileNotFoundError(f"{src} is missing: run this from a checkout of aihd-bridge")
+        raise FileNotFoundError(f"{src} is missing: reinstall aihd-bridge")
     if dest.exists():
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..replacing import replace
 from .names import SIDECAR_SUFFIX
 
 
@@ -51,7 +52,7 @@ def write_sidecar(photo: Path, content: dict) -> Path:
             json.dump(content, fh, indent=2, ensure_ascii=False)
             fh.write("\n")
         os.chmod(temp, _mode_of(photo))
-        os.replace(temp, target)
+        replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

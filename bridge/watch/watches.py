@@ -242,7 +242,7 @@ def on_network_fs(folder: Path) -> bool:
     """Whether the folder is on a network share (Linux: /proc/self/mounts), where file events
     show only this machine's writes."""
     try:
-        mounts = Path("/proc/self/mounts").read_text().splitlines()
+        mounts = Path("/proc/self/mounts").read_text("utf-8", errors="replace").splitlines()
     except OSError:
         return False
     best, fstype = "", ""
