@@ -35,6 +35,17 @@ def _staging_dialog(lua, tmp_path, env, **scenario) -> dict:  # noqa: F811
     return run(lua, tmp_path, base | scenario, env)
 
 
+def _staging_export(specs) -> dict:
+    """An export of `specs` with virtual staging, submitted, a space and a style chosen."""
+    return {
+        "photos": specs,
+        "service": "service-ai-virtual-staging",
+        "submit": True,
+        "choose": [["space", "Bedroom"], ["Style", "Modern"]],
+        "prefs": {"followInterval": 1},
+    }
+
+
 def test_dialog_menus_come_from_the_catalog_and_wait_for_a_mandatory_widget(
     lua,  # noqa: F811
     make_jpeg,
@@ -112,14 +123,7 @@ def test_ten_results_come_in_stacked_above_their_sources_once(
 ):
     bridge = start_bridge(sandbox.url)
     specs = photo_specs([make_jpeg() for _ in range(10)])
-    scenario = {
-        "photos": specs,
-        "service": "service-ai-virtual-staging",
-        "submit": True,
-        "choose": [["space", "Bedroom"], ["Style", "Modern"]],
-        "prefs": {"followInterval": 1},
-    }
-    outcome = run(lua, tmp_path, scenario, bridge.env)
+    outcome = run(lua, tmp_path, _staging_export(specs), bridge.env)
     assert outcome["dialog"]["steps"][-1]["cant_export"] is None
     record = outcome["record"]
     assert record["failures"] == {} and not record["dialogs"] and not record["modals"]
@@ -199,3 +203,107 @@ def test_without_submit_nothing_is_charged_and_the_status_stays_ordered(
     assert not sandbox.state.book.counts()["charges"] and len(sandbox.state.orders()) == 2
     assert [p["props"]["status"] for p in outcome["photos"]] == ["Ordered", "Ordered"]
     assert len(outcome["photos"]) == 2
+
+
+def test_six_results_land_beside_their_sources_stacked_and_never_over_a_file(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
+    """Lightroom stacks only photos of one folder: each result is written into its source's own
+    folder, named after the source, and stacked above it. A file already there keeps its bytes:
+    the result takes the next free name and the bridge says where it went."""
+    bridge = start_bridge(sandbox.url)
+    for folder in ("Shoot A", "Shoot B"):
+        (tmp_path / folder).mkdir()
+    long_stem = "Maison été " * 18  # 234 bytes: its result's .part name would pass 255 bytes
+    names = [
+        "Shoot A/IMG_1.jpg",
+        "Shoot A/IMG_2.jpg",
+        "Shoot A/IMG_3.jpg",
+        "Shoot B/IMG_1.jpg",
+        "Shoot B/IMG_4.jpg",
+        f"Shoot B/{long_stem}.jpg",
+    ]
+    specs = photo_specs([make_jpeg(name) for name in names])
+    taken = tmp_path / "Shoot A" / "IMG_1_virtual-staging_1.jpg"
+    taken.write_bytes(b"the photographer's own file")
+    outcome = run(lua, tmp_path, _staging_export(specs), bridge.env)
+    assert outcome["record"]["failures"] == {} and not outcome["record"]["modals"]
+    assert taken.read_bytes() == b"the photographer's own file"
+
+    history = {i["order_id"]: i for i in bridge.get("/v1/history", params={"limit": 100}).json()["items"]}
+    stacked = _results_of(outcome, specs)
+    photos = _by_path(outcome)
+    for spec in specs:
+        source = Path(spec["path"])
+        (result,) = stacked[spec["path"]]  # one result, directly above its source
+        made = Path(result["path"])
+        assert made.parent == source.parent and made.is_file()  # in the source's folder
+        assert len(made.name.encode()) <= 255 and made.name.startswith(source.stem[:40])
+        item = history[photos[spec["path"]]["props"]["orderId"]]
+        assert item["results"][0]["path"] == result["path"]
+        if source == tmp_path / "Shoot A" / "IMG_1.jpg":
+            assert made.name == "IMG_1_virtual-staging_1 (2).jpg"
+            assert item["results"][0]["note"] == f"{taken} holds another file: saved as {made.name}"
+        elif len(source.stem) < 100:
+            assert made.name == f"{source.stem}_virtual-staging_1.jpg" and item["results"][0]["note"] is None
+    assert len(outcome["photos"]) == 12
+    # Results removed from the catalog: the menu's catch-up (a reconcile) brings them back,
+    # though the cursor has moved on long since.
+    sources = [
+        {"id": p["id"], "path": p["path"], "props": p["props"], "keywords": p["keywords"]}
+        for p in outcome["photos"]
+        if p["path"] in {s["path"] for s in specs}
+    ]
+    back = run(
+        lua, tmp_path, {"action": "catch_up", "photos": sources, "prefs": outcome["prefs"]}, bridge.env
+    )
+    assert len(back["photos"]) == 12 and back["record"]["writes"] == 1
+    assert all(len(found) == 1 for found in _results_of(back, specs).values())
+
+
+def test_a_reload_mid_follow_up_leaves_one_loop_and_imports_each_result_once(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
+    sandbox.state.book.processing_time = 4  # the orders finish after the reload
+    bridge = start_bridge(sandbox.url)
+    specs = photo_specs([make_jpeg() for _ in range(3)])
+    exported = run(
+        lua,
+        tmp_path,
+        {
+            "photos": specs,
+            "service": "service-day-to-dusk",
+            "submit": True,
+            "quit_after": 2,
+            "prefs": {"followInterval": 1},
+            "sleep_scale": 1,
+        },
+        bridge.env,
+    )
+    assert exported["quit"] and not any(p["stack"] for p in exported["photos"])  # nothing finished yet
+    later = [{"id": p["id"], "path": p["path"], "props": p["props"]} for p in exported["photos"]]
+    outcome = run(
+        lua,
+        tmp_path,
+        {
+            "action": "reload",
+            "photos": later,
+            "prefs": exported["prefs"],
+            "reload_after": 1,
+            "sleep_scale": 1,
+        },
+        bridge.env,
+    )
+    log = outcome["record"]["log"]
+    assert sum("follow-up ended: a reload or a shutdown took it over" in line for line in log) == 1, log
+    assert not any("result not imported" in line for line in log), log
+    assert all(len(found) == 1 for found in _results_of(outcome, specs).values())
+    assert len(outcome["photos"]) == 6 and outcome["prefs"].get("followToken") is None

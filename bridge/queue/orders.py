@@ -45,10 +45,23 @@ def service_short(service: str) -> str:
     return service.removeprefix("service-").removeprefix("ai-")
 
 
+NAME_BYTES = 255  # the longest file name most file systems take (ext4, APFS, NTFS), in bytes here
+TAKEN_SUFFIX = len(" (999).jpeg")  # what `place` may add to a stem
+
+
 def result_stem(item: Item, sequence: int) -> str:
-    """`<source stem>_<service>_<n>`: beside the photo's own name in any folder listing."""
+    """`<source stem>_<service>_<n>`: beside the photo's own name in any folder listing. The
+    source's stem is cut, on a character, so that each name made from it fits the file system:
+    the final one with `place`'s ` (n)` and extension, and the `.part` beside it."""
     source = Path(item["filename"] or item["source_path"] or item["id"]).stem
-    return f"{source}_{service_short(item['service_name'])}_{sequence}"
+    tail = f"_{service_short(item['service_name'])}_{sequence}"
+    room = NAME_BYTES - len(tail.encode()) - max(TAKEN_SUFFIX, len(_part_name("", item).encode()))
+    cut = source.encode("utf-8", "surrogatepass")[: max(room, 1)].decode("utf-8", "ignore")
+    return cut + tail
+
+
+def _part_name(stem: str, item: Item) -> str:
+    return f".{stem}.{item['id']}.part"
 
 
 class OrderFollower:
@@ -262,7 +275,7 @@ class OrderFollower:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return self._result_problem(item, f"cannot make the results folder {folder} ({exc.strerror})")
-        part = folder / f".{stem}.{item['id']}.part"
+        part = folder / _part_name(stem, item)
         timeout = (client.connect_timeout, 60.0)
         for attempt in range(1, QUICK_RESUMES + 1):
             try:
@@ -278,6 +291,11 @@ class OrderFollower:
                 return self._result_problem(
                     item, f"cannot write result {sequence} into {folder} ({exc.strerror})"
                 )
+            wanted = f"{stem}{fetched.format.extensions[0]}"
+            # Never over a file already there (the photographer's own folder, often): said so.
+            note = (
+                None if path.name == wanted else f"{folder / wanted} holds another file: saved as {path.name}"
+            )
             self.store.add_result(
                 item["id"],
                 {
@@ -286,9 +304,12 @@ class OrderFollower:
                     "sha256": fetched.sha256,
                     "sequence": sequence,
                     "size": fetched.size,
+                    "note": note,
                 },
             )
-            log.info("item %s: result %d saved as %s", item["id"], sequence, path)
+            log.info(
+                "item %s: result %d saved as %s%s", item["id"], sequence, path, f" ({note})" if note else ""
+            )
             return True
         return False
 

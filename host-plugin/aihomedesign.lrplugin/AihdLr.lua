@@ -25,9 +25,22 @@ local AihdLr = {}
 AihdLr.load = load
 AihdLr.log = LrLogger('AIHomeDesign')
 
--- Where LrLogger's 'logfile' lands: Documents/LrClassicLogs/AIHomeDesign.log.
-AihdLr.LOG_PATH = LrPathUtils.child(LrPathUtils.child(LrPathUtils.getStandardFilePath('documents'),
-                                                      'LrClassicLogs'), 'AIHomeDesign.log')
+-- Where LrLogger's 'logfile' lands: Documents/LrClassicLogs up to Lightroom Classic 12; from 13
+-- the system's logs folder (macOS ~/Library/Logs/Adobe/Lightroom/LrClassicLogs, Windows
+-- %APPDATA%\Adobe\Lightroom\Logs\LrClassicLogs).
+local function log_folder()
+  local function under(base, ...)
+    for _, name in ipairs({ ... }) do base = LrPathUtils.child(base, name) end
+    return base
+  end
+  if (LrApplication.versionTable().major or 0) < 13 then
+    return under(LrPathUtils.getStandardFilePath('documents'), 'LrClassicLogs')
+  elseif WIN_ENV then
+    return under(LrPathUtils.getStandardFilePath('appData'), 'Adobe', 'Lightroom', 'Logs', 'LrClassicLogs')
+  end
+  return under(LrPathUtils.getStandardFilePath('home'), 'Library', 'Logs', 'Adobe', 'Lightroom', 'LrClassicLogs')
+end
+AihdLr.LOG_PATH = LrPathUtils.child(log_folder(), 'AIHomeDesign.log')
 
 -- The Plug-in Manager's "Debug log" switch: off, nothing is written.
 function AihdLr.apply_log_switch()
@@ -51,12 +64,12 @@ AihdLr.http = {
   request = function(method, url, body, headers)
     local list = {}
     for field, value in pairs(headers) do list[#list + 1] = { field = field, value = value } end
-    local text, info
-    if method == 'GET' then
-      text, info = LrHttp.get(url, list, HTTP_TIMEOUT)
-    else
-      text, info = LrHttp.post(url, body or '', list, method, HTTP_TIMEOUT)
-    end
+    -- LrHttp may throw rather than answer with an error: either way, no answer.
+    local ok, text, info = LrTasks.pcall(function()
+      if method == 'GET' then return LrHttp.get(url, list, HTTP_TIMEOUT) end
+      return LrHttp.post(url, body or '', list, method, HTTP_TIMEOUT)
+    end)
+    if not ok then return nil, nil, tostring(text) end
     if info and info.error then
       return nil, nil, info.error.errorCode or info.error.name or 'network error'
     end
@@ -70,7 +83,7 @@ end
 
 -- The running bridge, checked with a health call: bridge, health; or nil, reason.
 function AihdLr.connect()
-  local bridge, err = AihdBridge.connect(AihdLr.env, AihdLr.http, AihdLr.data_dir())
+  local bridge, err = AihdBridge.connect(AihdLr.env, AihdLr.http, AihdLr.data_dir())  -- dir, or nil and why
   if not bridge then return nil, err end
   local health, why = bridge:health()
   if not health then return nil, why end
@@ -86,14 +99,16 @@ function AihdLr.describe(health)
 end
 
 -- One catalog write with timeout parameters; while another write holds the catalog,
--- wait and try again rather than fail.
-function AihdLr.write_catalog(catalog, title, fn, tries)
+-- wait and try again rather than fail. `private`: only the plugin's own fields, in a
+-- withPrivateWriteAccessDo, which makes no step for the person's Undo.
+function AihdLr.write_catalog(catalog, title, fn, tries, private)
   local last = 'the catalog stayed busy'
   for attempt = 1, tries or 8 do
     local timed_out = false
     local ok, result = LrTasks.pcall(function()
-      return catalog:withWriteAccessDo(title, fn, {
-        timeout = 10, callback = function() timed_out = true end })
+      local timeout = { timeout = 10, callback = function() timed_out = true end }
+      if private then return catalog:withPrivateWriteAccessDo(fn, timeout) end
+      return catalog:withWriteAccessDo(title, fn, timeout)
     end)
     if ok and not timed_out then return true end
     if not ok then
@@ -125,10 +140,30 @@ local function set_fields(photo, fields)
   for field, value in pairs(fields) do photo:setPropertyForPlugin(_PLUGIN, field, value) end
 end
 
+-- Lightroom stacks only photos of one folder: a result beside its source (the bridge writes it
+-- into the source's folder) is stacked above it; one elsewhere (made before results went beside
+-- their sources) comes in on its own.
+local function stack_with(path, photo)
+  local here, there = LrPathUtils.parent(path), LrPathUtils.parent(photo:getRawMetadata('path'))
+  if WIN_ENV then here, there = here and here:lower(), there and there:lower() end
+  return here == there and photo or nil
+end
+
+-- Whether a plan writes more than the plugin's own fields (keywords, imports): then it takes a
+-- full write, an undo step; otherwise a private one.
+local function needs_full_write(writes)
+  for _, write in ipairs(writes) do
+    if write.keyword or #(write.imports or {}) > 0 then return true end
+  end
+  return false
+end
+
 -- One catalog write of a tagging plan (AihdTagging.plan): fields, each keyword once, and the
 -- results imported, each stacked above its source photo and carrying its order id. A result
 -- Lightroom refuses (a format it does not read) is reported and the rest of the write goes on.
--- Returns ok, err, { imported = n, failed = { "path: reason" } }.
+-- Catalog calls inside a write may yield: only LrTasks.pcall may catch them (a plain pcall fails
+-- them all and reports a write that never happened). Returns ok, err, { imported = n, failed =
+-- { "path: reason" } }.
 function AihdLr.write_tags(catalog, writes)
   local report
   local ok, err = AihdLr.write_catalog(catalog, 'AI HomeDesign order ids', function()
@@ -138,7 +173,8 @@ function AihdLr.write_tags(catalog, writes)
       set_fields(write.photo, write.fields)
       if write.keyword then write.photo:addKeyword(keyword(write.keyword)) end
       for _, add in ipairs(write.imports or {}) do
-        local added, photo = pcall(catalog.addPhoto, catalog, add.path, write.photo, 'above')
+        local with = stack_with(add.path, write.photo)
+        local added, photo = LrTasks.pcall(catalog.addPhoto, catalog, add.path, with, with and 'above' or nil)
         if added then
           set_fields(photo, add.fields)
           if add.keyword then photo:addKeyword(keyword(add.keyword)) end
@@ -148,7 +184,7 @@ function AihdLr.write_tags(catalog, writes)
         end
       end
     end
-  end)
+  end, nil, not needs_full_write(writes))
   for _, text in ipairs(ok and report.failed or {}) do AihdLr.log:warn('result not imported: ' .. text) end
   return ok, err, report
 end
@@ -172,37 +208,64 @@ end
 function AihdLr.clock(epoch) return user_time(epoch, '%H:%M') end
 function AihdLr.now_text() return LrDate.timeToUserFormat(LrDate.currentTime(), '%Y-%m-%d %H:%M') end
 
--- The active catalog and its identity (AihdCatalog).
+-- The active catalog and its identity (AihdCatalog), kept in the catalog itself: read there,
+-- or made and written there the first time (in a task: it may wait for the catalog).
+local IDENTITY = 'catalogId'
 function AihdLr.catalog()
   local catalog = LrApplication.activeCatalog()
-  return catalog, AihdCatalog.id(catalog:getPath())
+  local id = catalog:getPropertyForPlugin(_PLUGIN, IDENTITY)
+  if AihdCatalog.valid_id(id) then return catalog, id end
+  id = AihdCatalog.id(catalog:getPath())
+  local ok, err = AihdLr.write_catalog(catalog, 'AI HomeDesign catalog identity', function()
+    catalog:setPropertyForPlugin(_PLUGIN, IDENTITY, id)
+  end, nil, true)
+  if not ok then AihdLr.log:warn('the catalog\'s identity could not be kept in it: ' .. tostring(err)) end
+  return catalog, id
 end
 
 -- Catch-up state kept per catalog in the plugin's prefs: its cursor and pending batches.
 local function key(name, catalog_id) return name .. '_' .. catalog_id end
 
--- Photos by local id: those of `known` first; the whole catalog is read only when one is not
--- there (the SDK finds a photo by path or UUID, not by local id), once per catch-up.
+local PAGE = 500  -- photos read between two yields: Lightroom stays responsive in a big catalog
+
+-- The photos the plugin has written on, by local id: found by their Status field (every photo
+-- handed over has one), never by walking every photo of the catalog.
+local function tagged_photos(catalog)
+  local index, photos = {}, catalog:findPhotosWithProperty(_PLUGIN.id, 'status')
+  for first = 1, #photos, PAGE do
+    for i = first, math.min(first + PAGE - 1, #photos) do index[tostring(photos[i].localIdentifier)] = photos[i] end
+    LrTasks.yield()
+  end
+  return index
+end
+
+-- The photos the bridge's items name: by their uuid (which a copy of the catalog keeps), else
+-- (items of plugin 0.2, which carry the local id only) those at hand in `known`, then among the
+-- photos the plugin has written on, looked up once per catch-up.
 local function finder(catalog, known)
-  local index
-  return function(local_ids)
+  local tagged
+  return function(wanted)
     local found = {}
-    for _, id in ipairs(local_ids) do
-      local photo = known and known[id]
-      if not photo then
-        if not index then
-          index = {}
-          for _, p in ipairs(catalog:getAllPhotos()) do index[tostring(p.localIdentifier)] = p end
+    for _, want in ipairs(wanted) do
+      if want.uuid then
+        found[want.local_id] = catalog:findPhotoByUuid(want.uuid)
+      else
+        local photo = known and known[want.local_id]
+        if not photo then
+          tagged = tagged or tagged_photos(catalog)
+          photo = tagged[want.local_id]
         end
-        photo = index[id]
+        found[want.local_id] = photo
       end
-      found[id] = photo
     end
     return found
   end
 end
 
-local function sync(bridge, known)
+-- One catch-up; `reconcile`: from the start of this catalog's history rather than from the
+-- cursor, so that what an Undo took back, or a result removed from the catalog, is written
+-- again (the plan writes only what the photos lack). The cursor only ever moves on.
+local function sync(bridge, known, reconcile)
   local prefs = LrPrefs.prefsForPlugin()
   local catalog, catalog_id = AihdLr.catalog()
   local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
@@ -210,8 +273,10 @@ local function sync(bridge, known)
   if bridge then
     summary, err = AihdCatchUp.sync {
       bridge = bridge, client = AihdCatalog.client(catalog_id), catalog_id = catalog_id,
-      cursor = prefs[key('cursor', catalog_id)],
-      save = function(cursor) prefs[key('cursor', catalog_id)] = cursor end,
+      cursor = not reconcile and prefs[key('cursor', catalog_id)] or nil,
+      save = function(cursor)
+        if cursor > (prefs[key('cursor', catalog_id)] or 0) then prefs[key('cursor', catalog_id)] = cursor end
+      end,
       find = finder(catalog, known), current = AihdLr.current,
       options = AihdLr.import_options(catalog, {
         add_keyword = prefs.addKeyword ~= false, now = AihdLr.now_text(),
@@ -228,24 +293,27 @@ end
 local syncing = false
 
 -- Catch-up for the active catalog, in a task, one at a time. `bridge`: a connected one, or nil
--- to connect; `known`: { [local id] = photo } already at hand. Returns the summary
--- (AihdCatchUp.sync) or nil and a reason.
-function AihdLr.catch_up(why, bridge, known)
+-- to connect; `known`: { [local id] = photo } already at hand; `reconcile`: see sync. Returns
+-- the summary (AihdCatchUp.sync) or nil and a reason. Whatever fails inside (an SDK call that
+-- throws), the next catch-up is not kept waiting.
+function AihdLr.catch_up(why, bridge, known, reconcile)
   while syncing do LrTasks.sleep(0.5) end
   syncing = true
-  local reason
-  if not bridge then
-    local found, health_or_reason = AihdLr.connect()
-    bridge, reason = found, not found and health_or_reason or nil
-  end
-  local ok, summary, err = LrTasks.pcall(sync, bridge, known)
+  local ok, summary, err = LrTasks.pcall(function()
+    local reason
+    if not bridge then
+      local found, health_or_reason = AihdLr.connect()
+      bridge, reason = found, not found and health_or_reason or nil
+    end
+    local done, why_not = sync(bridge, known, reconcile)
+    return done, why_not or reason
+  end)
   syncing = false
   if not ok then summary, err = nil, tostring(summary) end
   if summary then
     AihdLr.log:info(string.format('catch-up (%s): %d changes, %d photos written, %d results imported, cursor %s',
                                   why, summary.items, summary.written, summary.imported, tostring(summary.cursor)))
   else
-    err = err or reason
     AihdLr.log:info('catch-up (' .. why .. ') not done: ' .. tostring(err))
   end
   return summary, err
@@ -254,16 +322,25 @@ end
 local following = false
 
 -- While batches still hold photos for this catalog, ask again now and then (every minute;
--- the pref followInterval in tests), until they have ended.
+-- the pref followInterval in tests), until they have ended. One loop at a time, across reloads
+-- of the plugin too: each loop holds a token in the prefs (which outlive a reload), and ends
+-- when another loop, or LrShutdownPlugin (AihdLr.stop_following), has taken it.
 function AihdLr.follow_up()
   if following then return end
   following = true
+  local prefs = LrPrefs.prefsForPlugin()
+  local token = string.format('%d %s', os.time(), tostring({}))
+  prefs.followToken = token
   LrTasks.startAsyncTask(function()
-    local prefs = LrPrefs.prefsForPlugin()
+    local pending
     repeat
       LrTasks.sleep(prefs.followInterval or 60)
+      if prefs.followToken ~= token then
+        AihdLr.log:info('follow-up ended: a reload or a shutdown took it over')
+        break
+      end
       local _, catalog_id = AihdLr.catalog()
-      local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+      pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
       local bridge = next(pending) and AihdLr.connect()
       if bridge then
         local ended = AihdCatchUp.ended(bridge, pending, prefs[key('cursor', catalog_id)])
@@ -274,8 +351,15 @@ function AihdLr.follow_up()
         end
       end
     until not next(pending)
+    if prefs.followToken == token then prefs.followToken = nil end
     following = false
   end, 'AI HomeDesign follow-up')
+end
+
+-- The plugin is unloaded, disabled, or Lightroom quits: a follow-up still sleeping ends when it
+-- wakes, and writes nothing more.
+function AihdLr.stop_following()
+  LrPrefs.prefsForPlugin().followToken = nil
 end
 
 -- Keep following a batch the export stopped waiting for.

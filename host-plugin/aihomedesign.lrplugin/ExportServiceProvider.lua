@@ -5,6 +5,7 @@ finished outside any export, before and after this one, results included). ]]
 
 local LrApplication = import 'LrApplication'
 local LrDialogs = import 'LrDialogs'
+local LrPathUtils = import 'LrPathUtils'
 local LrPrefs = import 'LrPrefs'
 local LrProgressScope = import 'LrProgressScope'
 local LrTasks = import 'LrTasks'
@@ -143,10 +144,14 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   -- The render loop: failures known now go to Lightroom's own list, inside the loop.
   local photos, by_local, renditions, reported, canceled = {}, {}, {}, {}, false
   for _, rendition in exportContext:renditions { stopIfCanceled = true } do
-    local local_id = tostring(rendition.photo.localIdentifier)
-    local source_id = AihdCatalog.source_id(catalog_id, local_id)
-    photos[source_id], by_local[local_id], renditions[source_id] = rendition.photo, rendition.photo, rendition
-    for _, failure in ipairs(job:hand_over(source_id, function() return rendition:waitForRender() end)) do
+    local photo = rendition.photo
+    local local_id = tostring(photo.localIdentifier)
+    local source_id = AihdCatalog.source_id(catalog_id, local_id, photo:getRawMetadata('uuid'))
+    photos[source_id], by_local[local_id], renditions[source_id] = photo, photo, rendition
+    -- Results are named after the photo and written beside it, where Lightroom can stack them.
+    local original = photo:getRawMetadata('path')
+    local own = { name = LrPathUtils.leafName(original), results_dir = LrPathUtils.parent(original) }
+    for _, failure in ipairs(job:hand_over(source_id, function() return rendition:waitForRender() end, own)) do
       renditions[failure.source_id]:uploadFailed(failure.error)
       reported[failure.source_id] = true
     end

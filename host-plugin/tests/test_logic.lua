@@ -119,6 +119,15 @@ test('data dir follows AIHD_HOME, then the platform', function()
   assert(AihdBridge.data_dir(env({ LOCALAPPDATA = 'C:\\Users\\ann\\AppData\\Local' }, 'win'))
          == 'C:\\Users\\ann\\AppData\\Local\\aihd-bridge')
   assert(AihdBridge.data_dir(env({ AIHD_HOME = '/x' }), '/pref') == '/pref')
+  -- Windows: os.getenv answers in the ANSI code page. A UTF-8 AIHD_HOME is kept; one in
+  -- Windows-1252 (or with '?' for a letter the code page lacks) is said, not passed over.
+  assert(AihdBridge.data_dir(env({ AIHD_HOME = 'C:\\Users\\Jos\195\169\\aihd' }, 'win')) == 'C:\\Users\\Jos\195\169\\aihd')
+  for _, ansi in ipairs({ 'C:\\Users\\Jos\233\\aihd', 'C:\\Users\\Jos?\\aihd' }) do
+    local dir, why = AihdBridge.data_dir(env({ AIHD_HOME = ansi }, 'win'))
+    assert(dir == nil and why:find('Use another data folder', 1, true), tostring(why))
+  end
+  assert(AihdBridge.data_dir(env({ LOCALAPPDATA = 'C:\\Users\\Jos\233\\AppData\\Local' }, 'win'))
+         == env({}, 'win').home .. '\\AppData\\Local\\aihd-bridge')
 end)
 
 test('sha256 and hmac-sha256 match the FIPS 180-4 and RFC 4231 vectors', function()
@@ -338,6 +347,13 @@ test('catalog: source ids of two catalogs never meet; bare ids are read back as 
   assert(AihdCatalog.local_id(a, sid) == '1234' and AihdCatalog.local_id(b, sid) == nil)
   assert(AihdCatalog.local_id(a, '1234') == nil and AihdCatalog.local_id(a, '1234', true) == '1234')
   same(AihdCatalog.known_ids(a, 1234), { sid, '1234' })
+  -- With the photo's uuid, which a copy of the catalog keeps: the local id and the uuid back.
+  local full = AihdCatalog.source_id(a, 1234, 'AB-CD')
+  assert(full == a .. ':1234:AB-CD')
+  local local_id, uuid = AihdCatalog.local_id(a, full)
+  assert(local_id == '1234' and uuid == 'AB-CD' and AihdCatalog.local_id(b, full) == nil)
+  same(AihdCatalog.known_ids(a, 1234, 'AB-CD'), { full, sid, '1234' })
+  assert(AihdCatalog.valid_id(a) and not AihdCatalog.valid_id('x') and not AihdCatalog.valid_id(nil))
 end)
 
 -- A bridge's change feed over a list of items, as GET /v1/changes answers it.
@@ -372,9 +388,9 @@ test('catch-up: one write per page, the cursor kept once written, nothing asked 
   local deps = {
     bridge = bridge, client = AihdCatalog.client(cat), catalog_id = cat, cursor = nil, page = 3, pending = pending,
     save = function(c) saved[#saved + 1] = c end,
-    find = function(ids)
+    find = function(wanted)
       local found = {}
-      for _, id in ipairs(ids) do found[id] = photos[id] end
+      for _, want in ipairs(wanted) do found[want.local_id] = photos[want.local_id] end
       return found
     end,
     current = function(photo, field) return stored[photo] and stored[photo][field] end,

@@ -27,7 +27,8 @@ AihdCatchUp.PAGE = 500
   bridge, client, catalog_id
   cursor            the cursor kept (nil: from the start)
   save(cursor)      keeps the new cursor once a page is written
-  find(local_ids)   -> { [local_id] = photo } for those of the list in the catalog
+  find(wanted)      wanted: a list of { local_id, uuid (when the item carries one) } -> { [local_id]
+                    = photo } for those in the catalog
   current(photo, field), options: as AihdTagging.plan takes them
   write(writes)     -> ok, err, { imported = n, failed = { text } }: one catalog write of a plan
   pending           { [batch_id] = true }: gains the batches seen with photos or orders not ended
@@ -42,9 +43,9 @@ function AihdCatchUp.sync(deps)
     if not answer then return nil, err, away end
     local results, wanted, by_local = {}, {}, {}
     for _, item in ipairs(answer.items or {}) do
-      local local_id = AihdCatalog.local_id(deps.catalog_id, item.source_id, false)
+      local local_id, uuid = AihdCatalog.local_id(deps.catalog_id, item.source_id, false)
       if local_id then
-        if results[item.source_id] == nil then wanted[#wanted + 1] = local_id end
+        if results[item.source_id] == nil then wanted[#wanted + 1] = { local_id = local_id, uuid = uuid } end
         results[item.source_id], by_local[local_id] = item, item.source_id  -- the last change wins
       end
       if (not AihdProgress.is_final(item.state) or AihdOrder.pending(item)) and item.batch_id then
