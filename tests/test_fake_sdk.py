@@ -106,6 +106,10 @@ MUTANTS = {
         "  if false then",
     ),
     "LrHttp throws": ("    if FakeSdk.http_throws then error(what .. ': ' .. tostring(code), 3) end\n", ""),
+    "writes refused in export": (
+        "  if state.busy > 0 or (FakeSdk.refuse_writes_in_export and FakeSdk.exporting) then",
+        "  if state.busy > 0 then",
+    ),
     "log path per version": (
         "  if FakeSdk.version.major >= 13 then\n    return FakeSdk.home .. '/Library",
         "  if false then\n    return FakeSdk.home .. '/Library",

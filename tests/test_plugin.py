@@ -10,7 +10,8 @@ import pytest
 from fakehttp import RecordingServer
 
 from bridge.remote.sandbox import Fault, FaultPlan
-from support import ROOT
+from bridge.setup.plugins import install
+from support import ROOT, bridge_env, free_port, run_cli
 
 PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"
 HARNESS = ROOT / "host-plugin" / "tests"
@@ -198,6 +199,31 @@ def test_a_plugin_under_a_folder_with_non_ascii_letters_exports_and_tags(
     assert all(p["keywords"] for p in outcome["photos"])
 
 
+def test_the_plugin_starts_a_bridge_that_is_not_running(lua, make_jpeg, sandbox, tmp_path):
+    """No photographer needs a terminal: the plugin runs `serve` with the command the installer
+    recorded (each argument quoted, for a shell), waits until the bridge proves itself, and
+    exports."""
+    home = tmp_path / "bridge home"  # a space: the shell line quotes it
+    home.mkdir()
+    (home / "config.toml").write_text("retry_base = 0.05\n")
+    env = bridge_env(home, sandbox.url, AIHD_PORT="0")
+    installed = tmp_path / "installed"
+    install(ROOT / "host-plugin", installed, env={"AIHD_LIGHTROOM_DIR": str(tmp_path / "no-lightroom")})
+    try:
+        outcome = run(
+            lua,
+            tmp_path,
+            {"photos": photo_specs([make_jpeg()])},
+            env,
+            plugin=installed / "lightroom" / PLUGIN.name,
+        )
+        assert len(outcome["record"]["executed"]) == 1 and "'serve'" in outcome["record"]["executed"][0]
+        assert outcome["dialog"]["cant_export"] is None
+        assert outcome["photos"][0]["props"]["orderId"].startswith("sandbox-")
+    finally:
+        run_cli("stop", env=env)
+
+
 def test_bridge_down_disables_export_and_says_how_to_start_it(lua, make_jpeg, tmp_path):
     env = {"AIHD_HOME": str(tmp_path / "nowhere"), "HOME": str(tmp_path)}
     outcome = run(lua, tmp_path, {"photos": photo_specs([make_jpeg(), make_jpeg()])}, env)
@@ -223,6 +249,43 @@ def test_cancel_stops_the_rest_in_the_bridge(lua, make_jpeg, sandbox, start_brid
     ]
     assert len(sandbox.state.orders()) == len(tagged)
     assert all(not p["props"] for p in outcome["photos"][3:])  # never rendered, never sent
+
+
+def test_a_write_lightroom_refuses_during_the_export_is_done_once_it_has_ended(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    bridge = start_bridge(sandbox.url)
+    outcome = run(
+        lua,
+        tmp_path,
+        {
+            "photos": photo_specs([make_jpeg(), make_jpeg()]),
+            "refuse_writes_in_export": True,
+            "prefs": {"followInterval": 1},
+        },
+        bridge.env,
+    )
+    (dialog,) = outcome["record"]["dialogs"]
+    assert dialog["kind"] == "warning" and "written by themselves once the export has ended" in dialog["text"]
+    assert all(p["props"]["orderId"].startswith("sandbox-") for p in outcome["photos"])  # by the follow-up
+    assert outcome["record"]["writes"] == 1
+
+
+def test_an_lrhttp_that_throws_reads_as_a_bridge_not_running(lua, make_jpeg, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    port = free_port()  # nothing listens there: LrHttp throws, as it is reported to
+    (home / "bridge.json").write_text(
+        json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "token": "t"})
+    )
+    outcome = run(
+        lua,
+        tmp_path,
+        {"photos": photo_specs([make_jpeg()]), "http_throws": True, "action": "catch_up"},
+        {"AIHD_HOME": str(home)},
+    )
+    (dialog,) = outcome["record"]["dialogs"]
+    assert "The AI HomeDesign bridge is not running" in dialog["text"]
 
 
 def test_busy_catalog_still_gets_its_tags(lua, make_jpeg, sandbox, start_bridge, tmp_path):
@@ -474,6 +537,29 @@ def test_history_still_finds_orders_made_before_catalog_ids(lua, make_jpeg, sand
     order = bridge.wait(old["batch_id"])["items"][0]["order_id"]
     outcome = run(lua, tmp_path, {"action": "history", "photos": photo_specs([photo])}, bridge.env)
     assert f"bridge: done Image enhancement {order}" in outcome["record"]["modals"][0]["text"]
+
+
+def test_orders_of_plugin_0_2_reach_their_photos_in_a_100000_photo_catalog(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    """Items handed over by plugin 0.2 carry the local id only (no uuid): catch-up finds their
+    photos among those the plugin has written on (findPhotosWithProperty), never by walking
+    the catalog, which would freeze Lightroom for seconds (the fake counts what it costs)."""
+    bridge = start_bridge(sandbox.url)
+    catalog_id = _catalog_id(lua, DEFAULT_CATALOG)
+    specs = photo_specs([make_jpeg() for _ in range(2)])
+    items = [{"path": s["path"], "source_id": f"{catalog_id}:{s['id']}"} for s in specs]
+    batch = bridge.wait(
+        bridge.post("/v1/uploads", json={"items": items, "client": f"lightroom:{catalog_id}"}).json()[
+            "batch_id"
+        ]
+    )
+    waiting = [
+        dict(s, props={"status": "Waiting in the bridge; its order id follows by itself"}) for s in specs
+    ]
+    outcome = run(lua, tmp_path, {"action": "load", "photos": waiting, "more_photos": 100_000}, bridge.env)
+    assert [p["props"]["orderId"] for p in outcome["photos"]] == [i["order_id"] for i in batch["items"]]
+    assert outcome["record"]["all_photos_read"] == 0
 
 
 def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(

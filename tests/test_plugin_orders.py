@@ -101,6 +101,36 @@ def test_dialog_menus_come_from_the_catalog_and_wait_for_a_mandatory_widget(
     assert len(catalog_calls) == 2  # once per service per dialog
 
 
+def test_a_preset_chosen_in_the_dialog_keeps_its_space_and_widgets_whatever_the_order_of_its_keys(
+    lua,  # noqa: F811
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
+    """Lightroom sets a preset's keys one by one, in an order it does not document: its space and
+    widgets are never replaced by the choices made earlier for its service."""
+    bridge = start_bridge(sandbox.url)
+    preset = {
+        "aihd_service": "service-ai-virtual-staging",
+        "aihd_submit": True,
+        "aihd_space": "Kitchen",
+        "aihd_widgets": json.dumps({"Style": "Industrial"}),
+    }
+    steps = []
+    for seed in range(1, 9):  # eight shuffles: every key comes first in some
+        steps += [
+            ["service", "service-ai-virtual-staging"],
+            ["space", "Bedroom"],
+            ["Style", "Modern"],
+            ["service", "service-day-to-dusk"],
+            ["preset", preset, seed],
+        ]
+    outcome = _staging_dialog(lua, tmp_path, bridge.env, choose=steps)
+    for view in outcome["dialog"]["steps"][4::5]:
+        assert view["space"] == "Kitchen" and json.loads(view["widgets"]) == {"Style": "Industrial"}, view
+        assert [s["value"] for s in view["slots"]] == ["Industrial", ""] and view["cant_export"] is None
+
+
 def test_a_preset_value_the_catalog_lacks_disables_export_with_the_choices(
     lua,  # noqa: F811
     sandbox,

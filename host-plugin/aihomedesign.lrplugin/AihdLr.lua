@@ -19,6 +19,7 @@ local load = require 'AihdLogic'
 local AihdBridge = load 'AihdBridge'
 local AihdCatalog = load 'AihdCatalog'
 local AihdCatchUp = load 'AihdCatchUp'
+local AihdLaunch = load 'AihdLaunch'
 
 local AihdLr = {}
 
@@ -81,9 +82,38 @@ function AihdLr.data_dir()
   return AihdBridge.data_dir(AihdLr.env, LrPrefs.prefsForPlugin().dataDir)
 end
 
--- The running bridge, checked with a health call: bridge, health; or nil, reason.
+local START_WAIT = 20  -- seconds a bridge the plugin started has to prove itself
+local started_at  -- when the plugin last started one: at most once a minute
+
+-- The bridge does not answer: start it as the installer recorded (installed.json in the plugin's
+-- folder), then wait until it proves itself. Returns a bridge, or nil and why not.
+local function start_bridge(data_dir)
+  local recorded = AihdLr.env.read_file(LrPathUtils.child(_PLUGIN.path, 'installed.json'))
+  if not recorded then return nil, 'the installer did not record how to start it' end
+  if started_at and os.time() - started_at < 60 then return nil, 'it was started a moment ago and did not answer' end
+  local line, why = AihdLaunch.command(recorded, WIN_ENV, data_dir)
+  if not line then return nil, why end
+  started_at = os.time()
+  AihdLr.log:info('starting the bridge: ' .. line)
+  LrTasks.execute(line)
+  for _ = 1, START_WAIT * 2 do
+    LrTasks.sleep(0.5)
+    local bridge = AihdBridge.connect(AihdLr.env, AihdLr.http, data_dir)
+    if bridge then return bridge end
+  end
+  return nil, string.format('it was started, but did not answer within %d s', START_WAIT)
+end
+
+-- The running bridge, checked with a health call: bridge, health; or nil, reason. One that is
+-- not running is started (start_bridge).
 function AihdLr.connect()
-  local bridge, err = AihdBridge.connect(AihdLr.env, AihdLr.http, AihdLr.data_dir())  -- dir, or nil and why
+  local data_dir, problem = AihdLr.data_dir()
+  local bridge, err = AihdBridge.connect(AihdLr.env, AihdLr.http, data_dir, problem)
+  if not bridge and data_dir and err:sub(1, #AihdBridge.NOT_RUNNING) == AihdBridge.NOT_RUNNING then
+    local why
+    bridge, why = start_bridge(data_dir)
+    if not bridge then err = err .. ' The plugin could not start it: ' .. why .. '.' end
+  end
   if not bridge then return nil, err end
   local health, why = bridge:health()
   if not health then return nil, why end
@@ -320,6 +350,7 @@ function AihdLr.catch_up(why, bridge, known, reconcile)
 end
 
 local following = false
+AihdLr.exporting = 0  -- exports running: Lightroom may refuse a write meanwhile
 
 -- While batches still hold photos for this catalog, ask again now and then (every minute;
 -- the pref followInterval in tests), until they have ended. One loop at a time, across reloads
@@ -339,6 +370,7 @@ function AihdLr.follow_up()
         AihdLr.log:info('follow-up ended: a reload or a shutdown took it over')
         break
       end
+      while AihdLr.exporting > 0 do LrTasks.sleep(1) end
       local _, catalog_id = AihdLr.catalog()
       pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
       local bridge = next(pending) and AihdLr.connect()

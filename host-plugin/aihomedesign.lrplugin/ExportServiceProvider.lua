@@ -86,17 +86,19 @@ local function report_failures(photos, results, reported, total)
 end
 
 -- What each photo gets in the catalog, and the results already finished: one write, each
--- keyword created once in it. Returns how many results came in.
-local function tag_photos(props, photos, results)
+-- keyword created once in it. Returns how many results came in. A write Lightroom refuses while
+-- it exports is done again once the export has ended (the follow-up's catch-up).
+local function tag_photos(props, photos, results, batch_id)
   local catalog = LrApplication.activeCatalog()
   local writes = AihdTagging.plan(photos, results, AihdLr.current, AihdLr.import_options(catalog,
                                   { add_keyword = props.aihd_addKeyword, now = AihdLr.now_text() }))
   local ok, err, report = AihdLr.write_tags(catalog, writes)
   if ok then return report.imported end
-    AihdLr.log:error('could not tag the photos: ' .. tostring(err))
-    LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the '
-      .. 'plugin write the order ids (' .. tostring(err) .. '). "Order History of Selected Photos" '
-      .. 'in the Library menu shows them from the bridge.', 'warning')
+  AihdLr.log:error('could not tag the photos: ' .. tostring(err))
+  if batch_id then AihdLr.keep_following(batch_id) end
+  LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the plugin write '
+    .. 'the order ids while it exported (' .. tostring(err) .. '). They are written by themselves once the '
+    .. 'export has ended.', 'warning')
   return 0
 end
 
@@ -112,6 +114,8 @@ end
 
 function provider.processRenderedPhotos(functionContext, exportContext)
   AihdLr.apply_log_switch()
+  AihdLr.exporting = AihdLr.exporting + 1  -- the follow-up writes nothing until it has ended
+  functionContext:addCleanupHandler(function() AihdLr.exporting = AihdLr.exporting - 1 end)
   local props, prefs = exportContext.propertyTable, LrPrefs.prefsForPlugin()
   local total = exportContext.exportSession:countRenditions()
   local scope = exportContext:configureProgress {
@@ -169,7 +173,7 @@ function provider.processRenderedPhotos(functionContext, exportContext)
     count[item.state] = (count[item.state] or 0) + 1
     if AihdOrder.pending(item) then count.following = count.following + 1 end
   end
-  local imported = tag_photos(props, photos, results)
+  local imported = tag_photos(props, photos, results, batch_id)
   report_failures(photos, results, reported, total)
   if job.timed_out then
     AihdLr.keep_following(batch_id)

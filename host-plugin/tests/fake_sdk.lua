@@ -59,7 +59,7 @@ local real_open, real_loadfile, real_dofile = io.open, loadfile, dofile
 local FakeSdk = {
   record = { dialogs = {}, modals = {}, bezels = {}, captions = {}, portions = {}, failures = {},
              log = {}, write_attempts = 0, writes = 0, scopes = {}, violations = {}, task_errors = {},
-             requests = {}, opened_urls = {}, all_photos_read = 0 },
+             requests = {}, opened_urls = {}, all_photos_read = 0, executed = {} },
   prefs = {}, sleep_scale = 1, confirm_answer = 'ok', modal_answer = 'ok',
   home = os.getenv('HOME') or '/tmp',
 }
@@ -208,6 +208,13 @@ local LrTasks = {
   end,
   sleep = function(seconds) wait('LrTasks.sleep', seconds) end,
   yield = function() wait('LrTasks.yield', 0) end,
+  -- Runs a shell line (sh here; cmd.exe on Windows) and waits for it: its exit status.
+  execute = function(line)
+    wait('LrTasks.execute')
+    FakeSdk.record.executed[#FakeSdk.record.executed + 1] = line
+    local status = os.execute(line)
+    return status
+  end,
 }
 
 -- Like pcall, but a yield inside passes through to the task (a coroutine of its own).
@@ -604,8 +611,9 @@ local function run_write(kind, name, fn, params)
               .. "': it is nested inside another write", 3)
   end
   wait('LrCatalog:' .. kind)
-  if state.busy > 0 then
-    state.busy = state.busy - 1
+  -- A scenario's Lightroom that refuses writes while it exports (refuse_writes_in_export).
+  if state.busy > 0 or (FakeSdk.refuse_writes_in_export and FakeSdk.exporting) then
+    state.busy = math.max(state.busy - 1, 0)
     if params and params.timeout then
       if params.callback then params.callback() end
       return 'aborted'

@@ -80,8 +80,9 @@ local function order_view(props)
 end
 
 -- A person's choice in the dialog: the submit box, the service, the space, or a widget by its
--- title; a menu's value only from its items, as a person picks it.
-local function choose(props, what, value)
+-- title; a menu's value only from its items, as a person picks it; or a preset chosen (its keys
+-- set in a shuffled order, `seed` picks which).
+local function choose(props, what, value, seed)
   local function pick(items_key, key)
     for _, item in ipairs(props[items_key] or {}) do
       if item.value == value then props[key] = value return end
@@ -90,6 +91,7 @@ local function choose(props, what, value)
   end
   if what == 'submit' then props.aihd_submit = value
   elseif what == 'service' then props.aihd_service = value
+  elseif what == 'preset' then FakeSdk.apply_preset(props, value, seed)
   elseif what == 'space' then pick('aihd_space_items', 'aihd_space')
   else
     for i = 1, 10 do
@@ -119,14 +121,20 @@ local ok, err = pcall(function()
                        cant_export = props.LR_cantExportBecause or cjson.null, order = order_view(props),
                        steps = {} }
     for _, step in ipairs(scenario.choose or {}) do
-      choose(props, step[1], step[2])
+      choose(props, step[1], step[2], step[3])
       FakeSdk.run_tasks()
       outcome.dialog.steps[#outcome.dialog.steps + 1] = order_view(props)
     end
     if action == 'export' then
       local context = FakeSdk.export_context(props, renders, scenario.render_dir, scenario.cancel_after)
+      FakeSdk.refuse_writes_in_export = scenario.refuse_writes_in_export
       import('LrTasks').startAsyncTask(function()
-        FakeSdk.call_with_context('export', provider.processRenderedPhotos, context)
+        FakeSdk.exporting = true
+        FakeSdk.call_with_context('export', function(function_context, export_context)
+          -- Lightroom's export has ended once processRenderedPhotos returns, or throws
+          function_context:addCleanupHandler(function() FakeSdk.exporting = false end)
+          return provider.processRenderedPhotos(function_context, export_context)
+        end, context)
       end, 'processRenderedPhotos')
       run_tasks()
       for _, path in ipairs(context._made) do os.remove(path) end  -- Lightroom's temp renders go

@@ -431,4 +431,15 @@ test('logs: the log file lands where the Lightroom version writes it', function(
   assert(import('LrApplication').versionTable().major == 13)
 end)
 
+test('catalog: a Lightroom that refuses writes while it exports, where a scenario says so', function()
+  FakeSdk.refuse_writes_in_export, FakeSdk.exporting = true, true
+  local result
+  keeps(function() result = catalog:withWriteAccessDo('w', function() end, { timeout = 1 }) end, true)
+  assert(result == 'aborted')
+  FakeSdk.exporting = false
+  keeps(function() result = catalog:withWriteAccessDo('w', function() end, { timeout = 1 }) end, true)
+  assert(result == 'executed')
+  FakeSdk.refuse_writes_in_export = nil
+end)
+
 luatest.finish()

@@ -16,6 +16,7 @@ local AihdText = require 'AihdText'
 local AihdCatalog = require 'AihdCatalog'
 local AihdCatchUp = require 'AihdCatchUp'
 local AihdOrder = require 'AihdOrder'
+local AihdLaunch = require 'AihdLaunch'
 local luatest = require 'luatest'
 local test = luatest.test
 
@@ -541,6 +542,24 @@ test('tagging: a finished order\'s results are brought in once, stacked on their
   -- once in the catalog, and the Status said: nothing to write
   stored.status, in_catalog['/r/a_1.jpg'] = 'Finished (3 results)', true
   same(AihdTagging.plan({ s1 = photo }, { s1 = item }, function(_, f) return stored[f] end, options), {})
+end)
+
+test('launch: the line that starts the bridge quotes every argument, and refuses what it cannot', function()
+  local text = AihdJson.encode({ command = { "/Users/José/it's here/python3", '-m', 'bridge' } })
+  assert(AihdLaunch.command(text, false, '/Users/José/data') == "AIHD_HOME='/Users/José/data' "
+         .. "nohup '/Users/José/it'\\''s here/python3' '-m' 'bridge' 'serve' >/dev/null 2>&1 &")
+  text = AihdJson.encode({ command = { 'C:\\Users\\José\\Python\\python.exe', '-m', 'bridge' } })
+  assert(AihdLaunch.command(text, true, 'C:\\Data') == 'set "AIHD_HOME=C:\\Data" && start "" /B '
+         .. '"C:\\Users\\José\\Python\\python.exe" "-m" "bridge" "serve"')
+  assert(AihdLaunch.command(text, true, 'C:\\100%') == nil)
+  for _, bad in ipairs({ 'C:\\100%\\python.exe', 'C:\\a"&calc"\\python.exe', 'C:\\x!y\\python.exe' }) do
+    local line, why = AihdLaunch.command(AihdJson.encode({ command = { bad } }), true, 'C:\\Data')
+    assert(line == nil and why:find('cannot start safely', 1, true), tostring(line))
+  end
+  for _, broken in ipairs({ '', '{}', '{"command": []}', '{"command": [1]}', '{"command": "python -m bridge"}' }) do
+    local line, why = AihdLaunch.command(broken, false)
+    assert(line == nil and type(why) == 'string', broken)
+  end
 end)
 
 luatest.finish()
