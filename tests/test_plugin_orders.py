@@ -9,6 +9,7 @@ from pathlib import Path
 from test_plugin import lua, photo_specs, run  # noqa: F401 (lua: a fixture)
 
 from bridge.remote.sandbox import Fault, FaultPlan
+from support import wait_until
 
 STYLES = ["Modern", "Scandinavian", "Industrial", "Coastal", "Farmhouse", "Mid-century"]
 SPACES = ["Living room", "Bedroom", "Kitchen", "Dining room", "Home office", "Bathroom"]
@@ -337,3 +338,45 @@ def test_a_reload_mid_follow_up_leaves_one_loop_and_imports_each_result_once(
     assert not any("result not imported" in line for line in log), log
     assert all(len(found) == 1 for found in _results_of(outcome, specs).values())
     assert len(outcome["photos"]) == 6 and outcome["prefs"].get("followToken") is None
+
+
+def test_a_source_folder_out_of_reach_is_said_and_its_results_land_once_it_is_back(
+    lua,  # noqa: F811
+    make_jpeg,
+    sandbox,
+    start_bridge,
+    tmp_path,
+):
+    """The source's folder cannot be written (its volume went offline: here a file stands where
+    the volume was, so no folder can be made there): the item says so and the order waits; once
+    the folder is back the results land in it, and the next start stacks them."""
+    sandbox.state.book.processing_time = 6  # the export and Lightroom end before the results
+    bridge = start_bridge(sandbox.url, config="retry_base = 0.05\npoll_interval = 0.3\n")
+    (tmp_path / "Card" / "Shoot").mkdir(parents=True)
+    specs = photo_specs([make_jpeg(f"Card/Shoot/IMG_{n}.jpg") for n in range(2)])
+    scenario = {"photos": specs, "service": "service-day-to-dusk", "submit": True, "quit_after": 2}
+    first = run(lua, tmp_path, scenario, bridge.env)
+    assert first["quit"] and len(first["photos"]) == 2
+    card, away = tmp_path / "Card", tmp_path / "Card (offline)"
+    card.rename(away)
+    card.write_bytes(b"")
+
+    def said():
+        items = bridge.get("/v1/history", params={"limit": 10}).json()["items"]
+        return all("cannot make the results folder" in (i["order_error"] or "") for i in items) and items
+
+    for item in wait_until(said, timeout=60, what="each item to say its folder cannot be written"):
+        assert item["order_state"] == "processing" and str(card / "Shoot") in item["order_error"]
+    card.unlink()
+    away.rename(card)
+
+    def finished():
+        items = bridge.get("/v1/history", params={"limit": 10}).json()["items"]
+        return all(i["order_state"] == "finished" for i in items) and items
+
+    wait_until(finished, timeout=60, what="the results to land")
+    later = [{"id": p["id"], "path": p["path"], "props": p["props"]} for p in first["photos"]]
+    outcome = run(lua, tmp_path, {"action": "load", "photos": later, "prefs": first["prefs"]}, bridge.env)
+    for spec, found in _results_of(outcome, specs).items():
+        (result,) = found
+        assert Path(result["path"]).parent == Path(spec).parent

@@ -196,6 +196,8 @@ function FakeSdk.run_tasks(deadline, quit)
       end
       soonest = math.min(soonest, task.wake)
     end
+    -- Asleep until the next task wakes, or the deadline (Lightroom quits then, whoever sleeps).
+    soonest = math.min(soonest, stop + 0.001)
     if #queue > 0 and soonest > socket.gettime() then socket.sleep(soonest - socket.gettime()) end
   end
 end
