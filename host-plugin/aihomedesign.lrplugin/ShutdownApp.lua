@@ -1,5 +1,5 @@
---[[ LrShutdownApp: Lightroom quits. The follow-up stops (AihdLr.stop_following); what it had not
-brought in yet comes at the next start (InitPlugin). ]]
+--[[ LrShutdownApp: Lightroom quits. Its LrShutdownFunction ends the follow-up (AihdLr.stop_following);
+what it had not brought in yet comes with the catch-up at the next start. ]]
 
 local AihdLr = require 'AihdLr'
 

@@ -968,9 +968,13 @@ function FakeSdk.start(info, run)
 end
 
 -- The plug-in reloaded (Plug-in Manager's Reload, or disabled and enabled): LrShutdownPlugin
--- runs, then the plug-in's files load afresh, their modules too; the old plug-in's tasks go on.
+-- runs (a file that returns an LrShutdownFunction has it called), then the plug-in's files load
+-- afresh, their modules too; the old plug-in's tasks go on.
 function FakeSdk.reload(info, run, plugin_dir)
-  if info.LrShutdownPlugin then run(info.LrShutdownPlugin) end
+  local shutdown = info.LrShutdownPlugin and run(info.LrShutdownPlugin)
+  if type(shutdown) == 'table' and shutdown.LrShutdownFunction then
+    shutdown.LrShutdownFunction(function() end, function() end)
+  end
   FakeSdk.install(plugin_dir)
   if info.LrInitPlugin then run(info.LrInitPlugin) end
 end

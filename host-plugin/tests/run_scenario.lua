@@ -49,7 +49,7 @@ local action = scenario.action or 'export'
 local f = import('LrView').osFactory()
 
 local function run_file(name)  -- Library menu items are scripts run for their effect
-  FakeSdk.real_dofile(plugin_dir .. '/' .. name)
+  return FakeSdk.real_dofile(plugin_dir .. '/' .. name)
 end
 
 -- Lightroom's restricted loader for Info.lua: only string, LOC, WIN_ENV, MAC_ENV, _VERSION.

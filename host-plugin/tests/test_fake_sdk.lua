@@ -383,9 +383,12 @@ test('reload: LrShutdownPlugin runs, the modules load afresh, the old tasks go o
   local old_task_ran, ran = false, {}
   LrTasks.startAsyncTask(function() LrTasks.sleep(0) old_task_ran = true end)
   local before = require 'AihdLogic'
-  FakeSdk.reload({ LrShutdownPlugin = 'Stop.lua', LrInitPlugin = 'Init.lua' }, function(f) ran[#ran + 1] = f end,
-                 plugin_dir)
-  assert(ran[1] == 'Stop.lua' and ran[2] == 'Init.lua')
+  local function run(file)
+    ran[#ran + 1] = file
+    return { LrShutdownFunction = function(done) ran[#ran + 1] = 'LrShutdownFunction' done() end }
+  end
+  FakeSdk.reload({ LrShutdownPlugin = 'Stop.lua', LrInitPlugin = 'Init.lua' }, run, plugin_dir)
+  assert(ran[1] == 'Stop.lua' and ran[2] == 'LrShutdownFunction' and ran[3] == 'Init.lua')
   assert(require 'AihdLogic' ~= before, 'a reload loads the modules afresh')
   FakeSdk.run_tasks(5)
   assert(old_task_ran, 'the old plug-in\'s task went on')
