@@ -367,6 +367,15 @@ def test_a_source_folder_out_of_reach_is_said_and_its_results_land_once_it_is_ba
 
     for item in wait_until(said, timeout=60, what="each item to say its folder cannot be written"):
         assert item["order_state"] == "processing" and str(card / "Shoot") in item["order_error"]
+    later = [{"id": p["id"], "path": p["path"], "props": p["props"]} for p in first["photos"]]
+    meanwhile = run(  # Lightroom says it too (and follows the orders until it quits)
+        lua,
+        tmp_path,
+        {"action": "catch_up", "photos": later, "prefs": first["prefs"], "quit_after": 3},
+        bridge.env,
+    )
+    for photo in meanwhile["photos"]:
+        assert photo["props"]["status"].startswith("Processing, cannot make the results folder "), photo
     card.unlink()
     away.rename(card)
 
@@ -375,7 +384,6 @@ def test_a_source_folder_out_of_reach_is_said_and_its_results_land_once_it_is_ba
         return all(i["order_state"] == "finished" for i in items) and items
 
     wait_until(finished, timeout=60, what="the results to land")
-    later = [{"id": p["id"], "path": p["path"], "props": p["props"]} for p in first["photos"]]
     outcome = run(lua, tmp_path, {"action": "load", "photos": later, "prefs": first["prefs"]}, bridge.env)
     for spec, found in _results_of(outcome, specs).items():
         (result,) = found

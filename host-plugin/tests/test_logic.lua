@@ -518,6 +518,8 @@ test('order: what a hand-over asks, and the Status as the order goes on', functi
   item.order_state, item.results = 'finished', { { path = '/r/a_1.jpg' }, { path = '/r/a_2.jpg' } }
   seen[#seen + 1] = AihdOrder.status(item)
   same(seen, { 'Ordered', 'Submitted', 'Processing', 'Finished (2 results)' })
+  item.order_state, item.order_error = 'processing', 'cannot make the results folder /Volumes/Card/Shoot (No such file)'
+  assert(AihdOrder.status(item) == 'Processing, ' .. item.order_error)
   item.order_state, item.order_error = 'failed', string.rep('\226\130\172', 300)  -- 900 bytes of euros
   local failed = AihdOrder.status(item)
   assert(failed:sub(1, 8) == 'Failed: ' and #failed <= 511 and #failed > 500)
