@@ -613,13 +613,15 @@ def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(
     ]
 
 
+@pytest.mark.parametrize("identity", ["kept in the catalog", "plugin 0.2's, from the path"])
 def test_a_catalog_upgraded_to_a_new_file_after_a_quit_gets_every_id_at_load(
-    lua, make_jpeg, sandbox, start_bridge, tmp_path
+    lua, make_jpeg, sandbox, start_bridge, tmp_path, identity
 ):
     """Lightroom quits before the order ids are written; its upgrade then writes the catalog anew
     (Studio.lrcat becomes Studio-v13.lrcat), and here the photos' local ids changed too, as in a
-    catalog exported as a new one. The identity kept in the catalog and the photos' uuids find
-    them: every id is written when the plugin loads, with no click."""
+    catalog exported as a new one. The identity kept in the catalog (or, for a catalog plugin 0.2
+    knew by its path, the identity of the file it was upgraded from, whose orders the bridge
+    holds) and the photos' uuids find them: every id is written when the plugin loads, no click."""
     sandbox.state.unreachable_for(10**6)
     bridge = start_bridge(sandbox.url, config=OUTAGE_CONFIG)
     specs = photo_specs([make_jpeg() for _ in range(3)])
@@ -647,7 +649,7 @@ def test_a_catalog_upgraded_to_a_new_file_after_a_quit_gets_every_id_at_load(
             "photos": upgraded,
             "prefs": first["prefs"],
             "catalog_path": "/Photos/Studio-v13.lrcat",
-            "catalog_props": first["catalog_props"],
+            "catalog_props": first["catalog_props"] if identity == "kept in the catalog" else {},
         },
         bridge.env,
     )

@@ -238,23 +238,39 @@ end
 function AihdLr.clock(epoch) return user_time(epoch, '%H:%M') end
 function AihdLr.now_text() return LrDate.timeToUserFormat(LrDate.currentTime(), '%Y-%m-%d %H:%M') end
 
+-- Catch-up state kept per catalog in the plugin's prefs: its cursor and pending batches.
+local function key(name, catalog_id) return name .. '_' .. catalog_id end
+
+-- The identity a catalog gets the first time: that of the file it was upgraded from, when plugin
+-- 0.2 used it (a cursor or pending batches kept under it, or orders in the bridge, asked when a
+-- `bridge` is at hand), so that its orders, cursor and pending batches are taken over; else its
+-- own path's.
+local function first_identity(path, bridge)
+  local prefs = LrPrefs.prefsForPlugin()
+  for _, earlier in ipairs(AihdCatalog.earlier_paths(path)) do
+    local id = AihdCatalog.id(earlier)
+    if prefs[key('cursor', id)] or prefs[key('pending', id)] then return id end
+    local known = bridge and bridge:changes(AihdCatalog.client(id), 0, 1)
+    if known and #(known.items or {}) > 0 then return id end
+  end
+  return AihdCatalog.id(path)
+end
+
 -- The active catalog and its identity (AihdCatalog), kept in the catalog itself: read there,
--- or made and written there the first time (in a task: it may wait for the catalog).
+-- or made and written there the first time (in a task: it may wait for the catalog; `bridge`,
+-- when connected, tells whether an earlier file's identity had orders).
 local IDENTITY = 'catalogId'
-function AihdLr.catalog()
+function AihdLr.catalog(bridge)
   local catalog = LrApplication.activeCatalog()
   local id = catalog:getPropertyForPlugin(_PLUGIN, IDENTITY)
   if AihdCatalog.valid_id(id) then return catalog, id end
-  id = AihdCatalog.id(catalog:getPath())
+  id = first_identity(catalog:getPath(), bridge)
   local ok, err = AihdLr.write_catalog(catalog, 'AI HomeDesign catalog identity', function()
     catalog:setPropertyForPlugin(_PLUGIN, IDENTITY, id)
   end, nil, true)
   if not ok then AihdLr.log:warn('the catalog\'s identity could not be kept in it: ' .. tostring(err)) end
   return catalog, id
 end
-
--- Catch-up state kept per catalog in the plugin's prefs: its cursor and pending batches.
-local function key(name, catalog_id) return name .. '_' .. catalog_id end
 
 local PAGE = 500  -- photos read between two yields: Lightroom stays responsive in a big catalog
 
@@ -297,7 +313,7 @@ end
 -- again (the plan writes only what the photos lack). The cursor only ever moves on.
 local function sync(bridge, known, reconcile)
   local prefs = LrPrefs.prefsForPlugin()
-  local catalog, catalog_id = AihdLr.catalog()
+  local catalog, catalog_id = AihdLr.catalog(bridge)
   local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
   local summary, err
   if bridge then

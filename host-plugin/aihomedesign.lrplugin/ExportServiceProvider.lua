@@ -137,7 +137,7 @@ function provider.processRenderedPhotos(functionContext, exportContext)
                                 tostring(order.submit)))
   prefs.addKeyword = props.aihd_addKeyword  -- what catch-up does for this catalog from now on
   AihdLr.catch_up('before export', bridge)
-  local _, catalog_id = AihdLr.catalog()
+  local _, catalog_id = AihdLr.catalog(bridge)
 
   local job = AihdExportJob.new {
     bridge = bridge, client = AihdCatalog.client(catalog_id), total = total,

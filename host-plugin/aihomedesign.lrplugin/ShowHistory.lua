@@ -12,10 +12,10 @@ local AihdTagging = AihdLr.load 'AihdTagging'
 local BATCH = 150  -- photos per call, three source ids each: a URL stays well under any server's limit
 
 LrTasks.startAsyncTask(function()
-  local catalog, catalog_id = AihdLr.catalog()
+  local bridge, health_or_reason = AihdLr.connect()
+  local catalog, catalog_id = AihdLr.catalog(bridge)
   local photos = catalog:getTargetPhotos()
   local fields = catalog:batchGetPropertyForPlugin(photos, _PLUGIN, AihdTagging.FIELDS)
-  local bridge, health_or_reason = AihdLr.connect()
   local reason = not bridge and health_or_reason or nil
   local items = {}
   for first = 1, bridge and #photos or 0, BATCH do

@@ -355,6 +355,11 @@ test('catalog: source ids of two catalogs never meet; bare ids are read back as 
   assert(local_id == '1234' and uuid == 'AB-CD' and AihdCatalog.local_id(b, full) == nil)
   same(AihdCatalog.known_ids(a, 1234, 'AB-CD'), { full, sid, '1234' })
   assert(AihdCatalog.valid_id(a) and not AihdCatalog.valid_id('x') and not AihdCatalog.valid_id(nil))
+  -- The files Lightroom's upgrades came from, nearest first.
+  same(AihdCatalog.earlier_paths('/P/Lightroom Catalog-v10-v13.lrcat'),
+       { '/P/Lightroom Catalog-v10.lrcat', '/P/Lightroom Catalog.lrcat' })
+  same(AihdCatalog.earlier_paths('C:\\P\\Studio-v13.LRCAT'), { 'C:\\P\\Studio.LRCAT' })
+  same(AihdCatalog.earlier_paths('/P/Studio.lrcat'), {})
 end)
 
 -- A bridge's change feed over a list of items, as GET /v1/changes answers it.

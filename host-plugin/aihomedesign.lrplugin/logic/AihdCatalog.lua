@@ -25,6 +25,20 @@ function AihdCatalog.id(path)
   return AihdDigest.hex(AihdDigest.sha256(tostring(path))):sub(1, ID_LENGTH)
 end
 
+-- The files a catalog at `path` was upgraded from, nearest first: Lightroom's upgrade writes
+-- "<name>-v13.lrcat" beside "<name>.lrcat" ("Catalog-v10-v11.lrcat" came from "Catalog-v10.lrcat",
+-- which came from "Catalog.lrcat"). A catalog that plugin 0.2 knew by its old path's identity
+-- takes that identity over, with its cursor and pending batches.
+function AihdCatalog.earlier_paths(path)
+  local earlier = {}
+  local stem, suffix = tostring(path):match('^(.*)%-v%d+(%.[Ll][Rr][Cc][Aa][Tt])$')
+  while stem do
+    earlier[#earlier + 1] = stem .. suffix
+    stem = stem:match('^(.*)%-v%d+$')
+  end
+  return earlier
+end
+
 -- Whether a value kept in the catalog is an identity this module made.
 function AihdCatalog.valid_id(value)
   return type(value) == 'string' and #value == ID_LENGTH and value:match('^%x+$') ~= nil
