@@ -1,6 +1,6 @@
 --[[ The "AI HomeDesign" export service: dialog section, then processRenderedPhotos.
 Thin glue: the work is in AihdExportJob (the export), AihdTagging (what to write), AihdOrder
-(submit, space and widgets; AihdOrderDialog their menus), and AihdLr.catch_up (what the bridge
+(submit, space and widgets; AihdOrderDialog their menus), and AihdCatalogSync.catch_up (what the bridge
 finished outside any export, before and after this one, results included). ]]
 
 local LrApplication = import 'LrApplication'
@@ -11,6 +11,7 @@ local LrProgressScope = import 'LrProgressScope'
 local LrTasks = import 'LrTasks'
 local LrView = import 'LrView'
 
+local AihdCatalogSync = require 'AihdCatalogSync'
 local AihdLr = require 'AihdLr'
 local AihdOrderDialog = require 'AihdOrderDialog'
 local AihdCatalog = AihdLr.load 'AihdCatalog'
@@ -95,7 +96,7 @@ local function tag_photos(props, photos, results, batch_id)
   local ok, err, report = AihdLr.write_tags(catalog, writes)
   if ok then return report.imported end
   AihdLr.log:error('could not tag the photos: ' .. tostring(err))
-  if batch_id then AihdLr.keep_following(batch_id) end
+  if batch_id then AihdCatalogSync.keep_following(batch_id) end
   LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the plugin write '
     .. 'the order ids while it exported (' .. tostring(err) .. '). They are written by themselves once the '
     .. 'export has ended.', 'warning')
@@ -114,8 +115,8 @@ end
 
 function provider.processRenderedPhotos(functionContext, exportContext)
   AihdLr.apply_log_switch()
-  AihdLr.exporting = AihdLr.exporting + 1  -- the follow-up writes nothing until it has ended
-  functionContext:addCleanupHandler(function() AihdLr.exporting = AihdLr.exporting - 1 end)
+  AihdCatalogSync.exporting = AihdCatalogSync.exporting + 1  -- the follow-up writes nothing until it has ended
+  functionContext:addCleanupHandler(function() AihdCatalogSync.exporting = AihdCatalogSync.exporting - 1 end)
   local props, prefs = exportContext.propertyTable, LrPrefs.prefsForPlugin()
   local total = exportContext.exportSession:countRenditions()
   local scope = exportContext:configureProgress {
@@ -136,8 +137,8 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   AihdLr.log:info(string.format('export of %d photos, service %s, submit %s', total, tostring(props.aihd_service),
                                 tostring(order.submit)))
   prefs.addKeyword = props.aihd_addKeyword  -- what catch-up does for this catalog from now on
-  AihdLr.catch_up('before export', bridge)
-  local _, catalog_id = AihdLr.catalog(bridge)
+  AihdCatalogSync.catch_up('before export', bridge)
+  local _, catalog_id = AihdCatalogSync.catalog(bridge)
 
   local job = AihdExportJob.new {
     bridge = bridge, client = AihdCatalog.client(catalog_id), total = total,
@@ -176,15 +177,15 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   local imported = tag_photos(props, photos, results, batch_id)
   report_failures(photos, results, reported, total)
   if job.timed_out then
-    AihdLr.keep_following(batch_id)
+    AihdCatalogSync.keep_following(batch_id)
     LrDialogs.message('AI HomeDesign', string.format('%d of %d photos are still on their way: the bridge '
       .. 'keeps them and orders them as soon as it can. Their order ids will be written onto them by '
       .. 'themselves, even if Lightroom is closed in the meantime (then when it starts again).',
       count.waiting, total), 'info')
   end
   -- Submitted orders go on in the bridge: their results come in by the follow-up.
-  if count.following > 0 then AihdLr.keep_following(batch_id) end
-  local summary = AihdLr.catch_up('after export', bridge, by_local)
+  if count.following > 0 then AihdCatalogSync.keep_following(batch_id) end
+  local summary = AihdCatalogSync.catch_up('after export', bridge, by_local)
   imported = imported + (summary and summary.imported or 0)
   LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not ordered, %d cancelled%s%s', count.done,
     count.failed, count.cancelled, count.waiting > 0 and string.format(', %d on their way', count.waiting) or '',

@@ -5,6 +5,7 @@ asked. ]]
 
 local LrTasks = import 'LrTasks'
 
+local AihdCatalogSync = require 'AihdCatalogSync'
 local AihdLr = require 'AihdLr'
 local AihdCatalog = AihdLr.load 'AihdCatalog'
 local AihdTagging = AihdLr.load 'AihdTagging'
@@ -13,7 +14,7 @@ local BATCH = 150  -- photos per call, three source ids each: a URL stays well u
 
 LrTasks.startAsyncTask(function()
   local bridge, health_or_reason = AihdLr.connect()
-  local catalog, catalog_id = AihdLr.catalog(bridge)
+  local catalog, catalog_id = AihdCatalogSync.catalog(bridge)
   local photos = catalog:getTargetPhotos()
   local fields = catalog:batchGetPropertyForPlugin(photos, _PLUGIN, AihdTagging.FIELDS)
   local reason = not bridge and health_or_reason or nil

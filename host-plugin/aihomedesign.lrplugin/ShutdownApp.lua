@@ -1,11 +1,11 @@
---[[ LrShutdownApp: Lightroom quits. Its LrShutdownFunction ends the follow-up (AihdLr.stop_following);
+--[[ LrShutdownApp: Lightroom quits. Its LrShutdownFunction ends the follow-up (AihdCatalogSync.stop_following);
 what it had not brought in yet comes with the catch-up at the next start. ]]
 
-local AihdLr = require 'AihdLr'
+local AihdCatalogSync = require 'AihdCatalogSync'
 
 return {
   LrShutdownFunction = function(done)
-    AihdLr.stop_following()
+    AihdCatalogSync.stop_following()
     done()
   end,
 }

@@ -2,7 +2,7 @@
 so the plugin hands photos over as "<catalog id>:<local id>:<uuid>" and names itself to the bridge
 as "lightroom:<catalog id>": two catalogs never see each other's orders.
 
-The catalog id is kept in the catalog itself (the glue stores it once, AihdLr.catalog), so it
+The catalog id is kept in the catalog itself (the glue stores it once, AihdCatalogSync.catalog), so it
 survives Lightroom's upgrade (a new file, Studio-v13.lrcat), a move and a rename. Made the first
 time, it is the short hash of the catalog file's path that plugin 0.2 used as the identity: the
 orders, cursor and pending batches kept under it stay this catalog's.
