@@ -687,6 +687,15 @@ def test_a_catch_up_undone_by_the_person_is_written_again_by_the_next(
     ]
     assert all(p["keywords"] for p in again["photos"]) and again["record"]["writes"] == 1
     assert again["record"]["bezels"] == ["AI HomeDesign: 0 results in, 2 photos brought up to date"]
+    # Without keywords a catch-up writes only the plugin's own fields: a private write, which
+    # makes no undo step (the Undo finds nothing of the plugin's to take back).
+    private = run(
+        lua,
+        tmp_path,
+        {"action": "load", "photos": blank, "prefs": {**exported["prefs"], "addKeyword": False}, "undo": 1},
+        bridge.env,
+    )
+    assert private["undone"] == [None] and all(p["props"]["orderId"] for p in private["photos"])
 
 
 def test_export_stops_waiting_at_its_limit_and_the_rest_arrives_by_itself(
