@@ -46,7 +46,9 @@ The rules (each has a test in test_fake_sdk.lua):
   photos     getAllPhotos costs time per photo on Lightroom's side: a catalog large enough to
              freeze Lightroom is a violation (FREEZE_SECONDS)
   LrHttp     throws, rather than returning an error, when the connection is refused (http_throws)
-  logs       LrLogger's 'logfile' lands where the Lightroom version writes it (log_path) ]]
+  logs       LrLogger's 'logfile' lands where the Lightroom version writes it (log_path)
+  export     a scenario's Lightroom may refuse catalog writes while it exports
+             (refuse_writes_in_export); LrTasks.execute runs its line in a shell ]]
 
 local http = require 'socket.http'
 local ltn12 = require 'ltn12'
