@@ -324,6 +324,10 @@ def test_plugin_manager_history_and_clear(lua, make_jpeg, sandbox, start_bridge,
     assert props["orderId"] in text and "bridge: done" in text
     cleared = run(lua, tmp_path, {"action": "clear", "photos": spec}, bridge.env)
     assert cleared["photos"][0]["props"] == {}
+    # The next start's reconcile leaves what the person cleared alone.
+    spec[0]["props"] = {}
+    started = run(lua, tmp_path, {"action": "load", "photos": spec, "prefs": cleared["prefs"]}, bridge.env)
+    assert started["photos"][0]["props"] == {} and started["record"]["write_attempts"] == 0
 
 
 def test_data_folder_set_in_the_plugin_manager(lua, make_jpeg, sandbox, start_bridge, tmp_path):

@@ -88,23 +88,24 @@ end
 local function sync(bridge, known, reconcile)
   local prefs = LrPrefs.prefsForPlugin()
   local catalog, catalog_id = AihdCatalogSync.catalog(bridge)
-  local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+  local pending = AihdCatchUp.ids_from(prefs[key('pending', catalog_id)])
   local summary, err
   if bridge then
     summary, err = AihdCatchUp.sync {
       bridge = bridge, client = AihdCatalog.client(catalog_id), catalog_id = catalog_id,
-      cursor = not reconcile and prefs[key('cursor', catalog_id)] or nil,
+      cursor = not reconcile and prefs[key('cursor', catalog_id)] or nil, reconcile = reconcile,
       save = function(cursor)
         if cursor > (prefs[key('cursor', catalog_id)] or 0) then prefs[key('cursor', catalog_id)] = cursor end
       end,
       find = finder(catalog, known), current = AihdLr.current,
       options = AihdLr.import_options(catalog, {
         add_keyword = prefs.addKeyword ~= false, now = AihdLr.now_text(),
+        cleared = AihdCatchUp.ids_from(prefs[key('cleared', catalog_id)]),
         time_of = function(item) return item.finished_at and AihdLr.date_time(item.finished_at) end }),
       write = function(writes) return AihdLr.write_tags(catalog, writes) end,
       pending = pending,
     }
-    prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
+    prefs[key('pending', catalog_id)] = AihdCatchUp.ids_text(pending)
   end
   if next(pending) then AihdCatalogSync.follow_up() end
   return summary, err
@@ -162,20 +163,29 @@ function AihdCatalogSync.follow_up()
       end
       while AihdCatalogSync.exporting > 0 do LrTasks.sleep(1) end
       local _, catalog_id = AihdCatalogSync.catalog()
-      pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+      pending = AihdCatchUp.ids_from(prefs[key('pending', catalog_id)])
       local bridge = next(pending) and AihdLr.connect()
       if bridge then
         local ended = AihdCatchUp.ended(bridge, pending, prefs[key('cursor', catalog_id)])
         if AihdCatalogSync.catch_up('follow-up', bridge) then
-          pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+          pending = AihdCatchUp.ids_from(prefs[key('pending', catalog_id)])
           for _, batch_id in ipairs(ended) do pending[batch_id] = nil end
-          prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
+          prefs[key('pending', catalog_id)] = AihdCatchUp.ids_text(pending)
         end
       end
     until not next(pending)
     if prefs.followToken == token then prefs.followToken = nil end
     following = false
   end, 'AI HomeDesign follow-up')
+end
+
+-- The person cleared the fields of these orders' photos: catch-up and the reconcile leave them be.
+function AihdCatalogSync.forget(order_ids)
+  local prefs = LrPrefs.prefsForPlugin()
+  local _, catalog_id = AihdCatalogSync.catalog()
+  local cleared = AihdCatchUp.ids_from(prefs[key('cleared', catalog_id)])
+  for _, order_id in ipairs(order_ids) do cleared[order_id] = true end
+  prefs[key('cleared', catalog_id)] = AihdCatchUp.ids_text(cleared)
 end
 
 -- The plugin is unloaded, disabled, or Lightroom quits: a follow-up still sleeping ends when it
@@ -188,9 +198,9 @@ end
 function AihdCatalogSync.keep_following(batch_id)
   local prefs = LrPrefs.prefsForPlugin()
   local _, catalog_id = AihdCatalogSync.catalog()
-  local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
+  local pending = AihdCatchUp.ids_from(prefs[key('pending', catalog_id)])
   pending[batch_id] = true
-  prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
+  prefs[key('pending', catalog_id)] = AihdCatchUp.ids_text(pending)
   AihdCatalogSync.follow_up()
 end
 

@@ -428,15 +428,62 @@ test('catch-up: one write per page, the cursor kept once written, nothing asked 
   assert(ok == nil and why == 'the catalog stayed busy' and #saved == 0)
 end)
 
+test('catch-up: a reconcile gives each photo its latest order, never an older one over it', function()
+  local cat = AihdCatalog.id('/c.lrcat')
+  local photo = { id = 1 }
+  local stored = { [photo] = { orderId = 'new', service = 'service-day-to-dusk', status = 'Ordered' } }
+  local items = {  -- the same photo ordered twice: by plugin 0.2, then with its uuid; two pages
+    { seq = 1, source_id = AihdCatalog.source_id(cat, 1), state = 'done', order_id = 'old',
+      service_name = 'service-day-to-dusk' },
+    { seq = 2, source_id = AihdCatalog.source_id(cat, 2), state = 'done', order_id = 'other',
+      service_name = 'service-day-to-dusk' },
+    { seq = 3, source_id = AihdCatalog.source_id(cat, 1, 'U-1'), state = 'done', order_id = 'new',
+      service_name = 'service-day-to-dusk' },
+  }
+  local writes, saved, asked = {}, {}, {}
+  local deps = {
+    bridge = feed_bridge(items), client = AihdCatalog.client(cat), catalog_id = cat, page = 1, pending = {},
+    reconcile = true, save = function(c) saved[#saved + 1] = c end,
+    find = function(wanted)
+      local found = {}
+      for _, want in ipairs(wanted) do
+        asked[#asked + 1] = want
+        found[want.local_id] = want.local_id == '1' and photo or nil
+      end
+      return found
+    end,
+    current = function(p, field) return stored[p] and stored[p][field] end,
+    write = function(plan) writes[#writes + 1] = plan return true end,
+    options = { now = 'NOW' },
+  }
+  local summary = assert(AihdCatchUp.sync(deps))
+  assert(#writes == 0 and summary.written == 0 and summary.pages == 3, 'an older order was replayed')
+  same(saved, { 3 })  -- once, after every page was read
+  assert(asked[1].local_id == '1' and asked[1].uuid == 'U-1', 'the photo is found by the uuid its latest order carries')
+  -- Read page by page (a cursor), the same feed writes the old order first: what reconcile avoids.
+  deps.reconcile, saved = nil, {}
+  assert(AihdCatchUp.sync(deps))
+  assert(#writes >= 1 and writes[1][1].fields.orderId == 'old')
+end)
+
+test('tagging: an order whose fields the person cleared is not written again', function()
+  local photo = { id = 1 }
+  local item = { state = 'done', order_id = 'o1', service_name = 'service-day-to-dusk', order_state = 'finished',
+                 results = {} }
+  local none = function() return nil end
+  assert(#AihdTagging.plan({ s = photo }, { s = item }, none, { now = 'NOW', cleared = { o1 = true } }) == 0)
+  assert(#AihdTagging.plan({ s = photo }, { s = item }, none, { now = 'NOW', cleared = { o2 = true } }) == 1)
+end)
+
 test('catch-up: pending batches end when the bridge says finished or no longer knows them', function()
   local bridge = { batch = function(_, id)
     if id == 'gone' then return nil, 'The bridge refused: no batch gone', false end
     if id == 'away' then return nil, 'not running', true end
     return { finished = id == 'done', items = {} }
   end }
-  local pending = AihdCatchUp.pending_from('done gone away going')
+  local pending = AihdCatchUp.ids_from('done gone away going')
   same(AihdCatchUp.ended(bridge, pending, 5), { 'done', 'gone' })
-  assert(AihdCatchUp.pending_text(pending) == 'away done going gone')
+  assert(AihdCatchUp.ids_text(pending) == 'away done going gone')
 end)
 
 test('catch-up: a batch whose orders the bridge still follows stays pending, until they end', function()
