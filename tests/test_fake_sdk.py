@@ -68,8 +68,51 @@ MUTANTS = {
         "  if not task then return end\n  if (boundary",
     ),
     "no yield across pcall": (
-        "  if (boundary[co] or 0) > 0 then\n    violation('Yielding",
+        "  if (boundary[co] or 0) > 0 or state.tx then\n    violation('Yielding",
         "  if false then\n    violation('Yielding",
+    ),
+    "catalog calls yield in writes": ("  may_yield(what)\n  return tx\n", "  return tx\n"),
+    "stacks in one folder": (
+        "  if stack_with and folder_of(stack_with._path) ~= folder_of(path) then",
+        "  if false then",
+    ),
+    "non-ASCII paths": (
+        "    if type(path) == 'string' and path:find('[\\128-\\255]') then",
+        "    if false then",
+    ),
+    "undo": (
+        "  for _, change in ipairs(undo.props) do change.photo._props[change.field] = change.value end\n",
+        "",
+    ),
+    "private write no undo step": (
+        "  if not tx.private then state.undo[#state.undo + 1] = undo end",
+        "  state.undo[#state.undo + 1] = undo",
+    ),
+    "catalog props stay": (
+        "  return state.props[field]\nend",
+        "  return state.path == state.props._path_set and state.props[field] or nil\nend",
+    ),
+    "init only when forced": (
+        "  if info.LrForceInitPlugin ~= true or not info.LrInitPlugin then return false end",
+        "  if not info.LrInitPlugin then return false end",
+    ),
+    "reload keeps old tasks": (
+        "  FakeSdk.install(plugin_dir)\n  if info.LrInitPlugin",
+        "  queue = {}\n  if info.LrInitPlugin",
+    ),
+    "presets shuffled": ("    local j = math.random(i)\n", "    local j = i\n"),
+    "getAllPhotos cost": (
+        "  if count * FakeSdk.PHOTO_SECONDS > FakeSdk.FREEZE_SECONDS then",
+        "  if false then",
+    ),
+    "LrHttp throws": ("    if FakeSdk.http_throws then error(what .. ': ' .. tostring(code), 3) end\n", ""),
+    "writes refused in export": (
+        "  if state.busy > 0 or (FakeSdk.refuse_writes_in_export and FakeSdk.exporting) then",
+        "  if state.busy > 0 then",
+    ),
+    "log path per version": (
+        "  if FakeSdk.version.major >= 13 then\n    return FakeSdk.home .. '/Library",
+        "  if false then\n    return FakeSdk.home .. '/Library",
     ),
     "nested writes": ("  if state.tx then\n    violation(", "  if false then\n    violation("),
     "write in task": ("  wait('LrCatalog:' .. kind)\n", ""),

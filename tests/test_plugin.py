@@ -10,7 +10,8 @@ import pytest
 from fakehttp import RecordingServer
 
 from bridge.sandbox import Fault, FaultPlan
-from support import ROOT
+from bridge.setup.plugins import install
+from support import ROOT, bridge_env, free_port, run_cli
 
 PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"
 HARNESS = ROOT / "host-plugin" / "tests"
@@ -28,14 +29,22 @@ def lua():  # also used by test_fake_sdk.py
     return lua
 
 
-def run(lua, tmp_path, scenario: dict, env: dict) -> dict:
+DEFAULT_CATALOG = "/fake/Lightroom Catalog.lrcat"  # the fake's catalog_path
+
+
+def run(lua, tmp_path, scenario: dict, env: dict, plugin=PLUGIN) -> dict:
     scenario.setdefault("render_dir", str(tmp_path))
     scenario.setdefault("sleep_scale", 0.2)
+    # A catalog the plugin has seen before keeps its identity (what it made the first time, from
+    # its path): a scenario about the first time gives catalog_props of its own.
+    scenario.setdefault(
+        "catalog_props", {"catalogId": _catalog_id(lua, scenario.get("catalog_path", DEFAULT_CATALOG))}
+    )
     path, out = tmp_path / "scenario.json", tmp_path / "outcome.json"
     path.write_text(json.dumps(scenario))
     env = {**env, "HOME": str(tmp_path)}  # where the debug log lands, never the real one
     proc = subprocess.run(
-        [lua, str(HARNESS / "run_scenario.lua"), str(PLUGIN), str(path), str(out)],
+        [lua, str(HARNESS / "run_scenario.lua"), str(plugin), str(path), str(out)],
         env=env,
         capture_output=True,
         text=True,
@@ -174,6 +183,47 @@ def test_export_tags_every_photo_with_its_own_order(lua, samples, expected, sand
     assert len(batches) == 1  # one export, one batch
 
 
+def test_a_plugin_under_a_folder_with_non_ascii_letters_exports_and_tags(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    """On Windows Lua's own loadfile and io.open take the ANSI code page: a plugin installed under
+    C:\\Users\\José\\…\\Modules could not load its own logic/ files (the fake refuses them too)."""
+    bridge = start_bridge(sandbox.url)
+    plugin = tmp_path / "José" / "Modules" / PLUGIN.name
+    shutil.copytree(PLUGIN, plugin)
+    outcome = run(
+        lua, tmp_path, {"photos": photo_specs([make_jpeg(), make_jpeg()])}, bridge.env, plugin=plugin
+    )
+    assert outcome["record"]["failures"] == {}
+    assert all(p["props"]["orderId"].startswith("sandbox-") for p in outcome["photos"])
+    assert all(p["keywords"] for p in outcome["photos"])
+
+
+def test_the_plugin_starts_a_bridge_that_is_not_running(lua, make_jpeg, sandbox, tmp_path):
+    """No photographer needs a terminal: the plugin runs `serve` with the command the installer
+    recorded (each argument quoted, for a shell), waits until the bridge proves itself, and
+    exports."""
+    home = tmp_path / "bridge home"  # a space: the shell line quotes it
+    home.mkdir()
+    (home / "config.toml").write_text("retry_base = 0.05\n")
+    env = bridge_env(home, sandbox.url, AIHD_PORT="0")
+    installed = tmp_path / "installed"
+    install(ROOT / "host-plugin", installed, env={"AIHD_LIGHTROOM_DIR": str(tmp_path / "no-lightroom")})
+    try:
+        outcome = run(
+            lua,
+            tmp_path,
+            {"photos": photo_specs([make_jpeg()])},
+            env,
+            plugin=installed / "lightroom" / PLUGIN.name,
+        )
+        assert len(outcome["record"]["executed"]) == 1 and "'serve'" in outcome["record"]["executed"][0]
+        assert outcome["dialog"]["cant_export"] is None
+        assert outcome["photos"][0]["props"]["orderId"].startswith("sandbox-")
+    finally:
+        run_cli("stop", env=env)
+
+
 def test_bridge_down_disables_export_and_says_how_to_start_it(lua, make_jpeg, tmp_path):
     env = {"AIHD_HOME": str(tmp_path / "nowhere"), "HOME": str(tmp_path)}
     outcome = run(lua, tmp_path, {"photos": photo_specs([make_jpeg(), make_jpeg()])}, env)
@@ -199,6 +249,43 @@ def test_cancel_stops_the_rest_in_the_bridge(lua, make_jpeg, sandbox, start_brid
     ]
     assert len(sandbox.state.orders()) == len(tagged)
     assert all(not p["props"] for p in outcome["photos"][3:])  # never rendered, never sent
+
+
+def test_a_write_lightroom_refuses_during_the_export_is_done_once_it_has_ended(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    bridge = start_bridge(sandbox.url)
+    outcome = run(
+        lua,
+        tmp_path,
+        {
+            "photos": photo_specs([make_jpeg(), make_jpeg()]),
+            "refuse_writes_in_export": True,
+            "prefs": {"followInterval": 1},
+        },
+        bridge.env,
+    )
+    (dialog,) = outcome["record"]["dialogs"]
+    assert dialog["kind"] == "warning" and "written by themselves once the export has ended" in dialog["text"]
+    assert all(p["props"]["orderId"].startswith("sandbox-") for p in outcome["photos"])  # by the follow-up
+    assert outcome["record"]["writes"] == 1
+
+
+def test_an_lrhttp_that_throws_reads_as_a_bridge_not_running(lua, make_jpeg, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    port = free_port()  # nothing listens there: LrHttp throws, as it is reported to
+    (home / "bridge.json").write_text(
+        json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "token": "t"})
+    )
+    outcome = run(
+        lua,
+        tmp_path,
+        {"photos": photo_specs([make_jpeg()]), "http_throws": True, "action": "catch_up"},
+        {"AIHD_HOME": str(home)},
+    )
+    (dialog,) = outcome["record"]["dialogs"]
+    assert "The AI HomeDesign bridge is not running" in dialog["text"]
 
 
 def test_busy_catalog_still_gets_its_tags(lua, make_jpeg, sandbox, start_bridge, tmp_path):
@@ -237,6 +324,10 @@ def test_plugin_manager_history_and_clear(lua, make_jpeg, sandbox, start_bridge,
     assert props["orderId"] in text and "bridge: done" in text
     cleared = run(lua, tmp_path, {"action": "clear", "photos": spec}, bridge.env)
     assert cleared["photos"][0]["props"] == {}
+    # The next start's reconcile leaves what the person cleared alone.
+    spec[0]["props"] = {}
+    started = run(lua, tmp_path, {"action": "load", "photos": spec, "prefs": cleared["prefs"]}, bridge.env)
+    assert started["photos"][0]["props"] == {} and started["record"]["write_attempts"] == 0
 
 
 def test_data_folder_set_in_the_plugin_manager(lua, make_jpeg, sandbox, start_bridge, tmp_path):
@@ -333,12 +424,16 @@ def test_cancel_during_the_wait_cancels_the_rest_in_the_bridge(
 def test_debug_log_switch(lua, make_jpeg, sandbox, start_bridge, tmp_path):
     bridge = start_bridge(sandbox.url)
     info = run(lua, tmp_path, {"action": "info", "set_prefs": {"debugLog": True}}, bridge.env)
-    log = tmp_path / "Documents" / "LrClassicLogs" / "AIHomeDesign.log"
+    log = tmp_path / "Library" / "Logs" / "Adobe" / "Lightroom" / "LrClassicLogs" / "AIHomeDesign.log"
     assert info["info"]["aihd_logPath"] == str(log) == info["log_path"]
     run(lua, tmp_path, {"photos": photo_specs([make_jpeg()])}, bridge.env)
     assert not log.exists()  # off by default: nothing written
     run(lua, tmp_path, {"photos": photo_specs([make_jpeg()]), "prefs": {"debugLog": True}}, bridge.env)
     assert "export of 1 photos" in log.read_text()
+    # Lightroom Classic 12 and older write the plug-in's log under Documents.
+    older = run(lua, tmp_path, {"action": "info", "lightroom_version": 12}, bridge.env)
+    assert older["info"]["aihd_logPath"] == str(tmp_path / "Documents" / "LrClassicLogs" / "AIHomeDesign.log")
+    assert older["log_path"] == older["info"]["aihd_logPath"]
 
 
 def test_history_of_many_photos_in_one_call(lua, make_jpeg, sandbox, start_bridge, tmp_path):
@@ -349,7 +444,7 @@ def test_history_of_many_photos_in_one_call(lua, make_jpeg, sandbox, start_bridg
         spec["props"] = photo["props"]
     outcome = run(lua, tmp_path, {"action": "history", "photos": specs}, bridge.env)
     calls = [r["url"] for r in outcome["record"]["requests"] if "/v1/history" in r["url"]]
-    assert len(calls) == 1 and calls[0].count("source_id=") == 60  # each photo under both its ids
+    assert len(calls) == 1 and calls[0].count("source_id=") == 90  # each photo under its three ids
     modal = outcome["record"]["modals"][0]
     assert modal["scrolls"] and modal["text"].count("bridge: done") == 30
     assert all(p["props"]["orderId"] in modal["text"] for p in done)
@@ -417,7 +512,8 @@ def test_two_catalogs_with_equal_local_ids_each_get_only_their_own(
     assert ids["a"] != ids["b"]
     for name in catalogs:
         mine = {i["source_id"]: i["order_id"] for i in items if i["source_id"].startswith(ids[name] + ":")}
-        assert set(mine) == {f"{ids[name]}:5000", f"{ids[name]}:5001"}
+        # "<catalog id>:<local id>:<uuid>": the uuid finds the photo in a copy of the catalog too.
+        assert set(mine) == {f"{ids[name]}:{p['id']}:{p['uuid']}" for p in exported[name]["photos"]}
         by_client = bridge.get("/v1/history", params={"client": f"lightroom:{ids[name]}"}).json()["items"]
         assert {i["source_id"] for i in by_client} == set(mine)
         tagged = {p["id"]: p["props"]["orderId"] for p in exported[name]["photos"]}
@@ -445,6 +541,29 @@ def test_history_still_finds_orders_made_before_catalog_ids(lua, make_jpeg, sand
     order = bridge.wait(old["batch_id"])["items"][0]["order_id"]
     outcome = run(lua, tmp_path, {"action": "history", "photos": photo_specs([photo])}, bridge.env)
     assert f"bridge: done Image enhancement {order}" in outcome["record"]["modals"][0]["text"]
+
+
+def test_orders_of_plugin_0_2_reach_their_photos_in_a_100000_photo_catalog(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    """Items handed over by plugin 0.2 carry the local id only (no uuid): catch-up finds their
+    photos among those the plugin has written on (findPhotosWithProperty), never by walking
+    the catalog, which would freeze Lightroom for seconds (the fake counts what it costs)."""
+    bridge = start_bridge(sandbox.url)
+    catalog_id = _catalog_id(lua, DEFAULT_CATALOG)
+    specs = photo_specs([make_jpeg() for _ in range(2)])
+    items = [{"path": s["path"], "source_id": f"{catalog_id}:{s['id']}"} for s in specs]
+    batch = bridge.wait(
+        bridge.post("/v1/uploads", json={"items": items, "client": f"lightroom:{catalog_id}"}).json()[
+            "batch_id"
+        ]
+    )
+    waiting = [
+        dict(s, props={"status": "Waiting in the bridge; its order id follows by itself"}) for s in specs
+    ]
+    outcome = run(lua, tmp_path, {"action": "load", "photos": waiting, "more_photos": 100_000}, bridge.env)
+    assert [p["props"]["orderId"] for p in outcome["photos"]] == [i["order_id"] for i in batch["items"]]
+    assert outcome["record"]["all_photos_read"] == 0
 
 
 def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(
@@ -481,19 +600,106 @@ def test_catch_up_after_lightroom_quit_mid_export_needs_no_click(
     assert record["writes"] == 1 and not record["dialogs"] and not record["modals"]
     assert len([r for r in record["requests"] if "/v1/changes?" in r["url"]]) == 1
 
-    # Nothing new since: the next start costs one small request, no write, no search of the catalog.
+    # Nothing new since: the next start reconciles (this catalog's history from its start, one
+    # small page here) and writes nothing; no walk of the catalog; the cursor stays where it was.
     again = run(
         lua, tmp_path, {"action": "load", "photos": _later(specs, later), "prefs": later["prefs"]}, bridge.env
     )
     record = again["record"]
     changes = [r["url"] for r in record["requests"] if "/v1/changes?" in r["url"]]
-    assert len(changes) == 1 and f"since={batch['cursor']}" in changes[0]
+    assert len(changes) == 1 and "since=0&" in changes[0]
     assert record["write_attempts"] == 0 and record["all_photos_read"] == 0
+    assert again["prefs"] == later["prefs"] and later["prefs"][f"cursor_{_catalog_id(lua, DEFAULT_CATALOG)}"]
     assert [r["url"].split("?")[0].rsplit("/", 1)[-1] for r in record["requests"]] == [
         "identity",
         "health",
         "changes",
     ]
+
+
+@pytest.mark.parametrize("identity", ["kept in the catalog", "plugin 0.2's, from the path"])
+def test_a_catalog_upgraded_to_a_new_file_after_a_quit_gets_every_id_at_load(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path, identity
+):
+    """Lightroom quits before the order ids are written; its upgrade then writes the catalog anew
+    (Studio.lrcat becomes Studio-v13.lrcat), and here the photos' local ids changed too, as in a
+    catalog exported as a new one. The identity kept in the catalog (or, for a catalog plugin 0.2
+    knew by its path, the identity of the file it was upgraded from, whose orders the bridge
+    holds) and the photos' uuids find them: every id is written when the plugin loads, no click."""
+    sandbox.state.unreachable_for(10**6)
+    bridge = start_bridge(sandbox.url, config=OUTAGE_CONFIG)
+    specs = photo_specs([make_jpeg() for _ in range(3)])
+    first = run(
+        lua,
+        tmp_path,
+        {"photos": specs, "quit_after": 4, "catalog_path": "/Photos/Studio.lrcat", "catalog_props": {}},
+        bridge.env,
+    )
+    assert first["quit"] and all("orderId" not in p["props"] for p in first["photos"])
+    assert first["catalog_props"]["catalogId"] == _catalog_id(lua, "/Photos/Studio.lrcat")  # made once
+    sandbox.state.unreachable_for(0)
+    batch_id = bridge.get("/v1/history", params={"limit": 1}).json()["items"][0]["batch_id"]
+    assert bridge.wait(batch_id, timeout=60)["counts"]["done"] == 3
+
+    upgraded = [
+        dict(spec, id=spec["id"] + 100, uuid=photo["uuid"], props=photo["props"])
+        for spec, photo in zip(specs, first["photos"])
+    ]
+    later = run(
+        lua,
+        tmp_path,
+        {
+            "action": "load",
+            "photos": upgraded,
+            "prefs": first["prefs"],
+            "catalog_path": "/Photos/Studio-v13.lrcat",
+            "catalog_props": first["catalog_props"] if identity == "kept in the catalog" else {},
+        },
+        bridge.env,
+    )
+    assert later["init_ran"]  # LrForceInitPlugin: at Lightroom's start, not at the first use
+    orders = {o["sha256"]: o["order_id"] for o in sandbox.state.orders()}
+    for spec, photo in zip(upgraded, later["photos"]):
+        assert photo["id"] == spec["id"] and photo["props"]["orderId"] == orders[_sha(spec["path"])]
+    assert later["catalog_props"] == first["catalog_props"]
+    assert later["record"]["all_photos_read"] == 0 and not later["record"]["dialogs"]
+
+
+def test_a_catch_up_undone_by_the_person_is_written_again_by_the_next(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    """A background write is an undo step (its keywords need withWriteAccessDo): the person's next
+    Ctrl/Cmd-Z takes it back after the cursor has moved on. The next catch-up reconciles."""
+    bridge = start_bridge(sandbox.url)
+    specs = photo_specs([make_jpeg() for _ in range(2)])
+    exported = run(lua, tmp_path, {"photos": specs}, bridge.env)
+    blank = [dict(spec, props={}) for spec in specs]  # as if cleared: the load writes them back
+    loaded = run(
+        lua, tmp_path, {"action": "load", "photos": blank, "prefs": exported["prefs"], "undo": 1}, bridge.env
+    )
+    assert loaded["undone"] == ["AI HomeDesign order ids"]
+    assert all(not p["props"] and not p["keywords"] for p in loaded["photos"])  # the Undo took it back
+    assert loaded["prefs"] == exported["prefs"]  # ... after the cursor had moved on
+    again = run(
+        lua,
+        tmp_path,
+        {"action": "catch_up", "photos": _later(specs, loaded), "prefs": loaded["prefs"]},
+        bridge.env,
+    )
+    assert [p["props"]["orderId"] for p in again["photos"]] == [
+        p["props"]["orderId"] for p in exported["photos"]
+    ]
+    assert all(p["keywords"] for p in again["photos"]) and again["record"]["writes"] == 1
+    assert again["record"]["bezels"] == ["AI HomeDesign: 0 results in, 2 photos brought up to date"]
+    # Without keywords a catch-up writes only the plugin's own fields: a private write, which
+    # makes no undo step (the Undo finds nothing of the plugin's to take back).
+    private = run(
+        lua,
+        tmp_path,
+        {"action": "load", "photos": blank, "prefs": {**exported["prefs"], "addKeyword": False}, "undo": 1},
+        bridge.env,
+    )
+    assert private["undone"] == [None] and all(p["props"]["orderId"] for p in private["photos"])
 
 
 def test_export_stops_waiting_at_its_limit_and_the_rest_arrives_by_itself(
@@ -523,7 +729,7 @@ def test_export_stops_waiting_at_its_limit_and_the_rest_arrives_by_itself(
     back.join()
     # The export's write (waiting), then the follow-up's: one or more, as the photos got done.
     assert len(orders) == 3 and record["writes"] >= 2
-    assert outcome["prefs"][f"pending_{_catalog_id(lua, '/fake/Lightroom Catalog.lrcat')}"] == ""
+    assert outcome["prefs"][f"pending_{_catalog_id(lua, DEFAULT_CATALOG)}"] == ""
 
 
 def test_poll_benchmark_runs(lua):

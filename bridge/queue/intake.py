@@ -126,7 +126,9 @@ class Intake:
             item.error = f"{path_text}: {exc}"
             return item
         item.spool_path, item.size, item.format = str(spooled), st.st_size, fmt.name
-        item.filename = upload_name(path, fmt)
+        # A host that hands over a temporary render names the photo it came from: its results
+        # are named after the photo, not the render.
+        item.filename = upload_name(Path(_leaf(raw.get("name")) or path.name), fmt)
         return item
 
     def from_upload(
@@ -222,6 +224,14 @@ def _flag(value, name: str) -> bool | None:
     if value in ("true", "false"):
         return value == "true"
     raise RulesError(f"{name} must be true or false")
+
+
+def _leaf(name) -> str | None:
+    """A file name a host gives, without any folder (it never chooses where results go)."""
+    if not isinstance(name, str):
+        return None
+    leaf = name.replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "")
+    return None if leaf in ("", ".", "..") else leaf
 
 
 def _text(value) -> str | None:

@@ -131,7 +131,9 @@ class Item(Mapping[str, Any]):
             "eta": self.eta if self.order_state == OrderState.PROCESSING else None,
             "space": chosen.get("space_title") or chosen.get("space_name") or wanted.get("space") or None,
             "widgets": chosen.get("labels") or wanted.get("widgets") or {},
-            "results": [{k: r.get(k) for k in ("path", "src", "sha256", "sequence")} for r in self.results],
+            "results": [
+                {k: r.get(k) for k in ("path", "src", "sha256", "sequence", "note")} for r in self.results
+            ],
             "project": self.project,
             "process_id": self.process_id,
         }

@@ -345,6 +345,11 @@ class OrderFollower:
                 return self._result_problem(
                     item, f"cannot write result {sequence} into {folder} ({exc.strerror})"
                 )
+            wanted = f"{stem}{fetched.format.extensions[0]}"
+            # Never over a file already there (the photographer's own folder, often): said so.
+            note = (
+                None if path.name == wanted else f"{folder / wanted} holds another file: saved as {path.name}"
+            )
             self.store.add_result(
                 item["id"],
                 {
@@ -353,9 +358,12 @@ class OrderFollower:
                     "sha256": fetched.sha256,
                     "sequence": sequence,
                     "size": fetched.size,
+                    "note": note,
                 },
             )
-            log.info("item %s: result %d saved as %s", item["id"], sequence, path)
+            log.info(
+                "item %s: result %d saved as %s%s", item["id"], sequence, path, f" ({note})" if note else ""
+            )
             return True
         return False
 

@@ -156,8 +156,10 @@ def place(fetched: Fetched, folder: Path, stem: str) -> Path:
             if _sha256(final) == fetched.sha256:
                 break
             continue
-        except OSError:  # a file system without hard links: rename, if the name is free
-            if final.exists():
+        except OSError:  # a file system without hard links (exFAT, some shares)
+            try:  # the name is made ours first: the rename then replaces only our empty file
+                os.close(os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
                 if _sha256(final) == fetched.sha256:
                     break
                 continue

@@ -67,6 +67,7 @@ def install(source: Path, data_dir: Path, env: dict[str, str] | None = None) -> 
     done = []
     kept = data_dir / "lightroom"
     _replace_tree(source / PLUGIN_DIR, kept / PLUGIN_DIR)
+    _record_command(kept / PLUGIN_DIR)
     _replace_tree(source / "presets", kept / "presets")
     done.append(f"plugin kept at {kept / PLUGIN_DIR}")
     target = lightroom_dir(env)
@@ -77,10 +78,18 @@ def install(source: Path, data_dir: Path, env: dict[str, str] | None = None) -> 
         )
         return done
     _replace_tree(source / PLUGIN_DIR, target / "Modules" / PLUGIN_DIR)
+    _record_command(target / "Modules" / PLUGIN_DIR)
     _replace_tree(source / "presets", target / "Export Presets" / PRESET_FOLDER)
     done.append(f"plugin installed in {target / 'Modules'}; restart Lightroom to load it")
     done.append(f"export presets installed in {target / 'Export Presets' / PRESET_FOLDER}")
     return done
+
+
+def _record_command(folder: Path) -> None:
+    """`installed.json`: how a host's plugin runs the very aihd-bridge that installed it, wherever
+    the host's PATH points (darktable's script its commands, Lightroom's plugin `serve` when
+    the bridge does not answer)."""
+    (folder / "installed.json").write_text(json.dumps({"command": [sys.executable, "-m", "bridge"]}), "utf-8")
 
 
 def darktable_dir(env: dict[str, str] | None = None, platform: str | None = None) -> Path:
@@ -115,10 +124,7 @@ def install_darktable(
     _replace_tree(source / "darktable" / DARKTABLE_LIB, contrib / DARKTABLE_LIB)
     for name in SHARED_LUA:
         shutil.copyfile(source / PLUGIN_DIR / name, contrib / DARKTABLE_LIB / Path(name).name)
-    # The script runs the very aihd-bridge that installed it, wherever darktable's PATH points.
-    (contrib / DARKTABLE_LIB / "installed.json").write_text(
-        json.dumps({"command": [sys.executable, "-m", "bridge"]}), "utf-8"
-    )
+    _record_command(contrib / DARKTABLE_LIB)
     shutil.copyfile(source / "darktable" / DARKTABLE_SCRIPT, contrib / DARKTABLE_SCRIPT)
     luarc = config / "luarc"
     lines = luarc.read_text("utf-8").splitlines() if luarc.is_file() else []

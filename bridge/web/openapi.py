@@ -53,6 +53,10 @@ _ITEM: dict[str, Any] = {
                     "src": {"type": "string", "description": "where the API served it"},
                     "sha256": {"type": "string"},
                     "sequence": {"type": ["integer", "null"]},
+                    "note": {
+                        "type": ["string", "null"],
+                        "description": "why it is not where its name was meant to be",
+                    },
                 },
             },
         },
@@ -195,6 +199,11 @@ _UPLOAD_REQUEST_JSON = {
                 "properties": {
                     "path": {"type": "string", "description": "absolute path of a file to send"},
                     "source_id": {"type": "string", "description": "the host's id of the photo"},
+                    "name": {
+                        "type": "string",
+                        "description": "the photo's own file name when `path` is a temporary render: "
+                        "its results are named after it",
+                    },
                     "service_name": {"type": "string"},
                     "preset": {"type": "string"},
                     "force": {"type": "boolean", "description": "send even if already ordered"},

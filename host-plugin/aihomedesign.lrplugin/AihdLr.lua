@@ -1,8 +1,8 @@
---[[ The plugin's one bridge to the Lightroom SDK for the logic modules: the environment,
-HTTP through LrHttp, the bridge connection, the debug log, the catalog's identity, catalog
-writes that wait while it is busy, keywords made once per write, results imported and stacked
-above their source, catch-up (AihdCatchUp) with its cursor in the plugin's prefs, and a dialog
-that scrolls. ]]
+--[[ The plugin's bridge to the Lightroom SDK for the logic modules: the environment, HTTP through
+LrHttp, the bridge connection (started when it does not answer), the debug log, catalog writes
+that wait while it is busy, keywords made once per write, results imported and stacked above their
+source, and a dialog that scrolls. Keeping the catalog in step with the bridge (its identity,
+catch-up, the follow-up) is AihdCatalogSync's. ]]
 
 local LrApplication = import 'LrApplication'
 local LrDate = import 'LrDate'
@@ -17,17 +17,29 @@ local LrView = import 'LrView'
 
 local load = require 'AihdLogic'
 local AihdBridge = load 'AihdBridge'
-local AihdCatalog = load 'AihdCatalog'
-local AihdCatchUp = load 'AihdCatchUp'
+local AihdLaunch = load 'AihdLaunch'
 
 local AihdLr = {}
 
 AihdLr.load = load
 AihdLr.log = LrLogger('AIHomeDesign')
 
--- Where LrLogger's 'logfile' lands: Documents/LrClassicLogs/AIHomeDesign.log.
-AihdLr.LOG_PATH = LrPathUtils.child(LrPathUtils.child(LrPathUtils.getStandardFilePath('documents'),
-                                                      'LrClassicLogs'), 'AIHomeDesign.log')
+-- Where LrLogger's 'logfile' lands: Documents/LrClassicLogs up to Lightroom Classic 12; from 13
+-- the system's logs folder (macOS ~/Library/Logs/Adobe/Lightroom/LrClassicLogs, Windows
+-- %APPDATA%\Adobe\Lightroom\Logs\LrClassicLogs).
+local function log_folder()
+  local function under(base, ...)
+    for _, name in ipairs({ ... }) do base = LrPathUtils.child(base, name) end
+    return base
+  end
+  if (LrApplication.versionTable().major or 0) < 13 then
+    return under(LrPathUtils.getStandardFilePath('documents'), 'LrClassicLogs')
+  elseif WIN_ENV then
+    return under(LrPathUtils.getStandardFilePath('appData'), 'Adobe', 'Lightroom', 'Logs', 'LrClassicLogs')
+  end
+  return under(LrPathUtils.getStandardFilePath('home'), 'Library', 'Logs', 'Adobe', 'Lightroom', 'LrClassicLogs')
+end
+AihdLr.LOG_PATH = LrPathUtils.child(log_folder(), 'AIHomeDesign.log')
 
 -- The Plug-in Manager's "Debug log" switch: off, nothing is written.
 function AihdLr.apply_log_switch()
@@ -51,12 +63,12 @@ AihdLr.http = {
   request = function(method, url, body, headers)
     local list = {}
     for field, value in pairs(headers) do list[#list + 1] = { field = field, value = value } end
-    local text, info
-    if method == 'GET' then
-      text, info = LrHttp.get(url, list, HTTP_TIMEOUT)
-    else
-      text, info = LrHttp.post(url, body or '', list, method, HTTP_TIMEOUT)
-    end
+    -- LrHttp may throw rather than answer with an error: either way, no answer.
+    local ok, text, info = LrTasks.pcall(function()
+      if method == 'GET' then return LrHttp.get(url, list, HTTP_TIMEOUT) end
+      return LrHttp.post(url, body or '', list, method, HTTP_TIMEOUT)
+    end)
+    if not ok then return nil, nil, tostring(text) end
     if info and info.error then
       return nil, nil, info.error.errorCode or info.error.name or 'network error'
     end
@@ -68,9 +80,38 @@ function AihdLr.data_dir()
   return AihdBridge.data_dir(AihdLr.env, LrPrefs.prefsForPlugin().dataDir)
 end
 
--- The running bridge, checked with a health call: bridge, health; or nil, reason.
+local START_WAIT = 20  -- seconds a bridge the plugin started has to prove itself
+local started_at  -- when the plugin last started one: at most once a minute
+
+-- The bridge does not answer: start it as the installer recorded (installed.json in the plugin's
+-- folder), then wait until it proves itself. Returns a bridge, or nil and why not.
+local function start_bridge(data_dir)
+  local recorded = AihdLr.env.read_file(LrPathUtils.child(_PLUGIN.path, 'installed.json'))
+  if not recorded then return nil, 'the installer did not record how to start it' end
+  if started_at and os.time() - started_at < 60 then return nil, 'it was started a moment ago and did not answer' end
+  local line, why = AihdLaunch.command(recorded, WIN_ENV, data_dir)
+  if not line then return nil, why end
+  started_at = os.time()
+  AihdLr.log:info('starting the bridge: ' .. line)
+  LrTasks.execute(line)
+  for _ = 1, START_WAIT * 2 do
+    LrTasks.sleep(0.5)
+    local bridge = AihdBridge.connect(AihdLr.env, AihdLr.http, data_dir)
+    if bridge then return bridge end
+  end
+  return nil, string.format('it was started, but did not answer within %d s', START_WAIT)
+end
+
+-- The running bridge, checked with a health call: bridge, health; or nil, reason. One that is
+-- not running is started (start_bridge).
 function AihdLr.connect()
-  local bridge, err = AihdBridge.connect(AihdLr.env, AihdLr.http, AihdLr.data_dir())
+  local data_dir, problem = AihdLr.data_dir()
+  local bridge, err = AihdBridge.connect(AihdLr.env, AihdLr.http, data_dir, problem)
+  if not bridge and data_dir and err:sub(1, #AihdBridge.NOT_RUNNING) == AihdBridge.NOT_RUNNING then
+    local why
+    bridge, why = start_bridge(data_dir)
+    if not bridge then err = err .. ' The plugin could not start it: ' .. why .. '.' end
+  end
   if not bridge then return nil, err end
   local health, why = bridge:health()
   if not health then return nil, why end
@@ -86,14 +127,16 @@ function AihdLr.describe(health)
 end
 
 -- One catalog write with timeout parameters; while another write holds the catalog,
--- wait and try again rather than fail.
-function AihdLr.write_catalog(catalog, title, fn, tries)
+-- wait and try again rather than fail. `private`: only the plugin's own fields, in a
+-- withPrivateWriteAccessDo, which makes no step for the person's Undo.
+function AihdLr.write_catalog(catalog, title, fn, tries, private)
   local last = 'the catalog stayed busy'
   for attempt = 1, tries or 8 do
     local timed_out = false
     local ok, result = LrTasks.pcall(function()
-      return catalog:withWriteAccessDo(title, fn, {
-        timeout = 10, callback = function() timed_out = true end })
+      local timeout = { timeout = 10, callback = function() timed_out = true end }
+      if private then return catalog:withPrivateWriteAccessDo(fn, timeout) end
+      return catalog:withWriteAccessDo(title, fn, timeout)
     end)
     if ok and not timed_out then return true end
     if not ok then
@@ -125,10 +168,30 @@ local function set_fields(photo, fields)
   for field, value in pairs(fields) do photo:setPropertyForPlugin(_PLUGIN, field, value) end
 end
 
+-- Lightroom stacks only photos of one folder: a result beside its source (the bridge writes it
+-- into the source's folder) is stacked above it; one elsewhere (made before results went beside
+-- their sources) comes in on its own.
+local function stack_with(path, photo)
+  local here, there = LrPathUtils.parent(path), LrPathUtils.parent(photo:getRawMetadata('path'))
+  if WIN_ENV then here, there = here and here:lower(), there and there:lower() end
+  return here == there and photo or nil
+end
+
+-- Whether a plan writes more than the plugin's own fields (keywords, imports): then it takes a
+-- full write, an undo step; otherwise a private one.
+local function needs_full_write(writes)
+  for _, write in ipairs(writes) do
+    if write.keyword or #(write.imports or {}) > 0 then return true end
+  end
+  return false
+end
+
 -- One catalog write of a tagging plan (AihdTagging.plan): fields, each keyword once, and the
 -- results imported, each stacked above its source photo and carrying its order id. A result
 -- Lightroom refuses (a format it does not read) is reported and the rest of the write goes on.
--- Returns ok, err, { imported = n, failed = { "path: reason" } }.
+-- Catalog calls inside a write may yield: only LrTasks.pcall may catch them (a plain pcall fails
+-- them all and reports a write that never happened). Returns ok, err, { imported = n, failed =
+-- { "path: reason" } }.
 function AihdLr.write_tags(catalog, writes)
   local report
   local ok, err = AihdLr.write_catalog(catalog, 'AI HomeDesign order ids', function()
@@ -138,7 +201,8 @@ function AihdLr.write_tags(catalog, writes)
       set_fields(write.photo, write.fields)
       if write.keyword then write.photo:addKeyword(keyword(write.keyword)) end
       for _, add in ipairs(write.imports or {}) do
-        local added, photo = pcall(catalog.addPhoto, catalog, add.path, write.photo, 'above')
+        local with = stack_with(add.path, write.photo)
+        local added, photo = LrTasks.pcall(catalog.addPhoto, catalog, add.path, with, with and 'above' or nil)
         if added then
           set_fields(photo, add.fields)
           if add.keyword then photo:addKeyword(keyword(add.keyword)) end
@@ -148,7 +212,7 @@ function AihdLr.write_tags(catalog, writes)
         end
       end
     end
-  end)
+  end, nil, not needs_full_write(writes))
   for _, text in ipairs(ok and report.failed or {}) do AihdLr.log:warn('result not imported: ' .. text) end
   return ok, err, report
 end
@@ -170,123 +234,8 @@ local function user_time(epoch, format)
   return LrDate.timeToUserFormat(LrDate.timeFromPosixDate(epoch), format)
 end
 function AihdLr.clock(epoch) return user_time(epoch, '%H:%M') end
+function AihdLr.date_time(epoch) return user_time(epoch, '%Y-%m-%d %H:%M') end
 function AihdLr.now_text() return LrDate.timeToUserFormat(LrDate.currentTime(), '%Y-%m-%d %H:%M') end
-
--- The active catalog and its identity (AihdCatalog).
-function AihdLr.catalog()
-  local catalog = LrApplication.activeCatalog()
-  return catalog, AihdCatalog.id(catalog:getPath())
-end
-
--- Catch-up state kept per catalog in the plugin's prefs: its cursor and pending batches.
-local function key(name, catalog_id) return name .. '_' .. catalog_id end
-
--- Photos by local id: those of `known` first; the whole catalog is read only when one is not
--- there (the SDK finds a photo by path or UUID, not by local id), once per catch-up.
-local function finder(catalog, known)
-  local index
-  return function(local_ids)
-    local found = {}
-    for _, id in ipairs(local_ids) do
-      local photo = known and known[id]
-      if not photo then
-        if not index then
-          index = {}
-          for _, p in ipairs(catalog:getAllPhotos()) do index[tostring(p.localIdentifier)] = p end
-        end
-        photo = index[id]
-      end
-      found[id] = photo
-    end
-    return found
-  end
-end
-
-local function sync(bridge, known)
-  local prefs = LrPrefs.prefsForPlugin()
-  local catalog, catalog_id = AihdLr.catalog()
-  local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
-  local summary, err
-  if bridge then
-    summary, err = AihdCatchUp.sync {
-      bridge = bridge, client = AihdCatalog.client(catalog_id), catalog_id = catalog_id,
-      cursor = prefs[key('cursor', catalog_id)],
-      save = function(cursor) prefs[key('cursor', catalog_id)] = cursor end,
-      find = finder(catalog, known), current = AihdLr.current,
-      options = AihdLr.import_options(catalog, {
-        add_keyword = prefs.addKeyword ~= false, now = AihdLr.now_text(),
-        time_of = function(item) return item.finished_at and user_time(item.finished_at, '%Y-%m-%d %H:%M') end }),
-      write = function(writes) return AihdLr.write_tags(catalog, writes) end,
-      pending = pending,
-    }
-    prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
-  end
-  if next(pending) then AihdLr.follow_up() end
-  return summary, err
-end
-
-local syncing = false
-
--- Catch-up for the active catalog, in a task, one at a time. `bridge`: a connected one, or nil
--- to connect; `known`: { [local id] = photo } already at hand. Returns the summary
--- (AihdCatchUp.sync) or nil and a reason.
-function AihdLr.catch_up(why, bridge, known)
-  while syncing do LrTasks.sleep(0.5) end
-  syncing = true
-  local reason
-  if not bridge then
-    local found, health_or_reason = AihdLr.connect()
-    bridge, reason = found, not found and health_or_reason or nil
-  end
-  local ok, summary, err = LrTasks.pcall(sync, bridge, known)
-  syncing = false
-  if not ok then summary, err = nil, tostring(summary) end
-  if summary then
-    AihdLr.log:info(string.format('catch-up (%s): %d changes, %d photos written, %d results imported, cursor %s',
-                                  why, summary.items, summary.written, summary.imported, tostring(summary.cursor)))
-  else
-    err = err or reason
-    AihdLr.log:info('catch-up (' .. why .. ') not done: ' .. tostring(err))
-  end
-  return summary, err
-end
-
-local following = false
-
--- While batches still hold photos for this catalog, ask again now and then (every minute;
--- the pref followInterval in tests), until they have ended.
-function AihdLr.follow_up()
-  if following then return end
-  following = true
-  LrTasks.startAsyncTask(function()
-    local prefs = LrPrefs.prefsForPlugin()
-    repeat
-      LrTasks.sleep(prefs.followInterval or 60)
-      local _, catalog_id = AihdLr.catalog()
-      local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
-      local bridge = next(pending) and AihdLr.connect()
-      if bridge then
-        local ended = AihdCatchUp.ended(bridge, pending, prefs[key('cursor', catalog_id)])
-        if AihdLr.catch_up('follow-up', bridge) then
-          pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
-          for _, batch_id in ipairs(ended) do pending[batch_id] = nil end
-          prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
-        end
-      end
-    until not next(pending)
-    following = false
-  end, 'AI HomeDesign follow-up')
-end
-
--- Keep following a batch the export stopped waiting for.
-function AihdLr.keep_following(batch_id)
-  local prefs = LrPrefs.prefsForPlugin()
-  local _, catalog_id = AihdLr.catalog()
-  local pending = AihdCatchUp.pending_from(prefs[key('pending', catalog_id)])
-  pending[batch_id] = true
-  prefs[key('pending', catalog_id)] = AihdCatchUp.pending_text(pending)
-  AihdLr.follow_up()
-end
 
 -- A dialog of its own that scrolls, for lists too long for LrDialogs.message.
 function AihdLr.show_list(title, summary, lines)

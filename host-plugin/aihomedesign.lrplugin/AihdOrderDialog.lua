@@ -24,8 +24,10 @@ local function slot(i, what) return 'aihd_widget' .. i .. '_' .. what end
 -- This dialog's catalogs by service (an answer, or { error = reason }, or 'loading'), its
 -- bridge, whether the menus are being filled (their own changes then are not choices), and the
 -- preset's values the catalog does not offer (said until another is chosen); the space and
--- widgets chosen for each service left, given back when it is chosen again.
+-- widgets chosen for each service left, given back when it is chosen again; those of the service
+-- shown as the dialog last settled them; the keys set from outside since (nil: none).
 local catalogs, bridge, filling, unoffered, chosen, service_shown = {}, nil, false, {}, {}, nil
+local settled, changed = {}, nil
 
 -- Export is disabled while a reason is known: the bridge's first, then the order's.
 function AihdOrderDialog.update(props)
@@ -67,7 +69,9 @@ local function remember(props)
       local title, value = props[slot(i, 'widget')], props[slot(i, 'value')]
       if props[slot(i, 'shown')] and title and value and value ~= '' then widgets[title] = value end
     end
+    filling = true
     props.aihd_widgets = AihdOrder.widgets_text(widgets)
+    filling = false
     local checked = {}
     for title, value in pairs(unoffered) do checked[title] = value end
     for title, value in pairs(widgets) do checked[title] = value end
@@ -77,6 +81,7 @@ local function remember(props)
   else
     props.aihd_order_problem = nil
   end
+  settled = { space = props.aihd_space, widgets = props.aihd_widgets }
   AihdOrderDialog.update(props)
 end
 
@@ -114,22 +119,43 @@ local function load(props)
   show(props)
 end
 
-function AihdOrderDialog.start(props)
-  catalogs, bridge, unoffered, chosen, service_shown = {}, nil, {}, {}, props.aihd_service
-  props:addObserver('aihd_service', function()
-    if filling then return end
-    chosen[service_shown] = { space = props.aihd_space, widgets = props.aihd_widgets }
+-- What changed from outside (the person's service, space or submit; a preset's keys, which
+-- Lightroom sets one by one in an order of its own), taken together once they are all set.
+-- Another service gets back its earlier space and widgets, unless they came with it (a preset).
+local function settle(props)
+  local keys = changed
+  changed = nil
+  if keys.aihd_service and props.aihd_service ~= service_shown then
+    chosen[service_shown] = settled
     service_shown = props.aihd_service
     local before = chosen[service_shown]
-    if before then
+    if before and not keys.aihd_space and not keys.aihd_widgets then
       filling = true
       props.aihd_space, props.aihd_widgets = before.space, before.widgets
       filling = false
     end
     load(props)
-  end)
-  props:addObserver('aihd_space', function() if not filling then show(props) end end)
-  props:addObserver('aihd_submit', function() show(props) end)
+  else
+    show(props)
+  end
+end
+
+local function from_outside(props, key)
+  return function()
+    if filling then return end
+    if not changed then
+      changed = {}
+      LrTasks.startAsyncTask(function() settle(props) end, 'AI HomeDesign dialog')
+    end
+    changed[key] = true
+  end
+end
+
+function AihdOrderDialog.start(props)
+  catalogs, bridge, unoffered, chosen, service_shown, changed = {}, nil, {}, {}, props.aihd_service, nil
+  for _, key in ipairs({ 'aihd_service', 'aihd_space', 'aihd_widgets', 'aihd_submit' }) do
+    props:addObserver(key, from_outside(props, key))
+  end
   for i = 1, AihdOrder.SLOTS do
     props:addObserver(slot(i, 'value'), function()
       if filling then return end

@@ -1,15 +1,17 @@
 --[[ The "AI HomeDesign" export service: dialog section, then processRenderedPhotos.
 Thin glue: the work is in AihdExportJob (the export), AihdTagging (what to write), AihdOrder
-(submit, space and widgets; AihdOrderDialog their menus), and AihdLr.catch_up (what the bridge
+(submit, space and widgets; AihdOrderDialog their menus), and AihdCatalogSync.catch_up (what the bridge
 finished outside any export, before and after this one, results included). ]]
 
 local LrApplication = import 'LrApplication'
 local LrDialogs = import 'LrDialogs'
+local LrPathUtils = import 'LrPathUtils'
 local LrPrefs = import 'LrPrefs'
 local LrProgressScope = import 'LrProgressScope'
 local LrTasks = import 'LrTasks'
 local LrView = import 'LrView'
 
+local AihdCatalogSync = require 'AihdCatalogSync'
 local AihdLr = require 'AihdLr'
 local AihdOrderDialog = require 'AihdOrderDialog'
 local AihdCatalog = AihdLr.load 'AihdCatalog'
@@ -85,17 +87,19 @@ local function report_failures(photos, results, reported, total)
 end
 
 -- What each photo gets in the catalog, and the results already finished: one write, each
--- keyword created once in it. Returns how many results came in.
-local function tag_photos(props, photos, results)
+-- keyword created once in it. Returns how many results came in. A write Lightroom refuses while
+-- it exports is done again once the export has ended (the follow-up's catch-up).
+local function tag_photos(props, photos, results, batch_id)
   local catalog = LrApplication.activeCatalog()
   local writes = AihdTagging.plan(photos, results, AihdLr.current, AihdLr.import_options(catalog,
                                   { add_keyword = props.aihd_addKeyword, now = AihdLr.now_text() }))
   local ok, err, report = AihdLr.write_tags(catalog, writes)
   if ok then return report.imported end
-    AihdLr.log:error('could not tag the photos: ' .. tostring(err))
-    LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the '
-      .. 'plugin write the order ids (' .. tostring(err) .. '). "Order History of Selected Photos" '
-      .. 'in the Library menu shows them from the bridge.', 'warning')
+  AihdLr.log:error('could not tag the photos: ' .. tostring(err))
+  if batch_id then AihdCatalogSync.keep_following(batch_id) end
+  LrDialogs.message('AI HomeDesign', 'The photos were ordered, but Lightroom did not let the plugin write '
+    .. 'the order ids while it exported (' .. tostring(err) .. '). They are written by themselves once the '
+    .. 'export has ended.', 'warning')
   return 0
 end
 
@@ -111,6 +115,8 @@ end
 
 function provider.processRenderedPhotos(functionContext, exportContext)
   AihdLr.apply_log_switch()
+  AihdCatalogSync.exporting = AihdCatalogSync.exporting + 1  -- the follow-up writes nothing until it has ended
+  functionContext:addCleanupHandler(function() AihdCatalogSync.exporting = AihdCatalogSync.exporting - 1 end)
   local props, prefs = exportContext.propertyTable, LrPrefs.prefsForPlugin()
   local total = exportContext.exportSession:countRenditions()
   local scope = exportContext:configureProgress {
@@ -131,8 +137,8 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   AihdLr.log:info(string.format('export of %d photos, service %s, submit %s', total, tostring(props.aihd_service),
                                 tostring(order.submit)))
   prefs.addKeyword = props.aihd_addKeyword  -- what catch-up does for this catalog from now on
-  AihdLr.catch_up('before export', bridge)
-  local _, catalog_id = AihdLr.catalog()
+  AihdCatalogSync.catch_up('before export', bridge)
+  local _, catalog_id = AihdCatalogSync.catalog(bridge)
 
   local job = AihdExportJob.new {
     bridge = bridge, client = AihdCatalog.client(catalog_id), total = total,
@@ -143,10 +149,14 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   -- The render loop: failures known now go to Lightroom's own list, inside the loop.
   local photos, by_local, renditions, reported, canceled = {}, {}, {}, {}, false
   for _, rendition in exportContext:renditions { stopIfCanceled = true } do
-    local local_id = tostring(rendition.photo.localIdentifier)
-    local source_id = AihdCatalog.source_id(catalog_id, local_id)
-    photos[source_id], by_local[local_id], renditions[source_id] = rendition.photo, rendition.photo, rendition
-    for _, failure in ipairs(job:hand_over(source_id, function() return rendition:waitForRender() end)) do
+    local photo = rendition.photo
+    local local_id = tostring(photo.localIdentifier)
+    local source_id = AihdCatalog.source_id(catalog_id, local_id, photo:getRawMetadata('uuid'))
+    photos[source_id], by_local[local_id], renditions[source_id] = photo, photo, rendition
+    -- Results are named after the photo and written beside it, where Lightroom can stack them.
+    local original = photo:getRawMetadata('path')
+    local own = { name = LrPathUtils.leafName(original), results_dir = LrPathUtils.parent(original) }
+    for _, failure in ipairs(job:hand_over(source_id, function() return rendition:waitForRender() end, own)) do
       renditions[failure.source_id]:uploadFailed(failure.error)
       reported[failure.source_id] = true
     end
@@ -164,18 +174,18 @@ function provider.processRenderedPhotos(functionContext, exportContext)
     count[item.state] = (count[item.state] or 0) + 1
     if AihdOrder.pending(item) then count.following = count.following + 1 end
   end
-  local imported = tag_photos(props, photos, results)
+  local imported = tag_photos(props, photos, results, batch_id)
   report_failures(photos, results, reported, total)
   if job.timed_out then
-    AihdLr.keep_following(batch_id)
+    AihdCatalogSync.keep_following(batch_id)
     LrDialogs.message('AI HomeDesign', string.format('%d of %d photos are still on their way: the bridge '
       .. 'keeps them and orders them as soon as it can. Their order ids will be written onto them by '
       .. 'themselves, even if Lightroom is closed in the meantime (then when it starts again).',
       count.waiting, total), 'info')
   end
   -- Submitted orders go on in the bridge: their results come in by the follow-up.
-  if count.following > 0 then AihdLr.keep_following(batch_id) end
-  local summary = AihdLr.catch_up('after export', bridge, by_local)
+  if count.following > 0 then AihdCatalogSync.keep_following(batch_id) end
+  local summary = AihdCatalogSync.catch_up('after export', bridge, by_local)
   imported = imported + (summary and summary.imported or 0)
   LrDialogs.showBezel(string.format('AI HomeDesign: %d ordered, %d not ordered, %d cancelled%s%s', count.done,
     count.failed, count.cancelled, count.waiting > 0 and string.format(', %d on their way', count.waiting) or '',

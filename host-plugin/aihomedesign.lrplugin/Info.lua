@@ -14,6 +14,9 @@ return {
   LrMetadataTagsetFactory = { 'Tagset.lua' },
   LrPluginInfoProvider = 'PluginInfoProvider.lua',
   LrInitPlugin = 'InitPlugin.lua',
+  LrForceInitPlugin = true,  -- the catch-up runs when Lightroom starts, not at the plugin's first use
+  LrShutdownPlugin = 'ShutdownPlugin.lua',
+  LrShutdownApp = 'ShutdownApp.lua',
   LrLibraryMenuItems = {
     { title = LOC '$$$/AIHD/CatchUp=AI HomeDesign: Bring In Finished Results',
       file = 'CatchUp.lua' },

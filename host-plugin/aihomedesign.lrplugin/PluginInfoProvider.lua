@@ -11,7 +11,8 @@ local AihdLr = require 'AihdLr'
 local info = {}
 
 local function refresh(props)
-  props.aihd_dataDir = AihdLr.data_dir()
+  local dir, problem = AihdLr.data_dir()
+  props.aihd_dataDir = dir or problem
   local bridge, health_or_reason = AihdLr.connect()
   if bridge then
     props.aihd_status = AihdLr.describe(health_or_reason)

@@ -1,26 +1,29 @@
 --[[ Library menu: the AI HomeDesign orders of the selected photos, from the catalog and the
-bridge (one call per 250 photos), in a dialog that scrolls. The bridge knows a photo by its
-catalog's source id, or by its bare local id when plugin 0.1 sent it: both are asked. ]]
+bridge (one call per 150 photos), in a dialog that scrolls. The bridge knows a photo by its
+source id with its uuid, without it (plugin 0.2), or by its bare local id (plugin 0.1): all are
+asked. ]]
 
 local LrTasks = import 'LrTasks'
 
+local AihdCatalogSync = require 'AihdCatalogSync'
 local AihdLr = require 'AihdLr'
 local AihdCatalog = AihdLr.load 'AihdCatalog'
 local AihdTagging = AihdLr.load 'AihdTagging'
 
-local BATCH = 250  -- photos per call, two source ids each: a URL stays well under any server's limit
+local BATCH = 150  -- photos per call, three source ids each: a URL stays well under any server's limit
 
 LrTasks.startAsyncTask(function()
-  local catalog, catalog_id = AihdLr.catalog()
+  local bridge, health_or_reason = AihdLr.connect()
+  local catalog, catalog_id = AihdCatalogSync.catalog(bridge)
   local photos = catalog:getTargetPhotos()
   local fields = catalog:batchGetPropertyForPlugin(photos, _PLUGIN, AihdTagging.FIELDS)
-  local bridge, health_or_reason = AihdLr.connect()
   local reason = not bridge and health_or_reason or nil
   local items = {}
   for first = 1, bridge and #photos or 0, BATCH do
     local ids = {}
     for i = first, math.min(first + BATCH - 1, #photos) do
-      for _, id in ipairs(AihdCatalog.known_ids(catalog_id, photos[i].localIdentifier)) do ids[#ids + 1] = id end
+      local known = AihdCatalog.known_ids(catalog_id, photos[i].localIdentifier, photos[i]:getRawMetadata('uuid'))
+      for _, id in ipairs(known) do ids[#ids + 1] = id end
     end
     local answer, why = bridge:history_for(ids)
     if not answer then reason = why break end

@@ -28,7 +28,27 @@ The rules (each has a test in test_fake_sdk.lua):
   LrView     only the SDK's controls, each with its documented properties
   LrHttp     headers as a list of { field, value }; a POST without Content-Type goes as
              text/plain, and 'skip' sends none (the API reference's words)
-  dialogs    LrDialogs.message does not scroll: no more than MESSAGE_LINES lines ]]
+  dialogs    LrDialogs.message does not scroll: no more than MESSAGE_LINES lines
+  yields     catalog calls inside a write (addPhoto, setPropertyForPlugin, addKeyword,
+             createKeyword) may yield: never inside a plain pcall (LrTasks.pcall allows it)
+  stacks     addPhoto stacks only with a photo of the same folder (Adobe: photos in different
+             folders cannot be stacked)
+  files      a plug-in whose path has non-ASCII bytes cannot use Lua's own loadfile, dofile or
+             io.open (Windows: they take the ANSI code page); LrFileUtils.readFile can
+  undo       FakeSdk.undo() takes back the last withWriteAccessDo write, as Ctrl/Cmd-Z does;
+             withPrivateWriteAccessDo makes no undo step
+  catalog    getPath() is the file's path, which an upgrade or a move changes; the catalog's own
+             plug-in properties (setPropertyForPlugin) stay with it
+  reload     a plug-in reloaded, disabled or Lightroom quitting: LrShutdownPlugin and
+             LrShutdownApp run, and the old plug-in's tasks go on until they end by themselves
+  start      LrInitPlugin runs when Lightroom starts only with LrForceInitPlugin = true
+  presets    a preset chosen in the export dialog sets its keys in a shuffled order
+  photos     getAllPhotos costs time per photo on Lightroom's side: a catalog large enough to
+             freeze Lightroom is a violation (FREEZE_SECONDS)
+  LrHttp     throws, rather than returning an error, when the connection is refused (http_throws)
+  logs       LrLogger's 'logfile' lands where the Lightroom version writes it (log_path)
+  export     a scenario's Lightroom may refuse catalog writes while it exports
+             (refuse_writes_in_export); LrTasks.execute runs its line in a shell ]]
 
 local http = require 'socket.http'
 local ltn12 = require 'ltn12'
@@ -36,11 +56,12 @@ local socket = require 'socket'
 local SDK = require 'sdk_api'
 
 local real_pcall, real_xpcall, real_require = pcall, xpcall, require
+local real_open, real_loadfile, real_dofile = io.open, loadfile, dofile
 
 local FakeSdk = {
   record = { dialogs = {}, modals = {}, bezels = {}, captions = {}, portions = {}, failures = {},
              log = {}, write_attempts = 0, writes = 0, scopes = {}, violations = {}, task_errors = {},
-             requests = {}, opened_urls = {}, all_photos_read = 0 },
+             requests = {}, opened_urls = {}, all_photos_read = 0, executed = {} },
   prefs = {}, sleep_scale = 1, confirm_answer = 'ok', modal_answer = 'ok',
   home = os.getenv('HOME') or '/tmp',
 }
@@ -120,11 +141,22 @@ function xpcall(fn, handler)  -- luacheck: ignore 121
   return unpack(results, 1, results.n)
 end
 
+local state  -- the catalog's state (below): a write open there is no place to wait
+
+-- A catalog call inside a write may yield in Lightroom: inside a plain pcall that fails.
+local function may_yield(what)
+  local co = coroutine.running()
+  if co and (boundary[co] or 0) > 0 then
+    violation('Yielding is not allowed within a C or metamethod call (' .. what
+              .. ' inside a plain pcall; LrTasks.pcall allows it)', 3)
+  end
+end
+
 -- Give way to other tasks until `wake` (seconds, socket clock); `what` names the caller.
 local function wait(what, seconds)
   local task, co = current_task()
   if not task then violation(what .. ' must be called from within a task (LrTasks.startAsyncTask)', 3) end
-  if (boundary[co] or 0) > 0 then
+  if (boundary[co] or 0) > 0 or state.tx then
     violation('Yielding is not allowed within a C or metamethod call (' .. what
               .. ' inside a plain pcall or a catalog write; LrTasks.pcall allows it)', 3)
   end
@@ -139,11 +171,13 @@ local function start_task(fn, name)
 end
 
 -- Runs every task until none is left (or `deadline` seconds pass). With `quit`, the deadline
--- is Lightroom quitting: the tasks still running are dropped where they wait.
+-- is Lightroom quitting: the tasks still running are dropped where they wait; with 'pause', they
+-- stay, to run on at the next call.
 function FakeSdk.run_tasks(deadline, quit)
   local stop = socket.gettime() + (deadline or 600)
   while #queue > 0 do
     if socket.gettime() > stop then
+      if quit == 'pause' then return end
       if quit then
         for i = #queue, 1, -1 do queue[i] = nil end
         FakeSdk.quit = true
@@ -164,6 +198,8 @@ function FakeSdk.run_tasks(deadline, quit)
       end
       soonest = math.min(soonest, task.wake)
     end
+    -- Asleep until the next task wakes, or the deadline (Lightroom quits then, whoever sleeps).
+    soonest = math.min(soonest, stop + 0.001)
     if #queue > 0 and soonest > socket.gettime() then socket.sleep(soonest - socket.gettime()) end
   end
 end
@@ -176,6 +212,13 @@ local LrTasks = {
   end,
   sleep = function(seconds) wait('LrTasks.sleep', seconds) end,
   yield = function() wait('LrTasks.yield', 0) end,
+  -- Runs a shell line (sh here; cmd.exe on Windows) and waits for it: its exit status.
+  execute = function(line)
+    wait('LrTasks.execute')
+    FakeSdk.record.executed[#FakeSdk.record.executed + 1] = line
+    local status = os.execute(line)
+    return status
+  end,
 }
 
 -- Like pcall, but a yield inside passes through to the task (a coroutine of its own).
@@ -305,6 +348,8 @@ local function request(what, method, url, body, headers, timeout)
     source = body and ltn12.source.string(body) or nil,
   }
   if not ok then
+    -- LrHttp is reported to throw for some failures rather than answer with an error.
+    if FakeSdk.http_throws then error(what .. ': ' .. tostring(code), 3) end
     return nil, { error = { errorCode = 'cannotConnectToHost', name = tostring(code) } }
   end
   local info = { status = code }
@@ -325,7 +370,7 @@ local LrHttp = {
 
 -- Files, paths, prefs, logging, dates ------------------------------------------------------------
 local function kind_of(path)
-  local fh = io.open(path, 'rb')
+  local fh = real_open(path, 'rb')
   if not fh then return false end
   local _, err = fh:read(1)
   fh:close()
@@ -337,7 +382,7 @@ local LrFileUtils = {
   exists = kind_of,
   readFile = function(path)
     if kind_of(path) ~= 'file' then return nil end
-    local fh = assert(io.open(path, 'rb'))
+    local fh = assert(real_open(path, 'rb'))
     local text = fh:read('*a')
     fh:close()
     return text
@@ -345,9 +390,12 @@ local LrFileUtils = {
   createAllDirectories = function(path) return os.execute('mkdir -p "' .. path .. '"') == 0 end,
 }
 
+local function folder_of(path) return (tostring(path):match('^(.*)/[^/]+$')) end
+
 local LrPathUtils = {
   getStandardFilePath = function(which)
-    local paths = { home = FakeSdk.home, documents = FakeSdk.home .. '/Documents', temp = os.getenv('TMPDIR') or '/tmp' }
+    local paths = { home = FakeSdk.home, documents = FakeSdk.home .. '/Documents', temp = os.getenv('TMPDIR') or '/tmp',
+                    appData = FakeSdk.home .. '/AppData/Roaming' }
     return paths[which] or error('the fake LrPathUtils knows no standard path ' .. tostring(which))
   end,
   child = function(a, b) return a .. '/' .. b end,
@@ -357,8 +405,15 @@ local LrPathUtils = {
 
 local LrPrefs = { prefsForPlugin = function() return FakeSdk.prefs end }
 
--- Where LrLogger's 'logfile' writes: Documents/LrClassicLogs/<name>.log (Lightroom Classic 8+).
+-- The Lightroom version running (LrApplication.versionTable).
+FakeSdk.version = { major = 14, minor = 0 }
+
+-- Where LrLogger's 'logfile' writes: Documents/LrClassicLogs/<name>.log up to Lightroom Classic
+-- 12; from 13, the system's logs folder (macOS ~/Library/Logs/Adobe/Lightroom/LrClassicLogs).
 function FakeSdk.log_path(name)
+  if FakeSdk.version.major >= 13 then
+    return FakeSdk.home .. '/Library/Logs/Adobe/Lightroom/LrClassicLogs/' .. name .. '.log'
+  end
   return FakeSdk.home .. '/Documents/LrClassicLogs/' .. name .. '.log'
 end
 
@@ -375,8 +430,8 @@ local function log_level(level)
     local text = table.concat({ ... }, ' ')
     record.log[#record.log + 1] = level .. ' ' .. text
     if self._action == 'logfile' then
-      os.execute('mkdir -p "' .. FakeSdk.home .. '/Documents/LrClassicLogs"')
-      local fh = assert(io.open(FakeSdk.log_path(self._name), 'ab'))
+      os.execute('mkdir -p "' .. FakeSdk.log_path(self._name):match('^(.*)/') .. '"')
+      local fh = assert(real_open(FakeSdk.log_path(self._name), 'ab'))
       fh:write(level:upper(), ' ', text, '\n')
       fh:close()
     end
@@ -504,8 +559,8 @@ local LrDialogs = {
 -- The catalog ------------------------------------------------------------------------------------
 -- The catalog's state, which the test sets up and reads: its file's path, photos, selected, busy
 -- (writes to refuse).
-local state = { path = '/fake/Lightroom Catalog.lrcat', photos = {}, busy = 0, keywords = {}, selected = {},
-                tx = nil }
+state = { path = '/fake/Lightroom Catalog.lrcat', photos = {}, busy = 0, keywords = {}, selected = {},
+          tx = nil, props = {}, undo = {} }
 FakeSdk.catalog = state
 local Catalog = {}
 FakeSdk.fields = {}  -- id -> definition, from the plugin's MetadataDefinition.lua
@@ -514,6 +569,7 @@ local function in_write(what, full)
   local tx = state.tx
   if not tx then violation(what .. ' must be called inside a catalog write (withWriteAccessDo)', 3) end
   if full and tx.private then violation(what .. ' needs withWriteAccessDo, not withPrivateWriteAccessDo', 3) end
+  may_yield(what)
   return tx
 end
 
@@ -559,8 +615,9 @@ local function run_write(kind, name, fn, params)
               .. "': it is nested inside another write", 3)
   end
   wait('LrCatalog:' .. kind)
-  if state.busy > 0 then
-    state.busy = state.busy - 1
+  -- A scenario's Lightroom that refuses writes while it exports (refuse_writes_in_export).
+  if state.busy > 0 or (FakeSdk.refuse_writes_in_export and FakeSdk.exporting) then
+    state.busy = math.max(state.busy - 1, 0)
     if params and params.timeout then
       if params.callback then params.callback() end
       return 'aborted'
@@ -568,16 +625,30 @@ local function run_write(kind, name, fn, params)
     error("LrCatalog:withWriteAccessDo: could not execute action '" .. tostring(name) .. "'. It was blocked by "
           .. 'another write access call, and no timeout parameters were provided.', 2)
   end
-  local tx = { private = kind == 'withPrivateWriteAccessDo', props = {}, keywords = {}, created = {}, added = {} }
+  local tx = { private = kind == 'withPrivateWriteAccessDo', props = {}, keywords = {}, created = {}, added = {},
+               catalog_props = {} }
   state.tx = tx
-  local results = inside_boundary(coroutine.running(), fn)
+  -- Not a C boundary: the catalog's own calls may yield inside (may_yield); a plain pcall may not.
+  local results = pack(real_pcall(fn))
   state.tx = nil
   if not results[1] then error(results[2], 0) end  -- a failed write changes nothing
-  for _, change in ipairs(tx.props) do change.photo._props[change.field] = change.value end
-  for path, keyword in pairs(tx.created) do state.keywords[path] = keyword end
+  local undo = { name = name, props = {}, keywords = {}, created = {}, added = tx.added, catalog_props = {} }
+  for _, change in ipairs(tx.props) do
+    table.insert(undo.props, 1, { photo = change.photo, field = change.field, value = change.photo._props[change.field] })
+    change.photo._props[change.field] = change.value
+  end
+  for _, change in ipairs(tx.catalog_props) do
+    table.insert(undo.catalog_props, 1, { field = change.field, value = state.props[change.field] })
+    state.props[change.field] = change.value
+  end
+  for path, keyword in pairs(tx.created) do
+    state.keywords[path] = keyword
+    undo.created[#undo.created + 1] = path
+  end
   for _, add in ipairs(tx.keywords) do
     local list = add.photo._keywords
     list[#list + 1] = add.keyword._path
+    undo.keywords[#undo.keywords + 1] = list
   end
   for _, add in ipairs(tx.added) do
     state.photos[#state.photos + 1] = add.photo
@@ -589,8 +660,34 @@ local function run_write(kind, name, fn, params)
       add.with._stack, add.photo._stack = stack, stack
     end
   end
+  if not tx.private then state.undo[#state.undo + 1] = undo end  -- a private write makes no undo step
   record.writes = record.writes + 1
   return 'executed'
+end
+
+local function remove(list, value)
+  for i = #list, 1, -1 do if list[i] == value then table.remove(list, i) end end
+end
+
+-- The person's Ctrl/Cmd-Z: the last withWriteAccessDo write is taken back, whatever wrote it.
+-- Returns its name, or nil when there is nothing to undo.
+function FakeSdk.undo()
+  local undo = table.remove(state.undo)
+  if not undo then return nil end
+  for _, change in ipairs(undo.props) do change.photo._props[change.field] = change.value end
+  for _, change in ipairs(undo.catalog_props) do state.props[change.field] = change.value end
+  for _, path in ipairs(undo.created) do state.keywords[path] = nil end
+  for _, list in ipairs(undo.keywords) do table.remove(list) end
+  for _, add in ipairs(undo.added) do
+    remove(state.photos, add.photo)
+    if add.photo._stack then
+      remove(add.photo._stack, add.photo)
+      if #add.photo._stack == 1 then add.photo._stack[1]._stack = nil end
+      add.photo._stack = nil
+    end
+  end
+  record.undone = (record.undone or 0) + 1
+  return undo.name
 end
 
 local function plugin_handle(plugin)
@@ -604,9 +701,45 @@ function catalog_methods:withPrivateWriteAccessDo(fn, params)
 end
 function catalog_methods:getTargetPhotos() return state.selected end
 function catalog_methods:getPath() return state.path end
+-- Lightroom builds an LrPhoto for each photo on its main thread: a big catalog freezes it.
+FakeSdk.PHOTO_SECONDS, FakeSdk.FREEZE_SECONDS = 0.00002, 0.5
 function catalog_methods:getAllPhotos()
   record.all_photos_read = record.all_photos_read + 1
+  local count = #state.photos + (state.more_photos or 0)
+  if count * FakeSdk.PHOTO_SECONDS > FakeSdk.FREEZE_SECONDS then
+    violation(string.format('getAllPhotos on %d photos freezes Lightroom for %.1f s: use findPhotosWithProperty',
+                            count, count * FakeSdk.PHOTO_SECONDS), 2)
+  end
   return { unpack(state.photos) }
+end
+
+function catalog_methods:findPhotosWithProperty(plugin_id, field)
+  if plugin_id ~= _PLUGIN.id then violation('findPhotosWithProperty takes the plug-in\'s id', 2) end
+  if not FakeSdk.fields[field] then violation('no field "' .. tostring(field) .. '" is declared', 2) end
+  local found = {}
+  for _, photo in ipairs(state.photos) do
+    if photo._props[field] ~= nil then found[#found + 1] = photo end
+  end
+  return found
+end
+
+function catalog_methods:findPhotoByUuid(uuid)
+  for _, photo in ipairs(state.photos) do if photo._uuid == uuid then return photo end end
+  return nil
+end
+
+-- The catalog's own plug-in properties: they live in the catalog file, whatever its path.
+function catalog_methods:getPropertyForPlugin(plugin, field)
+  if plugin ~= _PLUGIN and plugin ~= _PLUGIN.id then violation('the plug-in argument must be _PLUGIN', 2) end
+  return state.props[field]
+end
+function catalog_methods:setPropertyForPlugin(plugin, field, value)
+  if plugin ~= _PLUGIN then violation('the plug-in argument must be _PLUGIN', 2) end
+  local tx = in_write('LrCatalog:setPropertyForPlugin')
+  if type(value) == 'table' or type(value) == 'function' then
+    violation('LrCatalog:setPropertyForPlugin takes no table or function', 2)
+  end
+  tx.catalog_props[#tx.catalog_props + 1] = { field = field, value = value }
 end
 function catalog_methods:batchGetPropertyForPlugin(photos, plugin, fields)
   plugin_handle(plugin)
@@ -642,9 +775,14 @@ local photo_methods = {}
 local photo_meta = strict('LrPhoto', photo_methods)
 
 local last_id = 0
+-- A photo's uuid, unless the scenario gives one: made from its local id.
+local function uuid_of(id)
+  return string.format('%08X-0000-4000-8000-%012X', tonumber(id) or 0, tonumber(id) or 0)
+end
 local function new_photo(id, path)
   last_id = math.max(last_id, tonumber(id) or 0)
-  return setmetatable({ localIdentifier = id, _path = path, _props = {}, _keywords = {} }, photo_meta)
+  return setmetatable({ localIdentifier = id, _path = path, _props = {}, _keywords = {}, _uuid = uuid_of(id) },
+                      photo_meta)
 end
 
 function FakeSdk.photo(id, path)
@@ -669,6 +807,10 @@ function catalog_methods:addPhoto(path, stack_with, position)
   end
   if position ~= nil and position ~= 'above' and position ~= 'below' then
     violation("addPhoto: the stacking position is 'above' or 'below', not " .. tostring(position), 2)
+  end
+  if stack_with and folder_of(stack_with._path) ~= folder_of(path) then
+    violation('addPhoto: photos in different folders cannot be stacked (' .. tostring(path) .. ' with '
+              .. tostring(stack_with._path) .. ')', 2)
   end
   -- The errors Lightroom throws (the plugin may catch them): not violations of a rule.
   if kind_of(path) ~= 'file' then error('LrCatalog:addPhoto: the file does not exist: ' .. tostring(path), 2) end
@@ -733,12 +875,21 @@ function photo_methods:addKeyword(keyword)
   tx.keywords[#tx.keywords + 1] = { photo = self, keyword = keyword }
 end
 
+function photo_methods:getRawMetadata(key)
+  if key == 'path' then return self._path end
+  if key == 'uuid' then return self._uuid end
+  error('the fake LrPhoto has no raw metadata ' .. tostring(key) .. ' yet: add it to fake_sdk.lua')
+end
+
 function photo_methods:getFormattedMetadata(key)
   if key ~= 'fileName' then error('the fake LrPhoto knows only fileName, not ' .. tostring(key)) end
   return (self._path:match('[^/]+$'))
 end
 
-local LrApplication = { activeCatalog = function() return Catalog end }
+local LrApplication = {
+  activeCatalog = function() return Catalog end,
+  versionTable = function() return { major = FakeSdk.version.major, minor = FakeSdk.version.minor } end,
+}
 
 -- import and require ------------------------------------------------------------------------------
 local registry = {
@@ -775,24 +926,75 @@ local function plugin_require(plugin_dir)
     if type(name) ~= 'string' or name:find('[./\\]') then
       violation("require '" .. tostring(name) .. "': Lightroom loads only files at the plug-in's root", 2)
     end
-    local chunk = assert(loadfile(plugin_dir .. '/' .. name .. '.lua'))
+    local chunk = assert(real_loadfile(plugin_dir .. '/' .. name .. '.lua'))
     local value = chunk(name)
     loaded[name] = value == nil and true or value
     return loaded[name]
   end
 end
 
+-- Lua's own file functions take the ANSI code page on Windows: a path with other bytes than
+-- ASCII (C:\Users\José\...) does not open. Lightroom's LrFileUtils takes UTF-8.
+local function ansi_only(name, real)
+  return function(path, ...)
+    if type(path) == 'string' and path:find('[\128-\255]') then
+      violation(name .. ' cannot open ' .. path .. ': Lua\'s own file functions take the ANSI code page '
+                .. '(use LrFileUtils.readFile, and loadstring for code)', 2)
+    end
+    return real(path, ...)
+  end
+end
+
 -- The globals Lightroom gives a plug-in, for the plug-in at `plugin_dir`.
 function FakeSdk.install(plugin_dir)
+  loadfile, dofile, io.open = ansi_only('loadfile', real_loadfile), ansi_only('dofile', real_dofile),  -- luacheck: ignore 121 122
+                              ansi_only('io.open', real_open)
   _PLUGIN = setmetatable({ id = 'com.aihomedesign.bridge.lightroom', path = plugin_dir, enabled = true },
                          strict('LrPlugin', {}))
   WIN_ENV, MAC_ENV = false, false
   LOC = function(text) return (text:gsub('^%$%$%$[^=]*=', '')) end
   require = plugin_require(plugin_dir)  -- luacheck: ignore 121
-  local definition = dofile(plugin_dir .. '/MetadataDefinition.lua')
+  local definition = real_dofile(plugin_dir .. '/MetadataDefinition.lua')
   for _, def in ipairs(definition.metadataFieldsForPhotos) do FakeSdk.fields[def.id] = def end
 end
 FakeSdk.real_require, FakeSdk.real_pcall = real_require, real_pcall
+FakeSdk.real_open, FakeSdk.real_loadfile, FakeSdk.real_dofile = real_open, real_loadfile, real_dofile
+
+-- Lightroom starts with the plug-in enabled: LrInitPlugin runs now only with LrForceInitPlugin;
+-- otherwise at the plug-in's first use. `run(file)` runs a file of the plug-in. Returns whether
+-- it ran.
+function FakeSdk.start(info, run)
+  if info.LrForceInitPlugin ~= true or not info.LrInitPlugin then return false end
+  run(info.LrInitPlugin)
+  return true
+end
+
+-- The plug-in reloaded (Plug-in Manager's Reload, or disabled and enabled): LrShutdownPlugin
+-- runs (a file that returns an LrShutdownFunction has it called), then the plug-in's files load
+-- afresh, their modules too; the old plug-in's tasks go on.
+function FakeSdk.reload(info, run, plugin_dir)
+  local shutdown = info.LrShutdownPlugin and run(info.LrShutdownPlugin)
+  if type(shutdown) == 'table' and shutdown.LrShutdownFunction then
+    shutdown.LrShutdownFunction(function() end, function() end)
+  end
+  FakeSdk.install(plugin_dir)
+  if info.LrInitPlugin then run(info.LrInitPlugin) end
+end
+
+-- A preset chosen in the export dialog: Lightroom sets its keys one by one, in an order it does
+-- not document; here a shuffled one (`seed` picks it).
+function FakeSdk.apply_preset(props, values, seed)
+  local keys = {}
+  for k in pairs(values) do keys[#keys + 1] = k end
+  table.sort(keys)
+  math.randomseed(seed or os.time())
+  for i = #keys, 2, -1 do
+    local j = math.random(i)
+    keys[i], keys[j] = keys[j], keys[i]
+  end
+  for _, k in ipairs(keys) do props[k] = values[k] end
+  return keys
+end
 
 -- An export provider's declarations, against the documented names.
 local SECTIONS = set_of({ 'exportLocation', 'fileNaming', 'fileSettings', 'imageSettings',
@@ -824,7 +1026,7 @@ function rendition_methods:waitForRender()
   if context._cancel_after and context._rendered >= context._cancel_after then context._scope._canceled = true end
   if spec.fail then return false, 'Render failed: ' .. spec.fail end
   local out = context._render_dir .. '/' .. self._index .. '-' .. spec.source:match('[^/]+$')
-  local src, dst = assert(io.open(spec.source, 'rb')), assert(io.open(out, 'wb'))
+  local src, dst = assert(real_open(spec.source, 'rb')), assert(real_open(out, 'wb'))
   dst:write(src:read('*a'))
   src:close()
   dst:close()

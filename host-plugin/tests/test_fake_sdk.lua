@@ -155,7 +155,7 @@ test('catalog: addPhoto only in a write; it stacks, and throws for a missing or 
   os.remove(dir)
   os.execute('mkdir -p "' .. dir .. '"')
   local function file(name)
-    local fh = assert(io.open(dir .. '/' .. name, 'wb'))
+    local fh = assert(FakeSdk.real_open(dir .. '/' .. name, 'wb'))
     fh:write('bytes')
     fh:close()
     return dir .. '/' .. name
@@ -289,6 +289,160 @@ test('dialogs: a message does not scroll; a modal dialog takes documented argume
     LrDialogs.presentModalDialog { title = 't', contents = f:column {}, buttons = {} }
   end, true)
   keeps(function() LrDialogs.message('t', 'a few\nlines') end)
+end)
+
+test('yields: a catalog call inside a write may yield: never inside a plain pcall', function()
+  raises('addKeyword inside a plain pcall', function()
+    catalog:withWriteAccessDo('y', function()
+      local keyword = catalog:createKeyword('Yield', {}, false, nil, true)
+      local ok, err = pcall(photo.addKeyword, photo, keyword)
+      if not ok then error(err, 0) end
+    end, { timeout = 1 })
+  end, true)
+  raises('setPropertyForPlugin inside a plain pcall', function()
+    catalog:withWriteAccessDo('y', function()
+      assert(pcall(photo.setPropertyForPlugin, photo, _PLUGIN, 'status', 'x'))
+    end, { timeout = 1 })
+  end, true)
+  keeps(function()
+    catalog:withWriteAccessDo('y', function()
+      assert(LrTasks.pcall(photo.setPropertyForPlugin, photo, _PLUGIN, 'status', 'y'))
+    end, { timeout = 1 })
+  end, true)
+  assert(photo._props.status == 'y')
+end)
+
+test('stacks: addPhoto stacks only with a photo of the same folder', function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute('mkdir -p "' .. dir .. '/a" "' .. dir .. '/b"')
+  for _, name in ipairs({ 'a/r1.jpg', 'b/r2.jpg' }) do
+    local fh = assert(FakeSdk.real_open(dir .. '/' .. name, 'wb'))
+    fh:write('bytes')
+    fh:close()
+  end
+  local source = FakeSdk.photo(80, dir .. '/a/source.jpg')
+  raises('photos in different folders cannot be stacked', function()
+    catalog:withWriteAccessDo('s', function() catalog:addPhoto(dir .. '/b/r2.jpg', source, 'above') end, { timeout = 1 })
+  end, true)
+  keeps(function()
+    catalog:withWriteAccessDo('s', function() catalog:addPhoto(dir .. '/a/r1.jpg', source, 'above') end, { timeout = 1 })
+  end, true)
+  assert(#source._stack == 2)
+  os.execute('rm -rf "' .. dir .. '"')
+end)
+
+test('files: Lua\'s own file functions refuse a non-ASCII path; LrFileUtils reads it', function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  local path = dir .. '-Jos\195\169.lua'
+  local fh = assert(FakeSdk.real_open(path, 'wb'))
+  fh:write('return 42')
+  fh:close()
+  raises('take the ANSI code page', function() return loadfile(path) end)
+  raises('take the ANSI code page', function() return dofile(path) end)
+  raises('take the ANSI code page', function() return io.open(path, 'rb') end)
+  keeps(function() assert(loadstring(LrFileUtils.readFile(path))() == 42 and loadfile(here .. '/luatest.lua')) end)
+  os.remove(path)
+end)
+
+test('undo: the last withWriteAccessDo write is taken back; a private write makes no step', function()
+  local p = FakeSdk.photo(90, '/photos/undo.jpg')
+  keeps(function()
+    catalog:withWriteAccessDo('first', function() p:setPropertyForPlugin(_PLUGIN, 'orderId', 'o-1') end, { timeout = 1 })
+    catalog:withWriteAccessDo('second', function()
+      p:setPropertyForPlugin(_PLUGIN, 'orderId', 'o-2')
+      p:addKeyword(catalog:createKeyword('Undone', {}, false, nil, true))
+    end, { timeout = 1 })
+    catalog:withPrivateWriteAccessDo(function() p:setPropertyForPlugin(_PLUGIN, 'status', 'kept') end, { timeout = 1 })
+  end, true)
+  assert(FakeSdk.undo() == 'second')
+  assert(p._props.orderId == 'o-1' and #p._keywords == 0 and p._props.status == 'kept')
+end)
+
+test('catalog: its own plug-in properties stay with it when getPath() changes', function()
+  FakeSdk.catalog.path = '/Pictures/Studio.lrcat'
+  raises('must be called inside a catalog write', function() catalog:setPropertyForPlugin(_PLUGIN, 'k', 'v') end)
+  keeps(function()
+    catalog:withPrivateWriteAccessDo(function() catalog:setPropertyForPlugin(_PLUGIN, 'k', 'v') end, { timeout = 1 })
+  end, true)
+  FakeSdk.catalog.path = '/Pictures/Studio-v13.lrcat'  -- Lightroom's upgrade: a new file
+  assert(catalog:getPath() == '/Pictures/Studio-v13.lrcat' and catalog:getPropertyForPlugin(_PLUGIN, 'k') == 'v')
+  local p = FakeSdk.photo(91, '/photos/uuid.jpg')
+  assert(catalog:findPhotoByUuid(p:getRawMetadata('uuid')) == p and #p:getRawMetadata('uuid') == 36)
+end)
+
+test('start: LrInitPlugin runs at Lightroom\'s start only with LrForceInitPlugin', function()
+  local ran = {}
+  local function run(file) ran[#ran + 1] = file end
+  assert(not FakeSdk.start({ LrInitPlugin = 'Init.lua' }, run) and #ran == 0)
+  assert(FakeSdk.start({ LrInitPlugin = 'Init.lua', LrForceInitPlugin = true }, run) and ran[1] == 'Init.lua')
+end)
+
+test('reload: LrShutdownPlugin runs, the modules load afresh, the old tasks go on', function()
+  local old_task_ran, ran = false, {}
+  LrTasks.startAsyncTask(function() LrTasks.sleep(0) old_task_ran = true end)
+  local before = require 'AihdLogic'
+  local function run(file)
+    ran[#ran + 1] = file
+    return { LrShutdownFunction = function(done) ran[#ran + 1] = 'LrShutdownFunction' done() end }
+  end
+  FakeSdk.reload({ LrShutdownPlugin = 'Stop.lua', LrInitPlugin = 'Init.lua' }, run, plugin_dir)
+  assert(ran[1] == 'Stop.lua' and ran[2] == 'LrShutdownFunction' and ran[3] == 'Init.lua')
+  assert(require 'AihdLogic' ~= before, 'a reload loads the modules afresh')
+  FakeSdk.run_tasks(5)
+  assert(old_task_ran, 'the old plug-in\'s task went on')
+end)
+
+test('presets: a preset sets its keys in a shuffled order', function()
+  local orders = {}
+  for seed = 1, 20 do
+    local props, seen = FakeSdk.property_table {}, {}
+    for _, k in ipairs({ 'aihd_service', 'aihd_space', 'aihd_widgets' }) do
+      props:addObserver(k, function() seen[#seen + 1] = k end)
+    end
+    FakeSdk.apply_preset(props, { aihd_service = 's', aihd_space = 'Bedroom', aihd_widgets = '{}' }, seed)
+    orders[table.concat(seen, ' ')] = true
+  end
+  assert(orders['aihd_service aihd_space aihd_widgets'] ~= nil or orders['aihd_space aihd_service aihd_widgets'] ~= nil)
+  local count = 0
+  for _ in pairs(orders) do count = count + 1 end
+  assert(count >= 3, 'the keys came in ' .. count .. ' orders only')
+end)
+
+test('photos: getAllPhotos on a catalog big enough to freeze Lightroom', function()
+  FakeSdk.catalog.more_photos = 100000
+  raises('freezes Lightroom', function() catalog:getAllPhotos() end)
+  keeps(function() catalog:findPhotosWithProperty(_PLUGIN.id, 'status') end)
+  FakeSdk.catalog.more_photos = nil
+  keeps(function() catalog:getAllPhotos() end)
+end)
+
+test('LrHttp: a refused connection throws when the scenario says so', function()
+  FakeSdk.http_throws = true
+  local _, err = broken(function() LrHttp.get('http://127.0.0.1:9/') end, true)
+  assert(err and err:find('LrHttp.get'), tostring(err))
+  FakeSdk.http_throws = nil
+  keeps(function() assert(LrHttp.get('http://127.0.0.1:9/') == nil) end, true)
+end)
+
+test('logs: the log file lands where the Lightroom version writes it', function()
+  FakeSdk.version = { major = 12, minor = 4 }
+  assert(FakeSdk.log_path('X') == FakeSdk.home .. '/Documents/LrClassicLogs/X.log')
+  FakeSdk.version = { major = 13, minor = 0 }
+  assert(FakeSdk.log_path('X') == FakeSdk.home .. '/Library/Logs/Adobe/Lightroom/LrClassicLogs/X.log')
+  assert(import('LrApplication').versionTable().major == 13)
+end)
+
+test('catalog: a Lightroom that refuses writes while it exports, where a scenario says so', function()
+  FakeSdk.refuse_writes_in_export, FakeSdk.exporting = true, true
+  local result
+  keeps(function() result = catalog:withWriteAccessDo('w', function() end, { timeout = 1 }) end, true)
+  assert(result == 'aborted')
+  FakeSdk.exporting = false
+  keeps(function() result = catalog:withWriteAccessDo('w', function() end, { timeout = 1 }) end, true)
+  assert(result == 'executed')
+  FakeSdk.refuse_writes_in_export = nil
 end)
 
 luatest.finish()

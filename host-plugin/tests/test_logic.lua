@@ -16,6 +16,7 @@ local AihdText = require 'AihdText'
 local AihdCatalog = require 'AihdCatalog'
 local AihdCatchUp = require 'AihdCatchUp'
 local AihdOrder = require 'AihdOrder'
+local AihdLaunch = require 'AihdLaunch'
 local luatest = require 'luatest'
 local test = luatest.test
 
@@ -119,6 +120,15 @@ test('data dir follows AIHD_HOME, then the platform', function()
   assert(AihdBridge.data_dir(env({ LOCALAPPDATA = 'C:\\Users\\ann\\AppData\\Local' }, 'win'))
          == 'C:\\Users\\ann\\AppData\\Local\\aihd-bridge')
   assert(AihdBridge.data_dir(env({ AIHD_HOME = '/x' }), '/pref') == '/pref')
+  -- Windows: os.getenv answers in the ANSI code page. A UTF-8 AIHD_HOME is kept; one in
+  -- Windows-1252 (or with '?' for a letter the code page lacks) is said, not passed over.
+  assert(AihdBridge.data_dir(env({ AIHD_HOME = 'C:\\Users\\Jos\195\169\\aihd' }, 'win')) == 'C:\\Users\\Jos\195\169\\aihd')
+  for _, ansi in ipairs({ 'C:\\Users\\Jos\233\\aihd', 'C:\\Users\\Jos?\\aihd' }) do
+    local dir, why = AihdBridge.data_dir(env({ AIHD_HOME = ansi }, 'win'))
+    assert(dir == nil and why:find('Use another data folder', 1, true), tostring(why))
+  end
+  assert(AihdBridge.data_dir(env({ LOCALAPPDATA = 'C:\\Users\\Jos\233\\AppData\\Local' }, 'win'))
+         == env({}, 'win').home .. '\\AppData\\Local\\aihd-bridge')
 end)
 
 test('sha256 and hmac-sha256 match the FIPS 180-4 and RFC 4231 vectors', function()
@@ -338,6 +348,18 @@ test('catalog: source ids of two catalogs never meet; bare ids are read back as 
   assert(AihdCatalog.local_id(a, sid) == '1234' and AihdCatalog.local_id(b, sid) == nil)
   assert(AihdCatalog.local_id(a, '1234') == nil and AihdCatalog.local_id(a, '1234', true) == '1234')
   same(AihdCatalog.known_ids(a, 1234), { sid, '1234' })
+  -- With the photo's uuid, which a copy of the catalog keeps: the local id and the uuid back.
+  local full = AihdCatalog.source_id(a, 1234, 'AB-CD')
+  assert(full == a .. ':1234:AB-CD')
+  local local_id, uuid = AihdCatalog.local_id(a, full)
+  assert(local_id == '1234' and uuid == 'AB-CD' and AihdCatalog.local_id(b, full) == nil)
+  same(AihdCatalog.known_ids(a, 1234, 'AB-CD'), { full, sid, '1234' })
+  assert(AihdCatalog.valid_id(a) and not AihdCatalog.valid_id('x') and not AihdCatalog.valid_id(nil))
+  -- The files Lightroom's upgrades came from, nearest first.
+  same(AihdCatalog.earlier_paths('/P/Lightroom Catalog-v10-v13.lrcat'),
+       { '/P/Lightroom Catalog-v10.lrcat', '/P/Lightroom Catalog.lrcat' })
+  same(AihdCatalog.earlier_paths('C:\\P\\Studio-v13.LRCAT'), { 'C:\\P\\Studio.LRCAT' })
+  same(AihdCatalog.earlier_paths('/P/Studio.lrcat'), {})
 end)
 
 -- A bridge's change feed over a list of items, as GET /v1/changes answers it.
@@ -372,9 +394,9 @@ test('catch-up: one write per page, the cursor kept once written, nothing asked 
   local deps = {
     bridge = bridge, client = AihdCatalog.client(cat), catalog_id = cat, cursor = nil, page = 3, pending = pending,
     save = function(c) saved[#saved + 1] = c end,
-    find = function(ids)
+    find = function(wanted)
       local found = {}
-      for _, id in ipairs(ids) do found[id] = photos[id] end
+      for _, want in ipairs(wanted) do found[want.local_id] = photos[want.local_id] end
       return found
     end,
     current = function(photo, field) return stored[photo] and stored[photo][field] end,
@@ -406,15 +428,62 @@ test('catch-up: one write per page, the cursor kept once written, nothing asked 
   assert(ok == nil and why == 'the catalog stayed busy' and #saved == 0)
 end)
 
+test('catch-up: a reconcile gives each photo its latest order, never an older one over it', function()
+  local cat = AihdCatalog.id('/c.lrcat')
+  local photo = { id = 1 }
+  local stored = { [photo] = { orderId = 'new', service = 'service-day-to-dusk', status = 'Ordered' } }
+  local items = {  -- the same photo ordered twice: by plugin 0.2, then with its uuid; two pages
+    { seq = 1, source_id = AihdCatalog.source_id(cat, 1), state = 'done', order_id = 'old',
+      service_name = 'service-day-to-dusk' },
+    { seq = 2, source_id = AihdCatalog.source_id(cat, 2), state = 'done', order_id = 'other',
+      service_name = 'service-day-to-dusk' },
+    { seq = 3, source_id = AihdCatalog.source_id(cat, 1, 'U-1'), state = 'done', order_id = 'new',
+      service_name = 'service-day-to-dusk' },
+  }
+  local writes, saved, asked = {}, {}, {}
+  local deps = {
+    bridge = feed_bridge(items), client = AihdCatalog.client(cat), catalog_id = cat, page = 1, pending = {},
+    reconcile = true, save = function(c) saved[#saved + 1] = c end,
+    find = function(wanted)
+      local found = {}
+      for _, want in ipairs(wanted) do
+        asked[#asked + 1] = want
+        found[want.local_id] = want.local_id == '1' and photo or nil
+      end
+      return found
+    end,
+    current = function(p, field) return stored[p] and stored[p][field] end,
+    write = function(plan) writes[#writes + 1] = plan return true end,
+    options = { now = 'NOW' },
+  }
+  local summary = assert(AihdCatchUp.sync(deps))
+  assert(#writes == 0 and summary.written == 0 and summary.pages == 3, 'an older order was replayed')
+  same(saved, { 3 })  -- once, after every page was read
+  assert(asked[1].local_id == '1' and asked[1].uuid == 'U-1', 'the photo is found by the uuid its latest order carries')
+  -- Read page by page (a cursor), the same feed writes the old order first: what reconcile avoids.
+  deps.reconcile, saved = nil, {}
+  assert(AihdCatchUp.sync(deps))
+  assert(#writes >= 1 and writes[1][1].fields.orderId == 'old')
+end)
+
+test('tagging: an order whose fields the person cleared is not written again', function()
+  local photo = { id = 1 }
+  local item = { state = 'done', order_id = 'o1', service_name = 'service-day-to-dusk', order_state = 'finished',
+                 results = {} }
+  local none = function() return nil end
+  assert(#AihdTagging.plan({ s = photo }, { s = item }, none, { now = 'NOW', cleared = { o1 = true } }) == 0)
+  assert(#AihdTagging.plan({ s = photo }, { s = item }, none, { now = 'NOW', cleared = { o2 = true } }) == 1)
+end)
+
 test('catch-up: pending batches end when the bridge says finished or no longer knows them', function()
   local bridge = { batch = function(_, id)
     if id == 'gone' then return nil, 'The bridge refused: no batch gone', false end
     if id == 'away' then return nil, 'not running', true end
     return { finished = id == 'done', items = {} }
   end }
-  local pending = AihdCatchUp.pending_from('done gone away going')
+  local pending = AihdCatchUp.ids_from('done gone away going')
   same(AihdCatchUp.ended(bridge, pending, 5), { 'done', 'gone' })
-  assert(AihdCatchUp.pending_text(pending) == 'away done going gone')
+  assert(AihdCatchUp.ids_text(pending) == 'away done going gone')
 end)
 
 test('catch-up: a batch whose orders the bridge still follows stays pending, until they end', function()
@@ -501,6 +570,8 @@ test('order: what a hand-over asks, and the Status as the order goes on', functi
   item.order_state, item.results = 'finished', { { path = '/r/a_1.jpg' }, { path = '/r/a_2.jpg' } }
   seen[#seen + 1] = AihdOrder.status(item)
   same(seen, { 'Ordered', 'Submitted', 'Processing', 'Finished (2 results)' })
+  item.order_state, item.order_error = 'processing', 'cannot make the results folder /Volumes/Card/Shoot (No such file)'
+  assert(AihdOrder.status(item) == 'Processing, ' .. item.order_error)
   item.order_state, item.order_error = 'failed', string.rep('\226\130\172', 300)  -- 900 bytes of euros
   local failed = AihdOrder.status(item)
   assert(failed:sub(1, 8) == 'Failed: ' and #failed <= 511 and #failed > 500)
@@ -525,6 +596,24 @@ test('tagging: a finished order\'s results are brought in once, stacked on their
   -- once in the catalog, and the Status said: nothing to write
   stored.status, in_catalog['/r/a_1.jpg'] = 'Finished (3 results)', true
   same(AihdTagging.plan({ s1 = photo }, { s1 = item }, function(_, f) return stored[f] end, options), {})
+end)
+
+test('launch: the line that starts the bridge quotes every argument, and refuses what it cannot', function()
+  local text = AihdJson.encode({ command = { "/Users/José/it's here/python3", '-m', 'bridge' } })
+  assert(AihdLaunch.command(text, false, '/Users/José/data') == "AIHD_HOME='/Users/José/data' "
+         .. "nohup '/Users/José/it'\\''s here/python3' '-m' 'bridge' 'serve' >/dev/null 2>&1 &")
+  text = AihdJson.encode({ command = { 'C:\\Users\\José\\Python\\python.exe', '-m', 'bridge' } })
+  assert(AihdLaunch.command(text, true, 'C:\\Data') == 'set "AIHD_HOME=C:\\Data" && start "" /B '
+         .. '"C:\\Users\\José\\Python\\python.exe" "-m" "bridge" "serve"')
+  assert(AihdLaunch.command(text, true, 'C:\\100%') == nil)
+  for _, bad in ipairs({ 'C:\\100%\\python.exe', 'C:\\a"&calc"\\python.exe', 'C:\\x!y\\python.exe' }) do
+    local line, why = AihdLaunch.command(AihdJson.encode({ command = { bad } }), true, 'C:\\Data')
+    assert(line == nil and why:find('cannot start safely', 1, true), tostring(line))
+  end
+  for _, broken in ipairs({ '', '{}', '{"command": []}', '{"command": [1]}', '{"command": "python -m bridge"}' }) do
+    local line, why = AihdLaunch.command(broken, false)
+    assert(line == nil and type(why) == 'string', broken)
+  end
 end)
 
 luatest.finish()

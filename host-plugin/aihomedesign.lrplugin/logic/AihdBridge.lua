@@ -19,13 +19,45 @@ local function join(windows, ...)
   return table.concat({ ... }, windows and '\\' or '/')
 end
 
--- The bridge's data dir: AIHD_HOME, else the same place platformdirs picks for the bridge.
+-- Whether text is UTF-8 (ASCII is), as Lightroom's paths are. On Windows Lua's os.getenv answers
+-- in the ANSI code page instead: C:\Users\José comes as "Jos\233" (Windows-1252), and a letter
+-- the code page lacks comes as "?", which nothing can read back.
+local function utf8_path(text)
+  if text:find('?', 1, true) then return false end
+  local i = 1
+  while i <= #text do
+    local c = text:byte(i)
+    local len = c < 0x80 and 1 or (c >= 0xC2 and c < 0xE0) and 2 or (c >= 0xE0 and c < 0xF0) and 3
+                or (c >= 0xF0 and c < 0xF5) and 4 or nil
+    if not len then return false end
+    for j = i + 1, i + len - 1 do
+      local b = text:byte(j)
+      if not b or b < 0x80 or b > 0xBF then return false end
+    end
+    i = i + len
+  end
+  return true
+end
+
+AihdBridge.UNREADABLE_HOME = 'AIHD_HOME names a folder with letters Lightroom cannot read from the '
+  .. 'environment (%s). In the Plug-in Manager, set "Use another data folder" to that folder.'
+
+-- The bridge's data dir: the one set in the Plug-in Manager, else AIHD_HOME, else the same place
+-- platformdirs picks for the bridge. Returns the folder, or nil and a reason: an AIHD_HOME that
+-- cannot be read is said, never passed over for another bridge's folder.
 function AihdBridge.data_dir(env, override)
   if override and override ~= '' then return override end
   local home_env = env.getenv('AIHD_HOME')
-  if home_env and home_env ~= '' then return home_env end
+  if home_env and home_env ~= '' then
+    if env.windows and not utf8_path(home_env) then return nil, AihdBridge.UNREADABLE_HOME:format(home_env) end
+    return home_env
+  end
   if env.windows then
-    return join(true, env.getenv('LOCALAPPDATA') or join(true, env.home, 'AppData', 'Local'), 'aihd-bridge')
+    -- %LOCALAPPDATA% is the home folder's AppData\Local: taken from Lightroom's own (UTF-8) home
+    -- when the environment's copy is not readable.
+    local local_app_data = env.getenv('LOCALAPPDATA')
+    if not (local_app_data and utf8_path(local_app_data)) then local_app_data = join(true, env.home, 'AppData', 'Local') end
+    return join(true, local_app_data, 'aihd-bridge')
   end
   if env.mac then
     return join(false, env.home, 'Library', 'Application Support', 'aihd-bridge')
@@ -48,8 +80,10 @@ local function nonce(token)
   return AihdDigest.hmac_sha256_hex(token, 'nonce ' .. seed):sub(1, 32)
 end
 
--- A client for the bridge serving `data_dir`, or nil and a reason a photographer can read.
-function AihdBridge.connect(env, http, data_dir)
+-- A client for the bridge serving `data_dir`, or nil and a reason a photographer can read
+-- (`problem`: why there is no data dir, AihdBridge.data_dir).
+function AihdBridge.connect(env, http, data_dir, problem)
+  if not data_dir then return nil, problem end
   local info_path = join(env.windows, data_dir, 'bridge.json')
   local text = env.read_file(info_path)
   if not text then return nil, AihdBridge.NOT_RUNNING end

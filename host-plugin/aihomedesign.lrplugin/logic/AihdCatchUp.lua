@@ -23,54 +23,88 @@ local AihdCatchUp = {}
 
 AihdCatchUp.PAGE = 500
 
+-- Takes a page of changes into `into` ({ latest = { [local_id] = { item, uuid } }, order = { local_id }
+-- }): the last change of each photo wins, whichever form of source id it came under; the
+-- batches still going join `pending`.
+local function gather(deps, items, into)
+  for _, item in ipairs(items) do
+    local local_id, uuid = AihdCatalog.local_id(deps.catalog_id, item.source_id, false)
+    if local_id then
+      local before = into.latest[local_id]
+      if not before then into.order[#into.order + 1] = local_id end
+      into.latest[local_id] = { item = item, uuid = uuid or (before and before.uuid) }
+    end
+    if (not AihdProgress.is_final(item.state) or AihdOrder.pending(item)) and item.batch_id then
+      deps.pending[item.batch_id] = true
+    end
+  end
+end
+
+-- Plans and writes what the photos of `gathered` lack, `size` photos per catalog write.
+-- Returns true, or nil and why.
+local function write_gathered(deps, summary, gathered, size)
+  for first = 1, #gathered.order, size do
+    local wanted, results, source_of = {}, {}, {}
+    for i = first, math.min(first + size - 1, #gathered.order) do
+      local local_id = gathered.order[i]
+      local entry = gathered.latest[local_id]
+      wanted[#wanted + 1] = { local_id = local_id, uuid = entry.uuid }
+      results[entry.item.source_id], source_of[local_id] = entry.item, entry.item.source_id
+    end
+    local photos = {}
+    for local_id, photo in pairs(deps.find(wanted)) do photos[source_of[local_id]] = photo end
+    local writes = AihdTagging.plan(photos, results, deps.current, deps.options)
+    if #writes > 0 then
+      local ok, why, report = deps.write(writes)
+      if not ok then return nil, why end
+      summary.written = summary.written + #writes
+      summary.imported = summary.imported + (report and report.imported or 0)
+      for _, text in ipairs(report and report.failed or {}) do
+        summary.import_failures[#summary.import_failures + 1] = text
+      end
+    end
+  end
+  return true
+end
+
 --[[ One catch-up, page after page until the bridge has no more. deps:
   bridge, client, catalog_id
   cursor            the cursor kept (nil: from the start)
-  save(cursor)      keeps the new cursor once a page is written
-  find(local_ids)   -> { [local_id] = photo } for those of the list in the catalog
+  reconcile         from the start of the history, every page read before any is written: a photo
+                    gets only its latest order (an older one, on an earlier page, is not replayed
+                    over it), and only what it lacks
+  save(cursor)      keeps the new cursor once what came before it is written
+  find(wanted)      wanted: a list of { local_id, uuid (when the item carries one) } -> { [local_id]
+                    = photo } for those in the catalog
   current(photo, field), options: as AihdTagging.plan takes them
   write(writes)     -> ok, err, { imported = n, failed = { text } }: one catalog write of a plan
   pending           { [batch_id] = true }: gains the batches seen with photos or orders not ended
-  page              items per page (default AihdCatchUp.PAGE)
+  page              items per page, and photos per write (default AihdCatchUp.PAGE)
 Returns { pages, items, written, imported, import_failures, cursor }, or nil, a reason, and
 whether the bridge was away. ]]
 function AihdCatchUp.sync(deps)
   local summary = { pages = 0, items = 0, written = 0, imported = 0, import_failures = {},
                     cursor = deps.cursor or 0 }
+  local size = deps.page or AihdCatchUp.PAGE
+  local gathered = { latest = {}, order = {} }
   repeat
-    local answer, err, away = deps.bridge:changes(deps.client, summary.cursor, deps.page or AihdCatchUp.PAGE)
+    local answer, err, away = deps.bridge:changes(deps.client, summary.cursor, size)
     if not answer then return nil, err, away end
-    local results, wanted, by_local = {}, {}, {}
-    for _, item in ipairs(answer.items or {}) do
-      local local_id = AihdCatalog.local_id(deps.catalog_id, item.source_id, false)
-      if local_id then
-        if results[item.source_id] == nil then wanted[#wanted + 1] = local_id end
-        results[item.source_id], by_local[local_id] = item, item.source_id  -- the last change wins
-      end
-      if (not AihdProgress.is_final(item.state) or AihdOrder.pending(item)) and item.batch_id then
-        deps.pending[item.batch_id] = true
-      end
-    end
-    if #wanted > 0 then
-      local photos = {}
-      for local_id, photo in pairs(deps.find(wanted)) do photos[by_local[local_id]] = photo end
-      local writes = AihdTagging.plan(photos, results, deps.current, deps.options)
-      if #writes > 0 then
-        local ok, why, report = deps.write(writes)
-        if not ok then return nil, why, false end
-        summary.written = summary.written + #writes
-        summary.imported = summary.imported + (report and report.imported or 0)
-        for _, text in ipairs(report and report.failed or {}) do
-          summary.import_failures[#summary.import_failures + 1] = text
-        end
-      end
-    end
+    if not deps.reconcile then gathered = { latest = {}, order = {} } end
+    gather(deps, answer.items or {}, gathered)
     summary.pages, summary.items = summary.pages + 1, summary.items + #(answer.items or {})
-    if answer.cursor ~= summary.cursor then
-      summary.cursor = answer.cursor
-      deps.save(answer.cursor)
+    if not deps.reconcile then
+      local ok, why = write_gathered(deps, summary, gathered, size)
+      if not ok then return nil, why, false end
+      if answer.cursor ~= summary.cursor then deps.save(answer.cursor) end
     end
+    summary.cursor = answer.cursor
   until not answer.more
+  if deps.reconcile then
+    local ok, why = write_gathered(deps, summary, gathered, size)
+    if not ok then return nil, why, false end
+    deps.save(summary.cursor)
+  end
   return summary
 end
 
@@ -88,18 +122,18 @@ function AihdCatchUp.ended(bridge, pending, cursor)
   return ended
 end
 
--- The pending batches as plugin prefs keep them (a string of ids), and back.
-function AihdCatchUp.pending_text(pending)
+-- A set of ids (pending batches, cleared orders) as plugin prefs keep it (a string), and back.
+function AihdCatchUp.ids_text(set)
   local ids = {}
-  for batch_id in pairs(pending) do ids[#ids + 1] = batch_id end
+  for id in pairs(set) do ids[#ids + 1] = id end
   table.sort(ids)
   return table.concat(ids, ' ')
 end
 
-function AihdCatchUp.pending_from(text)
-  local pending = {}
-  for batch_id in tostring(text or ''):gmatch('%S+') do pending[batch_id] = true end
-  return pending
+function AihdCatchUp.ids_from(text)
+  local set = {}
+  for id in tostring(text or ''):gmatch('%S+') do set[id] = true end
+  return set
 end
 
 return AihdCatchUp

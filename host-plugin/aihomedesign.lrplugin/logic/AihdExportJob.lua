@@ -98,9 +98,10 @@ function AihdExportJob:flush()
 end
 
 -- One photo: wait for Lightroom's render (wait() -> ok, path_or_message), then keep it for the
--- next hand-over. Returns the failures known now, this photo's or earlier ones' (Lightroom
--- lists them while the loop runs): a list of { source_id, error }.
-function AihdExportJob:hand_over(source_id, wait)
+-- next hand-over, with `photo_fields` of its own (its name, where its results go). Returns the
+-- failures known now, this photo's or earlier ones' (Lightroom lists them while the loop runs):
+-- a list of { source_id, error }.
+function AihdExportJob:hand_over(source_id, wait, photo_fields)
   local deps = self.deps
   local ok, path = wait()
   self.rendered = self.rendered + 1
@@ -111,6 +112,7 @@ function AihdExportJob:hand_over(source_id, wait)
   else
     local item = { path = path, source_id = source_id }
     for k, v in pairs(deps.item_fields or {}) do item[k] = v end
+    for k, v in pairs(photo_fields or {}) do item[k] = v end
     self.buffer[#self.buffer + 1] = item
   end
   if #self.buffer >= (deps.group or 10) or self.rendered >= deps.total or not self.last_hand_over

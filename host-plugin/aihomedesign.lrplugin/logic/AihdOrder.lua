@@ -152,11 +152,15 @@ function AihdOrder.request(submit, space, widgets)
 end
 
 -- The Status a photo shows for an item the bridge uploaded: Ordered (uploaded, not submitted),
--- Submitted, Processing, Finished (n results), or Failed: reason.
+-- Submitted, Processing (with what it waits for, when the bridge says: a source folder it cannot
+-- write into, its volume offline), Finished (n results), or Failed: reason.
 function AihdOrder.status(item)
   local state = item.order_state
   if state == 'submitting' then return 'Submitted' end
-  if state == 'processing' then return 'Processing' end
+  if state == 'processing' then
+    local waiting = type(item.order_error) == 'string' and item.order_error ~= '' and item.order_error
+    return waiting and AihdText.bound('Processing, ' .. waiting) or 'Processing'
+  end
   if state == 'finished' then
     local n = #(item.results or {})
     return string.format('Finished (%d result%s)', n, n == 1 and '' or 's')

@@ -50,13 +50,15 @@ end
 -- photos: { [source_id] = photo }; results: { [source_id] = item from the bridge };
 -- current(photo, field) -> the value stored now; options.add_keyword; options.now (text), or
 -- options.time_of(item) -> text; options.in_catalog(path) and options.on_disk(path), to bring
--- the order's results in (AihdOrder.imports; without them, none). Returns a list of { photo,
+-- the order's results in (AihdOrder.imports; without them, none); options.cleared: a set of order
+-- ids whose fields the person cleared (nothing of theirs is written again). Returns a list of { photo,
 -- source_id, fields = {...}, keyword = {path} or nil, imports = { {path, fields, keyword} } },
 -- leaving out photos whose fields say it all already and that have no result to bring in.
 function AihdTagging.plan(photos, results, current, options)
   local writes, taken = {}, {}
   for source_id, photo in pairs(photos) do
     local item = results[source_id]
+    if item and item.order_id and (options.cleared or {})[item.order_id] then item = nil end  -- cleared by the person
     local fields = item and fields_for(photo, item, current, options) or {}
     local imports = (item and item.state == 'done' and options.in_catalog)
       and AihdOrder.imports(item, options.in_catalog, options.on_disk, taken, options.now or '') or {}
