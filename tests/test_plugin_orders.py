@@ -134,7 +134,7 @@ def test_a_preset_chosen_in_the_dialog_keeps_its_space_and_widgets_whatever_the_
     outcome = _staging_dialog(lua, tmp_path, bridge.env, choose=steps)
     for view in outcome["dialog"]["steps"][4::5]:
         assert view["space"] == "Kitchen" and json.loads(view["widgets"]) == {"Style": "Industrial"}, view
-        assert [s["value"] for s in view["slots"]] == ["Industrial", ""] and view["cant_export"] is None
+        assert [s["value"] for s in view["slots"]] == ["Industrial"] and view["cant_export"] is None
 
 
 def test_a_preset_value_the_catalog_lacks_disables_export_with_the_choices(
@@ -323,6 +323,7 @@ def test_a_reload_mid_follow_up_leaves_one_loop_and_imports_each_result_once(
         {
             "photos": specs,
             "service": "service-day-to-dusk",
+            "widgets": {"Sky Style": "Dusk with cloud"},
             "submit": True,
             "quit_after": 2,
             "prefs": {"followInterval": 1},
@@ -365,7 +366,13 @@ def test_a_source_folder_out_of_reach_is_said_and_its_results_land_once_it_is_ba
     bridge = start_bridge(sandbox.url, config="retry_base = 0.05\npoll_interval = 0.3\n")
     (tmp_path / "Card" / "Shoot").mkdir(parents=True)
     specs = photo_specs([make_jpeg(f"Card/Shoot/IMG_{n}.jpg") for n in range(2)])
-    scenario = {"photos": specs, "service": "service-day-to-dusk", "submit": True, "quit_after": 2}
+    scenario = {
+        "photos": specs,
+        "service": "service-day-to-dusk",
+        "widgets": {"Sky Style": "Dusk with cloud"},
+        "submit": True,
+        "quit_after": 2,
+    }
     first = run(lua, tmp_path, scenario, bridge.env)
     assert first["quit"] and len(first["photos"]) == 2
     card, away = tmp_path / "Card", tmp_path / "Card (offline)"
