@@ -83,9 +83,12 @@ def read_items(manifest: Path) -> list[Item]:
             f'{manifest}: expected {{"items": [{{"path": "...", '
             f'"source_id": "..."}}, ...]}} with at least one item'
         )
-    if any(own is None for _, _, own in pairs):
-        raise click.ClickException(f"{manifest}: an item's \"project\" must be text: the property's name")
-    return [(Path(path), source_id, own) for path, source_id, own in pairs]
+    read: list[Item] = []
+    for path, source_id, own in pairs:
+        if own is None:
+            raise click.ClickException(f"{manifest}: an item's \"project\" must be text: the property's name")
+        read.append((Path(path), source_id, own))
+    return read
 
 
 def _own_fields(item: dict) -> dict | None:
