@@ -161,6 +161,23 @@ def test_each_image_goes_as_part_of_its_film_roll_unless_the_field_names_a_prope
     assert latest["source_id"] == f"darktable:{library}:60" and latest["project"] == "9 Elm Road"
 
 
+def test_on_v3_each_film_roll_is_a_project(darktable, make_jpeg, sandbox_v3, start_bridge, tmp_path):
+    bridge = start_bridge(sandbox_v3.url)
+    photos = []
+    for folder in ("12 Oak Avenue", "7 Mill Lane"):
+        (tmp_path / folder).mkdir()
+        photos += [make_jpeg(f"{folder}/{n}.jpg") for n in range(2)]
+    outcome = darktable(bridge.env, [{"id": 80 + n, "path": str(p)} for n, p in enumerate(photos)])
+    assert outcome["errors"] == []
+    v3 = sandbox_v3.state.book.v3
+    projects = {p.id: p.address for p in v3.projects.values() if not p.default}
+    assert sorted(projects.values()) == ["12 Oak Avenue", "7 Mill Lane"]
+    by_project: dict[str, int] = {}
+    for order in v3.orders.values():
+        by_project[projects[order.project_id]] = by_project.get(projects[order.project_id], 0) + 1
+    assert by_project == {"12 Oak Avenue": 2, "7 Mill Lane": 2}
+
+
 def test_bridge_down_is_said_plainly_once(darktable, make_jpeg, tmp_path):
     env = _base_env() | {"AIHD_HOME": str(tmp_path / "no bridge here")}
     images = [{"id": n, "path": str(make_jpeg())} for n in range(1, 4)]

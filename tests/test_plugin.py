@@ -237,6 +237,27 @@ def test_the_property_is_the_field_else_the_collection_else_the_first_photos_fol
     assert projects == {"The Old Mill"}
 
 
+def test_on_v3_an_export_from_a_collection_files_its_orders_under_that_property(
+    lua, make_jpeg, sandbox_v3, start_bridge, tmp_path
+):
+    bridge = start_bridge(sandbox_v3.url)
+    (tmp_path / "Shoot 0412").mkdir()
+    photos = [make_jpeg(f"Shoot 0412/{n}.jpg") for n in range(2)]
+    outcome = run(
+        lua,
+        tmp_path,
+        {"photos": photo_specs(photos), "sources": [{"collection": "12 Oak Avenue"}]},
+        bridge.env,
+    )
+    assert outcome["record"]["failures"] == {}
+    v3 = sandbox_v3.state.book.v3
+    projects = {p.id: p.address for p in v3.projects.values() if not p.default}
+    assert list(projects.values()) == ["12 Oak Avenue"]  # one project, made once
+    assert len(v3.orders) == 2 and {projects.get(o.project_id) for o in v3.orders.values()} == {
+        "12 Oak Avenue"
+    }
+
+
 def test_a_plugin_under_a_folder_with_non_ascii_letters_exports_and_tags(
     lua, make_jpeg, sandbox, start_bridge, tmp_path
 ):
