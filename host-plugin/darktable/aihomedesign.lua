@@ -3,8 +3,9 @@
 Export images with the storage "AI HomeDesign": each one is handed to the local aihd-bridge
 (`aihd-bridge upload --items ... --bridge-only`), which orders it from the AI HomeDesign API.
 Each image goes as part of a property (the API's project): the storage's "property" field, else
-its film roll (its folder's name). Afterwards every source image carries the tag "AI HomeDesign|<service>|<order id>" and a line
-in its notes; failures show in darktable's messages and, one line each, in its log.
+its film roll (its folder's name). Afterwards every source image carries the tag
+"AI HomeDesign|<service>|<order id>" and a line in its notes; failures show in darktable's
+messages and, one line each, in its log.
 
 Install: `aihd-bridge plugin install --host darktable` (copies this file and aihomedesign_lib/
 into darktable's lua/contrib folder and adds `require "contrib/aihomedesign"` to luarc).
