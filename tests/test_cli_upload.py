@@ -155,6 +155,39 @@ def test_items_file_carries_source_ids_through_the_bridge(make_jpeg, sandbox, st
     assert sorted(i["source_id"] for i in history) == ["host:0", "host:1"]
 
 
+def test_items_file_carries_each_items_project_to_the_bridge(make_jpeg, sandbox, start_bridge, tmp_path):
+    """darktable names each image's property (its film roll) in the items file: per item,
+    before the command line's --project, and an item without one takes that."""
+    bridge = start_bridge(sandbox.url)
+    photos = [make_jpeg(), make_jpeg(), make_jpeg()]
+    items = tmp_path / "items.json"
+    own = ["12 Oak Avenue", "Flat 3, 7 Mill Lane", None]
+    items.write_text(
+        json.dumps(
+            {
+                "items": [
+                    {"path": str(p), "source_id": f"host:{n}"} | ({"project": own[n]} if own[n] else {})
+                    for n, p in enumerate(photos)
+                ]
+            }
+        ),
+        "utf-8",
+    )
+    proc = run_cli(
+        "upload", "--json", "--bridge-only", "--items", items, "--project", "Elsewhere", env=bridge.env
+    )
+    assert proc.returncode == 0, proc.stderr
+    history = bridge.get("/v1/history").json()["items"]
+    assert {i["source_id"]: i["project"] for i in history} == {
+        "host:0": "12 Oak Avenue",
+        "host:1": "Flat 3, 7 Mill Lane",
+        "host:2": "Elsewhere",
+    }
+    items.write_text(json.dumps({"items": [{"path": str(photos[0]), "source_id": "x", "project": 12}]}))
+    proc = run_cli("upload", "--items", items, env=bridge.env)
+    assert proc.returncode == 1 and '"project" must be text' in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_items_file_problems_name_the_file(tmp_path):
     env = bridge_env(tmp_path)
     for text in ("not json", '{"items": [{"path": "a.jpg"}]}', '{"items": [{"path": "", "source_id": 1}]}'):

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -137,6 +138,44 @@ def test_a_second_order_adds_a_tag_and_a_notes_line(darktable, make_jpeg, sandbo
     assert image["tags"] == [f"AI HomeDesign|Item removal|{orders['service-item-removal']}"]
     line = f"AI HomeDesign: Item removal, order {orders['service-item-removal']}"
     assert image["notes"] == "shot from the garden\n" + line
+
+
+def test_each_image_goes_as_part_of_its_film_roll_unless_the_field_names_a_property(
+    darktable, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    bridge = start_bridge(sandbox.url)
+    photos = []
+    for folder in ("12 Oak Avenue", "Flat 3, 7 Mill Lane"):
+        (tmp_path / folder).mkdir()
+        photos += [make_jpeg(f"{folder}/kitchen {n}.jpg") for n in range(2)]
+    images = [{"id": 60 + n, "path": str(p)} for n, p in enumerate(photos)]
+    library = darktable(bridge.env, images)["preferences"]["aihomedesign/library_id"]
+    history = bridge.get("/v1/history", params={"limit": 100}).json()["items"]
+    assert {i["source_id"]: i["project"] for i in history} == {
+        f"darktable:{library}:{image['id']}": str(Path(image["path"]).parent.name) for image in images
+    }
+    darktable(
+        bridge.env, images[:1], property="  9 Elm Road ", preferences={"aihomedesign/library_id": library}
+    )
+    latest = bridge.get("/v1/history", params={"limit": 1}).json()["items"][0]
+    assert latest["source_id"] == f"darktable:{library}:60" and latest["project"] == "9 Elm Road"
+
+
+def test_on_v3_each_film_roll_is_a_project(darktable, make_jpeg, sandbox_v3, start_bridge, tmp_path):
+    bridge = start_bridge(sandbox_v3.url)
+    photos = []
+    for folder in ("12 Oak Avenue", "7 Mill Lane"):
+        (tmp_path / folder).mkdir()
+        photos += [make_jpeg(f"{folder}/{n}.jpg") for n in range(2)]
+    outcome = darktable(bridge.env, [{"id": 80 + n, "path": str(p)} for n, p in enumerate(photos)])
+    assert outcome["errors"] == []
+    v3 = sandbox_v3.state.book.v3
+    projects = {p.id: p.address for p in v3.projects.values() if not p.default}
+    assert sorted(projects.values()) == ["12 Oak Avenue", "7 Mill Lane"]
+    by_project: dict[str, int] = {}
+    for order in v3.orders.values():
+        by_project[projects[order.project_id]] = by_project.get(projects[order.project_id], 0) + 1
+    assert by_project == {"12 Oak Avenue": 2, "7 Mill Lane": 2}
 
 
 def test_bridge_down_is_said_plainly_once(darktable, make_jpeg, tmp_path):

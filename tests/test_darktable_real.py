@@ -120,6 +120,7 @@ def test_each_photo_gets_its_tag_and_notes(export, sandbox, start_bridge, tmp_pa
     assert sorted(i["filename"] for i in history) == sorted(
         f"aihd-{n}-{p.name}" for n, p in enumerate(photos, 1)
     )
+    assert {i["project"] for i in history} == {"12 Main St, listing"}  # the film roll: image.film.path
 
 
 def test_a_refused_photo_is_shown_and_the_others_are_tagged(export, sandbox, start_bridge, tmp_path):

@@ -108,6 +108,7 @@ def test_plugin_definition_and_presets(lua, tmp_path):
     assert defaults == {
         "aihd_service": "auto",
         "aihd_addKeyword": True,
+        "aihd_project": "",  # the Property field: empty, the collection's or the first photo's folder's name
         "aihd_submit": False,  # a submit is a charge: never by default
         "aihd_space": "",
         "aihd_widgets": "",
@@ -129,6 +130,7 @@ def test_plugin_definition_and_presets(lua, tmp_path):
         assert fields == {f"{info['LrToolkitIdentifier']}_{k}" for k in keys}
         service = value[f"{info['LrToolkitIdentifier']}_aihd_service"]
         services.add(service)
+        assert value[f"{info['LrToolkitIdentifier']}_aihd_project"] == ""  # each export's own property
         # A service preset submits the order (a charge); Auto only uploads.
         assert value[f"{info['LrToolkitIdentifier']}_aihd_submit"] == (
             "false" if service == "auto" else "true"
@@ -181,6 +183,79 @@ def test_export_tags_every_photo_with_its_own_order(lua, samples, expected, sand
     assert not list(renders.iterdir())  # Lightroom deleted its renders; the bridge had its copies
     batches = {i["batch_id"] for i in bridge.get("/v1/history", params={"limit": 100}).json()["items"]}
     assert len(batches) == 1  # one export, one batch
+
+
+def test_the_property_is_the_field_else_the_collection_else_the_first_photos_folder(
+    lua, make_jpeg, sandbox, start_bridge, tmp_path
+):
+    """The batch's project: the Property field when it names one; left empty, the name of the
+    collection exported from, else the folder of the first photo; a preset keeps the field."""
+    bridge = start_bridge(sandbox.url)
+    seen: set[str] = set()
+
+    def export(folder: str, first_id: int, **scenario) -> tuple[dict, set]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        photos = [make_jpeg(f"{folder}/{first_id}-{n}.jpg") for n in range(2)]
+        outcome = run(lua, tmp_path, {"photos": photo_specs(photos, first_id)} | scenario, bridge.env)
+        assert outcome["record"]["failures"] == {}  # and no rule broken: run() checks it
+        items = bridge.get("/v1/history", params={"limit": 100}).json()["items"]
+        new = [i for i in items if i["batch_id"] not in seen]
+        seen.update(i["batch_id"] for i in new)
+        assert len(new) == 2 and len({i["batch_id"] for i in new}) == 1  # one export, one batch
+        return outcome, {i["project"] for i in new}
+
+    collection = [{"collection": "12 Oak Avenue"}]
+    outcome, projects = export("Shoot 0412", 5000, sources=collection)
+    assert projects == {"12 Oak Avenue"}
+    assert outcome["dialog"]["order"]["project"] == ""
+    assert outcome["dialog"]["order"]["project_note"] == (
+        'Left empty: "12 Oak Avenue", the name of the collection exported from.'
+    )
+    outcome, projects = export("Shoot 0413", 5100, sources=collection, project="  9 Elm Road ")
+    assert projects == {"9 Elm Road"}
+    assert "filed under it" in outcome["dialog"]["order"]["project_note"]
+    # From a folder (or All Photographs): the folder of the first photo.
+    folder = [{"folder": str(tmp_path / "7 Mill Lane")}]
+    outcome, projects = export("7 Mill Lane", 5200, sources=folder)
+    assert projects == {"7 Mill Lane"}
+    assert (
+        outcome["dialog"]["order"]["project_note"]
+        == 'Left empty: "7 Mill Lane", the folder of the first photo.'
+    )
+    _, projects = export("Flat 3", 5300, sources=["kAllPhotos"])
+    assert projects == {"Flat 3"}
+    # Two collections at once name no one property: the folder again.
+    _, projects = export("Flat 4", 5400, sources=collection + [{"collection": "14 Oak Avenue"}])
+    assert projects == {"Flat 4"}
+    # A preset chosen in the dialog sets the field, whatever the order of its keys; typed over, it is the typed one.
+    preset = {"aihd_service": "auto", "aihd_project": "Rose Cottage", "aihd_submit": False}
+    outcome, projects = export("Shoot 0414", 5500, sources=collection, choose=[["preset", preset, 3]])
+    assert projects == {"Rose Cottage"} and outcome["dialog"]["steps"][-1]["project"] == "Rose Cottage"
+    _, projects = export(
+        "Shoot 0415", 5600, sources=collection, choose=[["preset", preset, 5], ["project", "The Old Mill"]]
+    )
+    assert projects == {"The Old Mill"}
+
+
+def test_on_v3_an_export_from_a_collection_files_its_orders_under_that_property(
+    lua, make_jpeg, sandbox_v3, start_bridge, tmp_path
+):
+    bridge = start_bridge(sandbox_v3.url)
+    (tmp_path / "Shoot 0412").mkdir()
+    photos = [make_jpeg(f"Shoot 0412/{n}.jpg") for n in range(2)]
+    outcome = run(
+        lua,
+        tmp_path,
+        {"photos": photo_specs(photos), "sources": [{"collection": "12 Oak Avenue"}]},
+        bridge.env,
+    )
+    assert outcome["record"]["failures"] == {}
+    v3 = sandbox_v3.state.book.v3
+    projects = {p.id: p.address for p in v3.projects.values() if not p.default}
+    assert list(projects.values()) == ["12 Oak Avenue"]  # one project, made once
+    assert len(v3.orders) == 2 and {projects.get(o.project_id) for o in v3.orders.values()} == {
+        "12 Oak Avenue"
+    }
 
 
 def test_a_plugin_under_a_folder_with_non_ascii_letters_exports_and_tags(

@@ -61,8 +61,8 @@ def main() -> None:
     "--items",
     "items_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help='a UTF-8 JSON file {"items": [{"path", "source_id"}]}: photos with the id '
-    "their host knows them by (hosts use it so no path goes through a shell)",
+    help='a UTF-8 JSON file {"items": [{"path", "source_id", "project"?}]}: photos with the id '
+    "their host knows them by, and the property each is of (hosts use it so no path goes through a shell)",
 )
 @click.option(
     "--service",
@@ -115,7 +115,8 @@ def main() -> None:
 @click.option(
     "--project",
     help="the property these photos are of (an address or a name): v3 orders go into its "
-    "project, made when there is none; on v1 it is kept and shown",
+    "project, made when there is none; on v1 it is kept and shown. An --items file's item "
+    'may name its own ("project")',
 )
 @click.option("--wait", is_flag=True, help="wait for the results and print their paths")
 @click.option(
@@ -152,7 +153,7 @@ def upload(
     from .orders import widget_pairs
     from .upload import read_items
 
-    items = [(p, str(p)) for p in paths] + (read_items(items_file) if items_file else [])
+    items = [(p, str(p), {}) for p in paths] + (read_items(items_file) if items_file else [])
     if not items:
         raise click.UsageError("no photos: give PATHS or --items FILE")
     order = {

@@ -53,15 +53,21 @@ def _at_most(count: int):
     return hook
 
 
-def read_items(manifest: Path) -> list[tuple[Path, str]]:
-    """The photos of an items file, `{"items": [{"path", "source_id"}]}` in UTF-8: hosts hand
-    their paths over this way so that no path passes through a shell (quoting, code pages)."""
+# One photo to hand over: its path, source id, and fields of its own (an items file's "project").
+Item = tuple[Path, str, dict]
+
+
+def read_items(manifest: Path) -> list[Item]:
+    """The photos of an items file, `{"items": [{"path", "source_id", "project"?}]}` in UTF-8:
+    hosts hand their paths over this way so that no path passes through a shell (quoting, code
+    pages). An item's `project` (the property it is of) goes to the bridge with it, before any
+    `--project` of the command line."""
     try:
         size = manifest.stat().st_size
         if size > MAX_ITEMS_FILE_BYTES:
             raise click.ClickException(f"{manifest}: {size:,} bytes, more than {MAX_ITEMS:,} items need")
         items = json.loads(manifest.read_text("utf-8"), object_hook=_at_most(MAX_ITEMS + 1))["items"]
-        pairs = [(i["path"], str(i["source_id"])) for i in items]
+        pairs = [(i["path"], str(i["source_id"]), _own_fields(i)) for i in items]
     except TooManyItems:
         raise click.ClickException(
             f"{manifest}: more than {MAX_ITEMS:,} items; hand them over in several files"
@@ -72,12 +78,28 @@ def read_items(manifest: Path) -> list[tuple[Path, str]]:
         raise click.ClickException(f"{manifest}: {exc}") from None
     except (KeyError, TypeError):
         pairs = []
-    if not pairs or any(not isinstance(path, str) or not path for path, _ in pairs):
+    if not pairs or any(not isinstance(path, str) or not path for path, _, _ in pairs):
         raise click.ClickException(
             f'{manifest}: expected {{"items": [{{"path": "...", '
             f'"source_id": "..."}}, ...]}} with at least one item'
         )
-    return [(Path(path), source_id) for path, source_id in pairs]
+    read: list[Item] = []
+    for path, source_id, own in pairs:
+        if own is None:
+            raise click.ClickException(f"{manifest}: an item's \"project\" must be text: the property's name")
+        read.append((Path(path), source_id, own))
+    return read
+
+
+def _own_fields(item: dict) -> dict | None:
+    """An item's fields of its own, for the bridge: its project when it names one; None when
+    it is not text."""
+    project = item.get("project")
+    if project is None:
+        return {}
+    if not isinstance(project, str):
+        return None
+    return {"project": project} if project.strip() else {}
 
 
 def _bar(total: int, show: bool):
@@ -92,7 +114,7 @@ def _bar(total: int, show: bool):
 
 def upload_via_bridge(
     bridge: LocalBridge,
-    items: list[tuple[Path, str]],
+    items: list[Item],
     *,
     service: str | None,
     preset: str | None,
@@ -102,11 +124,12 @@ def upload_via_bridge(
     order: dict | None = None,
 ) -> tuple[str, list[dict]]:
     """Hand the photos over and follow their uploads; (batch id, one result per photo).
-    `order`: what happens after the upload (submit, space, widgets, results_dir)."""
+    `order`: what happens after the upload (submit, space, widgets, results_dir, project), for
+    every item; an item's own fields (its project) go before it."""
     choice = {"service_name": service} if service else {"preset": preset or "auto"}
     wanted = [
-        {"path": str(p.absolute()), "source_id": source_id, "force": force, **choice}
-        for p, source_id in items
+        {"path": str(p.absolute()), "source_id": source_id, "force": force, **choice, **own}
+        for p, source_id, own in items
     ]
     try:
         batch_id = bridge.post("/v1/uploads", {"items": wanted, "client": client, **(order or {})})[

@@ -1,7 +1,8 @@
 --[[ The "AI HomeDesign" export service: dialog section, then processRenderedPhotos.
 Thin glue: the work is in AihdExportJob (the export), AihdTagging (what to write), AihdOrder
-(submit, space and widgets; AihdOrderDialog their menus), and AihdCatalogSync.catch_up (what the bridge
-finished outside any export, before and after this one, results included). ]]
+(submit, space and widgets; AihdOrderDialog their menus), AihdProperty (which property: the Property
+field, else the collection exported from, else the first photo's folder), and AihdCatalogSync.catch_up
+(what the bridge finished outside any export, before and after this one, results included). ]]
 
 local LrApplication = import 'LrApplication'
 local LrDialogs = import 'LrDialogs'
@@ -17,6 +18,7 @@ local AihdOrderDialog = require 'AihdOrderDialog'
 local AihdCatalog = AihdLr.load 'AihdCatalog'
 local AihdExportJob = AihdLr.load 'AihdExportJob'
 local AihdOrder = AihdLr.load 'AihdOrder'
+local AihdProperty = AihdLr.load 'AihdProperty'
 local AihdServices = AihdLr.load 'AihdServices'
 local AihdTagging = AihdLr.load 'AihdTagging'
 
@@ -28,6 +30,7 @@ local provider = {
   exportPresetFields = {
     { key = 'aihd_service', default = AihdServices.AUTO },
     { key = 'aihd_addKeyword', default = true },
+    { key = 'aihd_project', default = '' },  -- the Property field: empty, the collection's or folder's name
     unpack(AihdOrderDialog.fields),
   },
 }
@@ -39,11 +42,39 @@ local function check_bridge(props)
   AihdOrderDialog.connected(props, bridge)
 end
 
+-- The name of the collection being exported from: the catalog's one active source, when it is a
+-- collection (a smart one too); nil for a folder, a special source (strings) or several.
+local function active_collection(catalog)
+  local sources = catalog:getActiveSources() or {}
+  local source = #sources == 1 and sources[1] or nil
+  if source == nil or type(source) == 'string' then return nil end
+  local ok, kind = pcall(function() return source:type() end)
+  if ok and kind == 'LrCollection' then return source:getName() end
+  return nil
+end
+
+-- The line under the Property field: what an empty field stands for, read in a task.
+local function show_property(props)
+  props.aihd_project_note = AihdProperty.note(props.aihd_project, props.aihd_project_collection,
+                                              props.aihd_project_first, props.aihd_project_known)
+end
+
 function provider.startDialog(props)
   props.aihd_status = 'Looking for the AI HomeDesign bridge...'
   props.aihd_bridge_problem = props.aihd_status
   AihdOrderDialog.start(props)
+  props.aihd_project_known = false
+  show_property(props)
+  props:addObserver('aihd_project', function() show_property(props) end)
   LrTasks.startAsyncTask(function() check_bridge(props) end)
+  LrTasks.startAsyncTask(function()
+    local catalog = LrApplication.activeCatalog()
+    local first = (catalog:getTargetPhotos() or {})[1]
+    props.aihd_project_collection = active_collection(catalog)
+    props.aihd_project_first = first and first:getRawMetadata('path')
+    props.aihd_project_known = true
+    show_property(props)
+  end, 'AI HomeDesign property')
 end
 
 function provider.sectionsForTopOfDialog(f, props)
@@ -55,6 +86,15 @@ function provider.sectionsForTopOfDialog(f, props)
       f:static_text { title = 'Service:', alignment = 'right', width = LrView.share 'aihd_label' },
       f:popup_menu { value = bind 'aihd_service', items = AihdServices.list, width_in_chars = 28 },
     },
+  }
+  section[#section + 1] = f:row {
+    f:static_text { title = 'Property:', alignment = 'right', width = LrView.share 'aihd_label' },
+    f:edit_field { value = bind 'aihd_project', width_in_chars = 28, immediate = true,
+                   tooltip = 'The property (an address) these photos are of: the API files the orders under it' },
+  }
+  section[#section + 1] = f:row {
+    f:static_text { title = '', width = LrView.share 'aihd_label' },
+    f:static_text { title = bind 'aihd_project_note', fill_horizontal = 1 },
   }
   for _, row in ipairs(AihdOrderDialog.rows(f)) do section[#section + 1] = row end
   section[#section + 1] = f:row {
@@ -134,15 +174,20 @@ function provider.processRenderedPhotos(functionContext, exportContext)
   local auto = props.aihd_service == AihdServices.AUTO
   local order = AihdOrder.request(props.aihd_submit, not auto and props.aihd_space or '',
                                   auto and {} or AihdOrder.widgets_from(props.aihd_widgets))
-  AihdLr.log:info(string.format('export of %d photos, service %s, submit %s', total, tostring(props.aihd_service),
-                                tostring(order.submit)))
+  -- The property: the field's, else the collection exported from, else the first photo's folder.
+  local fields = AihdServices.request_fields(props.aihd_service)
+  local first = exportContext.exportSession:photosToExport()[1]
+  fields.project = AihdProperty.choose(props.aihd_project, active_collection(LrApplication.activeCatalog()),
+                                       first and first:getRawMetadata('path'))
+  AihdLr.log:info(string.format('export of %d photos, service %s, submit %s, property %s', total,
+                                tostring(props.aihd_service), tostring(order.submit), tostring(fields.project)))
   prefs.addKeyword = props.aihd_addKeyword  -- what catch-up does for this catalog from now on
   AihdCatalogSync.catch_up('before export', bridge)
   local _, catalog_id = AihdCatalogSync.catalog(bridge)
 
   local job = AihdExportJob.new {
     bridge = bridge, client = AihdCatalog.client(catalog_id), total = total,
-    fields = AihdServices.request_fields(props.aihd_service), progress = progress_of(scope),
+    fields = fields, progress = progress_of(scope),
     sleep = LrTasks.sleep, now = os.time, clock = AihdLr.clock, wait_limit = prefs.waitLimit,
     log = function(text) AihdLr.log:info(text) end, item_fields = order,
   }

@@ -2,8 +2,10 @@
 
 Export images with the storage "AI HomeDesign": each one is handed to the local aihd-bridge
 (`aihd-bridge upload --items ... --bridge-only`), which orders it from the AI HomeDesign API.
-Afterwards every source image carries the tag "AI HomeDesign|<service>|<order id>" and a line
-in its notes; failures show in darktable's messages and, one line each, in its log.
+Each image goes as part of a property (the API's project): the storage's "property" field, else
+its film roll (its folder's name). Afterwards every source image carries the tag
+"AI HomeDesign|<service>|<order id>" and a line in its notes; failures show in darktable's
+messages and, one line each, in its log.
 
 Install: `aihd-bridge plugin install --host darktable` (copies this file and aihomedesign_lib/
 into darktable's lua/contrib folder and adds `require "contrib/aihomedesign"` to luarc).
@@ -104,9 +106,18 @@ for i, p in ipairs(presets) do
 end
 chooser.selected = selected[remembered] or selected.auto or 1
 
+-- The property (an address) of this export's images; empty: each image's own film roll.
+local property = dt.new_widget('entry') {
+  text = '',
+  placeholder = 'property: empty for each image\'s film roll',
+  tooltip = 'the property (an address) these images are of, for the API\'s project; '
+    .. 'empty: each image\'s film roll (the name of its folder)',
+}
+
 local widget = dt.new_widget('box') {
   orientation = 'vertical',
   chooser,
+  property,
   dt.new_widget('label') {
     label = 'each image gets the tag AI HomeDesign|service|order id and a line in its notes',
     ellipsize = 'middle',
@@ -123,8 +134,10 @@ local function store(_, image, _, filename, _, _, _, extra)
   local path = Aihd.unique_export_path(filename, image.id)
   if not os.rename(filename, path) then path = filename end
   extra.entries = extra.entries or {}
+  local film = image.film
   table.insert(extra.entries, { image = image, path = path, name = image.filename,
-                                source_id = Aihd.source_id(library_id(), image.id) })
+                                source_id = Aihd.source_id(library_id(), image.id),
+                                project = Aihd.project(property.text, film and film.path or image.path) })
 end
 
 local function write_back(done)

@@ -48,7 +48,9 @@ The rules (each has a test in test_fake_sdk.lua):
   LrHttp     throws, rather than returning an error, when the connection is refused (http_throws)
   logs       LrLogger's 'logfile' lands where the Lightroom version writes it (log_path)
   export     a scenario's Lightroom may refuse catalog writes while it exports
-             (refuse_writes_in_export); LrTasks.execute runs its line in a shell ]]
+             (refuse_writes_in_export); LrTasks.execute runs its line in a shell
+  sources    the catalog's active sources are LrCollection and LrFolder objects with only the
+             reference's members, or special values (strings), as a scenario's `sources` says ]]
 
 local http = require 'socket.http'
 local ltn12 = require 'ltn12'
@@ -700,6 +702,38 @@ function catalog_methods:withPrivateWriteAccessDo(fn, params)
   return run_write('withPrivateWriteAccessDo', 'private', fn, params)
 end
 function catalog_methods:getTargetPhotos() return state.selected end
+
+-- The Library's active sources (its left panel): LrCollection and LrFolder objects with the
+-- members the reference lists, or a special value (catalog.kAllPhotos, ...). FakeSdk.set_sources
+-- sets them from a scenario's `sources`; All Photographs otherwise.
+catalog_methods.kAllPhotos, catalog_methods.kPreviousImport = 'kAllPhotos', 'kPreviousImport'
+catalog_methods.kQuickCollectionIdentifier = 'kQuickCollectionIdentifier'
+local collection_meta = strict('LrCollection', {
+  getName = function(self) return self._name end,
+  type = function() return 'LrCollection' end,
+})
+local folder_meta = strict('LrFolder', {
+  getName = function(self) return (self._path:match('[^/]+$')) end,
+  getPath = function(self) return self._path end,
+  type = function() return 'LrFolder' end,
+})
+-- specs: a list of { collection = name } | { folder = path } | a special value's name ('kAllPhotos').
+function FakeSdk.set_sources(specs)
+  state.sources = {}
+  for i, spec in ipairs(specs or {}) do
+    if type(spec) == 'string' then
+      state.sources[i] = catalog_methods[spec] or error('the fake catalog has no ' .. spec)
+    elseif spec.collection then
+      state.sources[i] = setmetatable({ localIdentifier = 900 + i, _name = spec.collection }, collection_meta)
+    else
+      state.sources[i] = setmetatable({ _path = spec.folder }, folder_meta)
+    end
+  end
+end
+function catalog_methods:getActiveSources()
+  if not state.sources or #state.sources == 0 then return { catalog_methods.kAllPhotos } end
+  return { unpack(state.sources) }
+end
 function catalog_methods:getPath() return state.path end
 -- Lightroom builds an LrPhoto for each photo on its main thread: a big catalog freezes it.
 FakeSdk.PHOTO_SECONDS, FakeSdk.FREEZE_SECONDS = 0.00002, 0.5
@@ -1068,6 +1102,11 @@ end
 function FakeSdk.export_context(props, renders, render_dir, cancel_after)
   local session = setmetatable({}, strict('LrExportSession', {
     countRenditions = function() return #renders end,
+    photosToExport = function()
+      local photos = {}
+      for i, spec in ipairs(renders) do photos[i] = spec.photo end
+      return photos
+    end,
   }))
   return setmetatable({ propertyTable = props, exportSession = session, _renders = renders,
                         _render_dir = render_dir, _cancel_after = cancel_after, _rendered = 0, _made = {},

@@ -43,6 +43,8 @@ for i, spec in ipairs(scenario.photos or {}) do
   renders[#renders + 1] = { photo = photo, source = spec.path, fail = spec.render_fail }
 end
 FakeSdk.catalog.selected = FakeSdk.catalog.photos
+-- The Library's active sources: [{"collection": name} | {"folder": path} | "kAllPhotos"].
+FakeSdk.set_sources(scenario.sources)
 
 local outcome = { record = FakeSdk.record }
 local action = scenario.action or 'export'
@@ -68,7 +70,8 @@ local function order_view(props)
   end
   local view = { submit = props.aihd_submit, space = props.aihd_space, widgets = props.aihd_widgets,
                  space_items = props.aihd_space_shown and titles(props.aihd_space_items) or {}, slots = {},
-                 note = props.aihd_order_note, cant_export = props.LR_cantExportBecause or cjson.null }
+                 note = props.aihd_order_note, cant_export = props.LR_cantExportBecause or cjson.null,
+                 project = props.aihd_project, project_note = props.aihd_project_note }
   for i = 1, 10 do
     if props['aihd_widget' .. i .. '_shown'] then
       view.slots[#view.slots + 1] = { title = props['aihd_widget' .. i .. '_title'],
@@ -79,7 +82,7 @@ local function order_view(props)
   return view
 end
 
--- A person's choice in the dialog: the submit box, the service, the space, or a widget by its
+-- A person's choice in the dialog: the submit box, the service, the Property field, the space, or a widget by its
 -- title; a menu's value only from its items, as a person picks it; or a preset chosen (its keys
 -- set in a shuffled order, `seed` picks which).
 local function choose(props, what, value, seed)
@@ -90,6 +93,7 @@ local function choose(props, what, value, seed)
     error('the menu for ' .. what .. ' offers no ' .. tostring(value))
   end
   if what == 'submit' then props.aihd_submit = value
+  elseif what == 'project' then props.aihd_project = value  -- typed in the Property field
   elseif what == 'service' then props.aihd_service = value
   elseif what == 'preset' then FakeSdk.apply_preset(props, value, seed)
   elseif what == 'space' then pick('aihd_space_items', 'aihd_space')
@@ -111,6 +115,7 @@ local ok, err = pcall(function()
       aihd_service = scenario.service or 'auto', aihd_addKeyword = scenario.add_keyword ~= false,
       aihd_submit = scenario.submit == true, aihd_space = scenario.space or '',
       aihd_widgets = scenario.widgets and cjson.encode(scenario.widgets) or '',
+      aihd_project = scenario.project or '',
     }
     provider.startDialog(props)
     local sections = provider.sectionsForTopOfDialog(f, props)

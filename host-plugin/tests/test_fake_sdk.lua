@@ -224,6 +224,28 @@ test('export: the configureProgress scope and the renditions end with the loop',
   end, true)
 end)
 
+test('sources: collections and folders with the reference\'s members only, or special values', function()
+  FakeSdk.set_sources { { collection = '12 Oak Avenue' }, { folder = '/photos/Kitchen' } }
+  keeps(function()
+    local sources = catalog:getActiveSources()
+    assert(sources[1]:type() == 'LrCollection' and sources[1]:getName() == '12 Oak Avenue')
+    assert(sources[2]:type() == 'LrFolder' and sources[2]:getName() == 'Kitchen')
+  end)
+  raises('LrCollection has no member "getPath"', function() return catalog:getActiveSources()[1]:getPath() end)
+  raises('LrFolder has no member "getPhotoCount"', function() return catalog:getActiveSources()[2]:getPhotoCount() end)
+  FakeSdk.set_sources(nil)
+  keeps(function() assert(catalog:getActiveSources()[1] == catalog.kAllPhotos) end)
+  FakeSdk.set_sources { 'kQuickCollectionIdentifier' }
+  keeps(function() assert(type(catalog:getActiveSources()[1]) == 'string') end)
+  FakeSdk.set_sources(nil)
+end)
+
+test('export: the session lists its photos with photosToExport, by the reference\'s names only', function()
+  local context = FakeSdk.export_context({}, { { photo = photo, source = '/nowhere' } }, '/tmp')
+  keeps(function() assert(context.exportSession:photosToExport()[1] == photo) end)
+  raises('LrExportSession has no member "photos"', function() return context.exportSession.photos end)
+end)
+
 test('export: a progress scope of one\'s own is done by the end', function()
   local before = #FakeSdk.open_scopes()
   LrProgressScope { title = 'forgotten' }

@@ -17,6 +17,7 @@ local AihdCatalog = require 'AihdCatalog'
 local AihdCatchUp = require 'AihdCatchUp'
 local AihdOrder = require 'AihdOrder'
 local AihdLaunch = require 'AihdLaunch'
+local AihdProperty = require 'AihdProperty'
 local luatest = require 'luatest'
 local test = luatest.test
 
@@ -614,6 +615,29 @@ test('launch: the line that starts the bridge quotes every argument, and refuses
     local line, why = AihdLaunch.command(broken, false)
     assert(line == nil and type(why) == 'string', broken)
   end
+end)
+
+test('property: the field, else the collection exported from, else the first photo\'s folder', function()
+  local P = AihdProperty
+  assert(P.choose('  12 Oak Avenue ', 'A collection', '/p/Folder/a.jpg') == '12 Oak Avenue')
+  assert(P.choose('', '12 Oak Avenue', '/p/Folder/a.jpg') == '12 Oak Avenue')
+  assert(P.choose('   ', nil, '/photos/2026/7 Mill Lane/IMG_1.jpg') == '7 Mill Lane')
+  assert(P.choose(nil, '  ', [[C:\Shoots\Flat 3\IMG_1.jpg]]) == 'Flat 3')
+  assert(P.choose('', nil, [[C:\IMG_1.jpg]]) == nil, 'a drive\'s root names no property')
+  assert(P.choose('', nil, nil) == nil)
+  local name, from = P.default('12 Oak Avenue', '/p/x/a.jpg')
+  assert(name == '12 Oak Avenue' and from == 'collection')
+  name, from = P.default(nil, '/p/x/a.jpg')
+  assert(name == 'x' and from == 'folder')
+  assert(P.folder_of('/p/x//a.jpg') == 'x' and P.folder_of('a.jpg') == nil)
+end)
+
+test('property: the dialog says what an empty field stands for', function()
+  local P = AihdProperty
+  assert(P.note('', '12 Oak Avenue', '/p/x/a.jpg') == 'Left empty: "12 Oak Avenue", the name of the collection exported from.')
+  assert(P.note('', nil, '/p/Kitchen/a.jpg') == 'Left empty: "Kitchen", the folder of the first photo.')
+  assert(P.note('', nil, nil, false):find('collection\'s name, else the folder', 1, true))
+  assert(P.note('9 Elm Road', nil, nil):find('v3 orders are filed under it', 1, true))
 end)
 
 luatest.finish()

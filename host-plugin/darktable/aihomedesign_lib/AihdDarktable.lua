@@ -100,9 +100,19 @@ function M.unique_export_path(path, image_id)
   return dir .. 'aihd-' .. tostring(image_id) .. '-' .. name
 end
 
+-- The property an image is of (its "project" in the items file): the storage's field when it
+-- names one, else the image's film roll, its folder's name (`film_path`: the roll's full path).
+function M.project(setting, film_path)
+  local own = tostring(setting or ''):match('^%s*(.-)%s*$')
+  if own ~= '' then return own end
+  local leaf = tostring(film_path or ''):gsub('[/\\]+$', ''):match('([^/\\]+)$')
+  if not leaf or leaf:match('^%a:$') then return nil end  -- a drive's root names no property
+  return leaf
+end
+
 function M.items_json(entries)
   local items = {}
-  for i, e in ipairs(entries) do items[i] = { path = e.path, source_id = e.source_id } end
+  for i, e in ipairs(entries) do items[i] = { path = e.path, source_id = e.source_id, project = e.project } end
   return AihdJson.encode({ items = AihdJson.array(items) })
 end
 

@@ -52,9 +52,21 @@ local IMAGE_FIELDS = {
 local METADATA = { creator = true, publisher = true, title = true, description = true,
                    rights = true, notes = true, version_name = true }
 
+-- Film rolls: one per folder, as darktable imports them (dt_lua_film_t: its full path).
+local FILM_FIELDS = { id = 'r', path = 'rw' }
+local films = {}
+local function film_of(dir)
+  if not films[dir] then
+    local count = 0
+    for _ in pairs(films) do count = count + 1 end
+    films[dir] = strict('dt_lua_film_t', FILM_FIELDS, { id = count + 1, path = dir })
+  end
+  return films[dir]
+end
+
 local function new_image(spec)
   local dir, name = spec.path:match('^(.*)/([^/]+)$')
-  local values = { id = spec.id, filename = name, path = dir, duplicate_index = 0,
+  local values = { id = spec.id, filename = name, path = dir, film = film_of(dir), duplicate_index = 0,
                    rating = 0, source = spec.path, tags = {} }
   for k in pairs(METADATA) do values[k] = spec[k] or '' end
   local image = strict('dt_lua_image_t', IMAGE_FIELDS, values)

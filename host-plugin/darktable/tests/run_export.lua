@@ -3,7 +3,7 @@ with <config>/lua on package.path) against the fake darktable module, picks a pr
 widget as a user would, exports images, and writes what happened as JSON.
 usage: lua5.4 run_export.lua <darktable config dir> <scenario.json> <outcome.json>
 scenario: {tmp_dir, running_os, images = [{id, path}], export = [ids], format,
-           preset (a title to pick in the widget), preferences = {"script/name": value}} ]]
+           preset (a title to pick in the widget), property (typed in its entry), preferences = {"script/name": value}} ]]
 
 local here = arg[0]:match('^(.*[/\\])') or './'
 package.path = here .. '?.lua;' .. package.path
@@ -39,6 +39,9 @@ if storage then
   outcome.storage = { name = storage.name, formats = {}, presets = titles, selected = chooser.value }
   for f in pairs(storage.formats) do table.insert(outcome.storage.formats, f) end
   table.sort(outcome.storage.formats)
+  for _, child in ipairs(fake.widget_children(widget)) do  -- the person types a property
+    if scenario.property and getmetatable(child).__name == 'lua_entry' then child.text = scenario.property end
+  end
   if scenario.preset then
     for i = 1, #chooser do if chooser[i] == scenario.preset then chooser.selected = i end end
   end

@@ -100,4 +100,17 @@ test('items file is JSON with paths and source ids', function()
   eq(decoded.items[1].path, '/t/Größe "x".jpg'); eq(decoded.items[1].source_id, 'darktable:a:1')
 end)
 
+test('the property: the field when it names one, else the film roll\'s folder name', function()
+  eq(A.project('  12 Oak Avenue ', '/photos/Elsewhere'), '12 Oak Avenue')
+  eq(A.project('', '/photos/2026/12 Oak Avenue'), '12 Oak Avenue')
+  eq(A.project(nil, '/photos/7 Mill Lane/'), '7 Mill Lane')
+  eq(A.project('   ', [[D:\Shoots\Flat 3]]), 'Flat 3')
+  eq(A.project('', [[D:\]]), nil)
+  eq(A.project('', nil), nil)
+  local Json = require 'AihdJson'
+  local decoded = Json.decode(A.items_json({ { path = '/t/a.jpg', source_id = 's', project = '12 Oak Avenue' },
+                                             { path = '/t/b.jpg', source_id = 't' } }))
+  eq(decoded.items[1].project, '12 Oak Avenue'); eq(decoded.items[2].project, nil)
+end)
+
 luatest.finish()
