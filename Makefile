@@ -32,5 +32,5 @@ contracts:   ## who may import whom (ARCHITECTURE.md's layer table), checked by 
 
 check: lint types contracts
 
-bench:       ## benchmarks: ratios against a baseline measured in the same run (about two minutes)
+bench:       ## benchmarks: ratios against a baseline measured in the same run (about five minutes); python -m bench --write-docs also writes docs/performance.md
 	$(PY) -m bench

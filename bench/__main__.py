@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import download, export_scale, intake, lua_poll, memory, metadata, startup, upload
 from .common import ROOT, make_files
-from .doc_tables import DOCS, machine, write_between
+from .doc_tables import DOCS, machine, now, write_between
 
 SUITES = {
     "upload": None,
@@ -73,7 +73,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = {
-        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "date": now(),
         "machine": machine(),
         "seconds": time.perf_counter() - started,
         "results": rows,
