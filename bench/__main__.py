@@ -1,13 +1,12 @@
-"""python -m bench [--only NAME ...] : run the benchmarks, print a table, write JSON.
+"""python -m bench [--only NAME ...] [--write-docs] : run the benchmarks, print a table, write JSON.
 
-Every figure is a ratio against a baseline measured in the same run on the same machine."""
+Every figure is a ratio against a baseline measured in the same run on the same machine.
+`--write-docs` (a full run only) also puts the table into docs/performance.md."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import tempfile
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from . import download, export_scale, intake, lua_poll, memory, metadata, startup, upload
 from .common import ROOT, make_files
+from .doc_tables import DOCS, machine, now, write_between
 
 SUITES = {
     "upload": None,
@@ -26,15 +26,6 @@ SUITES = {
     "download": download.measure,
     "lua-poll": lua_poll.measure,
 }
-
-
-def machine() -> str:
-    cpus = os.cpu_count()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} "
-        f"{platform.machine()}, {cpus} cores, {mem:.0f} GiB"
-    )
 
 
 def table(rows: list[dict]) -> str:
@@ -59,7 +50,12 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*", choices=list(SUITES), help="run just these")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="put the table into docs/performance.md (a full run only)"
+    )
     args = parser.parse_args()
+    if args.write_docs and args.only:
+        parser.error("--write-docs needs a full run: the page's table holds every benchmark")
     chosen = args.only or list(SUITES)
     work = Path(tempfile.mkdtemp(prefix="aihd-bench-"))
     rows, started = [], time.perf_counter()
@@ -77,7 +73,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = {
-        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "date": now(),
         "machine": machine(),
         "seconds": time.perf_counter() - started,
         "results": rows,
@@ -87,6 +83,10 @@ def main() -> None:
     (out / "latest.json").write_text(json.dumps(report, indent=2))
     print(f"\n{report['date']}, {report['machine']}, {report['seconds']:.0f} s\n")
     print(table(rows))
+    if args.write_docs:
+        page = DOCS / "performance.md"
+        write_between(page, "bench", f"Run on {report['date']}, {report['machine']}:\n\n{table(rows)}")
+        print(f"\nwritten into {page.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

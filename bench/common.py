@@ -59,6 +59,7 @@ class Bridge:
     def __init__(self, home: Path, api_url: str | None, **config):
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
+        config.setdefault("api_version", "v1")  # the receiver answers uploads as v1 does: an order id
         (home / "config.toml").write_text("".join(f"{k} = {v!r}\n" for k, v in config.items()))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AIHD_")}
         self.env.update(AIHD_HOME=str(home), AIHD_PORT="0", PYTHONPATH=str(ROOT))

@@ -2,7 +2,7 @@
 `chromium`, which `install.sh --test` installs; `playwright install` is never needed).
 
 Screenshots of the main views go to pytest's temporary folder, or to $AIHD_SCREENSHOTS when set
-(`AIHD_SCREENSHOTS=docs/screenshots` refreshes the README's pictures)."""
+(`AIHD_SCREENSHOTS=docs/screenshots` refreshes the pictures of the README and docs/)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ ORACLE = {
     "GPSLongitude": ("gps_longitude", 1e-5),
     "Keywords": ("keywords", None),
 }
-# The one known difference, also in the README's format table: ExifTool -n reports the
+# The one known difference, also in docs/hosts.md's format table: ExifTool -n reports the
 # Pentax maker note's ISO code (6, which means ISO 100); we report the EXIF ISO, 100.
 KNOWN = {("Pentax.jpg", "ISO"): 100}
 
