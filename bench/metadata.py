@@ -15,7 +15,7 @@ SAMPLES = ROOT / "tests" / "samples"
 OURS = """
 import sys, time
 from pathlib import Path
-from bridge.metadata.reader import read_metadata_counted
+from bridge.photo.metadata.reader import read_metadata_counted
 for p in sys.argv[1:]:
     read_metadata_counted(Path(p))
 """
@@ -52,7 +52,7 @@ def measure(_work: Path) -> list[dict]:
         runs=5,
     )
     sys.path.insert(0, str(ROOT))
-    from bridge.metadata.reader import read_metadata_counted
+    from bridge.photo.metadata.reader import read_metadata_counted
 
     per_file, read_share = [], []
     for path in files:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from .config import Settings
+from .core.config import Settings
 from .remote.api import RemoteApi
 from .remote.client import ApiClient
 from .remote.version import VersionMemory

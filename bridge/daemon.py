@@ -21,11 +21,11 @@ from pathlib import Path
 from flask import Flask
 
 from . import __version__
-from .config import Settings
 from .connect import remote_client
+from .core.config import Settings
+from .core.logs import setup_logging, teardown_logging
+from .core.privacy import make_private
 from .discovery import LocalBridge, find_bridge, remove_info, running_bridge, stop_asked, write_info
-from .logs import setup_logging, teardown_logging
-from .privacy import make_private
 from .runtime import Runtime
 from .web.app import create_app, header_guard
 from .web.background import BackgroundServer

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .identity import new_nonce, proves
-from .keystore import write_private
+from .core.identity import new_nonce, proves
+from .core.keystore import write_private
 
 INFO_FILE = "bridge.json"
 # Where `stop` asks a bridge to end without a signal (Windows has no SIGTERM to give a process

@@ -10,17 +10,17 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from .config import Settings
-from .keystore import find_key
+from .core.config import Settings
+from .core.keystore import find_key
+from .photo.rules import Rules
+from .photo.thumbnails import Thumbnails
+from .queue.follower import OrderFollower
 from .queue.intake import Intake
-from .queue.orders import OrderFollower
 from .queue.spool import Spool, open_copy
 from .queue.store import Store
 from .queue.worker import WorkerPool
 from .remote.api import RemoteApi
 from .remote.catalog import Catalog
-from .rules import Rules
-from .thumbnails import Thumbnails
 from .watch.watches import Watches
 
 log = logging.getLogger(__name__)

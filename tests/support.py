@@ -13,7 +13,7 @@ import time
 import types
 from pathlib import Path
 
-from bridge.clock import Clock
+from bridge.core.clock import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "samples"  # a copy of ../shared/samples (see its README.md)

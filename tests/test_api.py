@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bridge.formats import UploadFile
+from bridge.photo.formats import UploadFile
 from bridge.remote.client import ApiClient, RemoteError, parse_retry_after
 from bridge.sandbox import Fault, FaultPlan, key_fingerprint
 from support import CANARY_KEY, free_port, remote_api

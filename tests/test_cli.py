@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from bridge import __version__
 from bridge.cli import main
-from bridge.cli.status import ExitStatus
+from bridge.cli.exit_status import ExitStatus
 from support import CANARY_KEY, bridge_env, free_port
 
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import DEFAULT_API_URL, ConfigError, load_settings
+from bridge.core.config import DEFAULT_API_URL, ConfigError, load_settings
 from support import CANARY_KEY
 
 

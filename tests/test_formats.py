@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge import formats
-from bridge.formats import FileProblem, check_file, detect, prepared
+from bridge.photo import formats
+from bridge.photo.formats import FileProblem, check_file, detect, prepared
 
 LIMIT = 50_000_000
 

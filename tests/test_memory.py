@@ -12,7 +12,7 @@ SCRIPT = textwrap.dedent("""
     from pathlib import Path
     from bridge.remote.api import RemoteApi
     from bridge.remote.client import ApiClient
-    from bridge.formats import check_file, prepared
+    from bridge.photo.formats import check_file, prepared
 
     def status(field):
         for line in open("/proc/self/status"):

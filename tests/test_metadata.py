@@ -8,9 +8,9 @@ import tracemalloc
 
 import pytest
 
-from bridge.metadata import MetadataError, PhotoMeta, containers, read_metadata
-from bridge.metadata.bounded import LimitedFile
-from bridge.metadata.xmp import parse_xmp
+from bridge.photo.metadata import MetadataError, PhotoMeta, containers, read_metadata
+from bridge.photo.metadata.bounded import LimitedFile
+from bridge.photo.metadata.xmp import parse_xmp
 
 # ExifTool key -> (PhotoMeta field, tolerance or None for exact)
 ORACLE = {

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from bridge.config import load_settings
 from bridge.connect import remote_client
+from bridge.core.config import load_settings
 from bridge.runtime import Runtime
 from bridge.web.app import create_app
 from bridge.web.openapi import openapi_document

@@ -7,9 +7,9 @@ import hashlib
 import pytest
 from flask import Flask, request
 
-from bridge.config import Settings
-from bridge.formats import UploadFile
-from bridge.queue.orders import OrderFollower
+from bridge.core.config import Settings
+from bridge.photo.formats import UploadFile
+from bridge.queue.follower import OrderFollower
 from bridge.queue.store import NewItem, Store
 from bridge.remote.backoff import Backoff
 from bridge.remote.catalog import Catalog

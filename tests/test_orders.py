@@ -7,7 +7,7 @@ import io
 import pytest
 import requests
 
-from bridge.formats import UploadFile
+from bridge.photo.formats import UploadFile
 from bridge.remote.catalog import Catalog, NotOffered
 from bridge.sandbox import SandboxState, create_sandbox_app
 from bridge.web.background import BackgroundServer

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.formats import FORMATS
-from bridge.metadata import MetadataError, PhotoMeta
-from bridge.rules import Rules, RulesError
+from bridge.photo.formats import FORMATS
+from bridge.photo.metadata import MetadataError, PhotoMeta
+from bridge.photo.rules import Rules, RulesError
 
 JPEG, DNG = FORMATS["JPEG"], FORMATS["DNG"]
 

@@ -3,8 +3,8 @@
 import socket
 from urllib.parse import urlsplit
 
-from bridge.config import Settings
 from bridge.connect import remote_client
+from bridge.core.config import Settings
 from bridge.runtime import Runtime
 from support import CANARY_KEY, wait_until
 

@@ -9,8 +9,8 @@ import hashlib
 import pytest
 import requests
 
+from bridge.photo.tools import tool_for
 from bridge.sandbox import Fault, FaultPlan, SandboxState, create_sandbox_app, key_fingerprint
-from bridge.tools import tool_for
 from bridge.web.background import BackgroundServer
 from support import CANARY_KEY, ManualClock, jpeg_bytes
 

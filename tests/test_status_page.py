@@ -16,11 +16,11 @@ import pytest
 import requests
 from PIL import Image
 
-from bridge.config import load_settings
 from bridge.connect import remote_client
+from bridge.core.config import load_settings
+from bridge.photo.services import services
+from bridge.photo.thumbnails import SIZE, Thumbnails
 from bridge.runtime import Runtime
-from bridge.services import services
-from bridge.thumbnails import SIZE, Thumbnails
 from bridge.web.app import create_app
 from bridge.web.remote_banner import banner
 from bridge.web.session import CODE_TTL, Sessions

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import ConfigError, WatchEntry, load_settings
 from bridge.connect import remote_client
-from bridge.rules import Rules
+from bridge.core.config import ConfigError, WatchEntry, load_settings
+from bridge.photo.rules import Rules
 from bridge.watch.entries import drop_watch, entry_problem, save_watch
 from bridge.watch.names import folder_choice, skipped
 from bridge.watch.settle import Settler

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge import replacing
+from bridge.core import replacing
 from bridge.queue.result_names import WINDOWS_MAX_PATH, part_name, result_stem
 from support import jpeg_bytes, wait_until
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from bridge.config import Settings
+from bridge.core.config import Settings
 from bridge.queue.spool import Spool
 from bridge.queue.store import NewItem, Store
 from bridge.queue.worker import WorkerPool

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from ..config import load_settings
+from ..core.config import load_settings
 from ..setup.autostart import SETTINGS_ENV
 
 RESTART_DELAY = 5.0

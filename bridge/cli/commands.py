@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..config import ConfigError, Settings, load_settings
-from .status import ExitStatus
+from ..core.config import ConfigError, Settings, load_settings
+from .exit_status import ExitStatus
 
 
 def _settings(**overrides) -> Settings:
@@ -21,7 +21,7 @@ def _settings(**overrides) -> Settings:
 
 
 def _service_option(_ctx, _param, value: str | None) -> str | None:
-    from ..services import UnknownService, canonical_service
+    from ..photo.services import UnknownService, canonical_service
 
     if value is None:
         return None
@@ -150,7 +150,7 @@ def upload(
     the same bridge started in this process for as long as the command needs it."""
     from ..daemon import in_process
     from ..discovery import find_bridge
-    from .orders import widget_pairs
+    from .order_views import widget_pairs
     from .upload import read_items
 
     items = [(p, str(p), {}) for p in paths] + (read_items(items_file) if items_file else [])
@@ -193,7 +193,7 @@ def _upload_and_follow(bridge, items, service, preset, force, as_json, client, o
     """Upload through `bridge`, print the order ids, then follow the orders: submitted, and
     with `wait` finished (each result's path printed as it arrives)."""
     from ..discovery import BridgeError
-    from .orders import follow, order_summary
+    from .order_views import follow, order_summary
     from .upload import bridge_result, upload_via_bridge
 
     try:
@@ -375,7 +375,7 @@ def _remote_line(remote: Any) -> str:
 def orders(as_json, limit, order_state) -> None:
     """Recent orders: their state, what was chosen, and the results on disk."""
     from ..discovery import running_bridge
-    from .orders import print_orders
+    from .order_views import print_orders
 
     settings = _settings()
     bridge = running_bridge(settings.home)
@@ -410,8 +410,8 @@ def catalog(service, as_json) -> None:
     """The spaces and widgets the API offers (for one SERVICE, or all): what --space and
     --widget, and presets' space and widgets, may name."""
     from ..discovery import running_bridge
-    from ..services import services
-    from .orders import catalog_of, print_catalog
+    from ..photo.services import services
+    from .order_views import catalog_of, print_catalog
 
     settings = _settings()
     bridge = running_bridge(settings.home)
@@ -465,8 +465,8 @@ def open_page(no_browser) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def inspect(paths, service, preset, as_json) -> None:
     """Show what the bridge reads from photos and which service it would pick, and why."""
-    from ..inspection import inspect_file
-    from ..rules import Rules
+    from ..photo.inspection import inspect_file
+    from ..photo.rules import Rules
 
     settings = _settings()
     rules = Rules.load(settings.home)
@@ -487,8 +487,8 @@ def inspect(paths, service, preset, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def presets(as_json) -> None:
     """The services and the presets (shipped and from presets.toml) an upload can name."""
-    from ..rules import Rules
-    from ..services import services
+    from ..photo.rules import Rules
+    from ..photo.services import services
 
     rules = Rules.load(_settings().home)
     if as_json:
@@ -571,8 +571,8 @@ def config() -> None:
 @click.option("--stdin", "from_stdin", is_flag=True, help="read the key from standard input")
 def set_key(from_stdin) -> None:
     """Store the API key in the OS keyring (or a private file where there is none)."""
+    from ..core.keystore import store_key
     from ..discovery import BridgeError, running_bridge
-    from ..keystore import store_key
 
     settings = _settings()
     if from_stdin or not sys.stdin.isatty():
@@ -605,8 +605,8 @@ def set_key(from_stdin) -> None:
 @config.command("delete-key")
 def delete_key() -> None:
     """Forget the stored API key (the bridge goes back to sandbox mode)."""
+    from ..core.keystore import forget_key
     from ..discovery import BridgeError, running_bridge
-    from ..keystore import forget_key
 
     settings = _settings()
     forget_key(settings.home)
@@ -626,7 +626,7 @@ def show_config(as_json) -> None:
     import dataclasses
     import os
 
-    from ..keystore import find_key, mask
+    from ..core.keystore import find_key, mask
 
     settings = _settings()
     key = find_key(settings.home, os.environ)

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import __version__
-from ..config import Settings
+from ..core.config import Settings
 
 MIN_FREE_BYTES = 1_000_000_000  # a few dozen 50 MB photos in the spool
 
@@ -29,8 +29,8 @@ class Check:
 
 
 def run_checks(settings: Settings, *, online: bool = False) -> list[Check]:
+    from ..core.keystore import find_key
     from ..discovery import BridgeError, find_bridge
-    from ..keystore import find_key
     from ..setup.autostart import manager
 
     checks = [

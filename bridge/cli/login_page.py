@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from ..keystore import write_private
+from ..core.keystore import write_private
 
 OPENER = "open-status-page.html"
 

@@ -11,7 +11,7 @@ import click
 
 from ..discovery import BridgeError, LocalBridge
 from ..queue.intake import MAX_ITEMS
-from .status import ExitStatus
+from .exit_status import ExitStatus
 
 POLL = 0.5
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from ..config import ConfigError, Settings
+from ..core.config import ConfigError, Settings
 from ..discovery import BridgeError, LocalBridge, running_bridge
-from ..rules import Rules
+from ..photo.rules import Rules
 from ..watch.entries import WatchProblem, config_watches, drop_watch, entry_from, entry_problem, save_watch
 
 NOT_RUNNING = "the bridge is not running; start it with: aihd-bridge serve"

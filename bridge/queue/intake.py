@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..config import Settings
-from ..formats import FileProblem, ImageFormat, check_file, open_photo, upload_name
+from ..core.config import Settings
+from ..core.text import has_controls, printable
+from ..photo.formats import FileProblem, ImageFormat, check_file, open_photo, upload_name
+from ..photo.rules import Choice, Rules, RulesError
 from ..remote.catalog import Catalog, NotOffered
 from ..remote.client import RemoteError
-from ..rules import Choice, Rules, RulesError
-from ..text import has_controls, printable
 from .spool import Spool
 from .store import NewItem, OtherClient, Store, new_id
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..text import printable
+from ..core.text import printable
 from .item import Item
 
 STEM_BYTES = 200  # 255 less ".", ".<item id, up to 40>", ".part"; or " (999)" and ".jpeg"

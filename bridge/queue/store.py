@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..clock import Clock
+from ..core.clock import Clock
 from .item import ORDER_PENDING, STATES, Item
 from .order_records import OrderRecords
 
@@ -134,7 +134,7 @@ CREATE TABLE watch_cursors (client TEXT PRIMARY KEY, cursor INTEGER NOT NULL);
 # Version 5: the v3 API. The property an item belongs to (v3: its project; v1: kept and shown),
 # the uploaded photo's asset id, the process a submit started, and the version that took it.
 # And when the last submit left without an answer heard (a crash, a cut connection), so that no
-# other is sent before it could have reached the API (`queue/orders.py`).
+# other is sent before it could have reached the API (`queue/follower.py`).
 _SCHEMA_5 = """
 ALTER TABLE items ADD COLUMN project TEXT;
 ALTER TABLE items ADD COLUMN asset_id TEXT;

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from ..clock import Clock
+from ..core.clock import Clock
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,15 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from ..clock import Clock
-from ..config import Settings
-from ..formats import FORMATS, FileProblem, detect, prepared
+from ..core.clock import Clock
+from ..core.config import Settings
+from ..photo.formats import FORMATS, FileProblem, detect, prepared
+from ..photo.thumbnails import Thumbnails
 from ..remote.api import RemoteApi
 from ..remote.backoff import Backoff
 from ..remote.catalog import Catalog, NotOffered
 from ..remote.client import RemoteError
 from ..remote.health import RemoteHealth
-from ..thumbnails import Thumbnails
 from .spool import NotOwnCopy, Spool, fingerprint_of, open_copy, sha256_of
 from .store import Store
 

@@ -17,7 +17,7 @@ from .client import ApiClient, RemoteError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..formats import UploadFile
+    from ..photo.formats import UploadFile
     from .catalog import Selection, ServiceCatalog
     from .version import VersionMemory
 

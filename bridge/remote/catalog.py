@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..clock import Clock
-from ..text import printable
+from ..core.clock import Clock
+from ..core.text import printable
 from .client import RemoteError
 
 if TYPE_CHECKING:

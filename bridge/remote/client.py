@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import __version__
-from ..formats import UploadFile
-from ..redact import snippet
-from ..text import has_controls, printable
+from ..core.redact import snippet
+from ..core.text import has_controls, printable
+from ..photo.formats import UploadFile
 
 SNIPPET_CHARS = 200
 MAX_ORDER_ID = 200

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..formats import FileProblem, ImageFormat, check_file
-from ..replacing import replace
+from ..core.replacing import replace
+from ..photo.formats import FileProblem, ImageFormat, check_file
 from .client import RemoteError, _network_cause
 
 BLOCK = 1 << 20

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 
-from ..clock import Clock
+from ..core.clock import Clock
 from .backoff import Backoff
 from .client import RemoteError
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..formats import UploadFile
-from ..services import services
-from ..text import printable
-from ..tools import slugify, tool_for
+from ..core.text import printable
+from ..photo.formats import UploadFile
+from ..photo.services import services
+from ..photo.tools import slugify, tool_for
 from .api import (
     FAILED,
     FINISHED,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from ..formats import UploadFile
-from ..tools import Tool, Widget, titled, tool_for
+from ..photo.formats import UploadFile
+from ..photo.tools import Tool, Widget, titled, tool_for
 from .api import FAILED, FINISHED, NOT_SUBMITTED, PROCESSING, OrderRef, Progress, Result, Submitted, Uploaded
 from .catalog import CATALOG_TIMEOUT, NotOffered, Selection, ServiceCatalog
 from .client import ApiClient, RemoteError, checked_id

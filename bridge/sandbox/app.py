@@ -18,7 +18,7 @@ from dataclasses import asdict
 
 from flask import Flask, jsonify, request
 
-from ..localguard import bearer_ok, refusal
+from ..core.localguard import bearer_ok, refusal
 from .envelope import error, not_found
 from .faults import ROUTES, FaultPlan, QuietDrops
 from .results_routes import add_result_routes

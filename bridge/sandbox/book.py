@@ -12,7 +12,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
-from ..clock import Clock
+from ..core.clock import Clock
 from .v1_book import V1Orders
 from .v1_catalog import SandboxCatalog
 from .v3_book import V3Orders
@@ -25,7 +25,7 @@ class OrderBook:
 
     def __init__(self, clock: Clock, processing_time: float):
         self.clock, self.processing_time = clock, processing_time
-        self.catalog = SandboxCatalog()  # v1's; v3 has none (bridge/tools.toml stands in)
+        self.catalog = SandboxCatalog()  # v1's; v3 has none (bridge/photo/tools.toml stands in)
         self.charges: Counter[str] = Counter()  # accepted submits per order
         self.requests: Counter[str] = Counter()  # submit requests per order, refused ones too
         # Submits of what was already submitted: v1 refuses them, v3 takes them as a second

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 
-from ..clock import Clock
+from ..core.clock import Clock
 from .book import DEFAULT_PROCESSING, OrderBook
 from .faults import Fault, FaultPlan
 from .rate_window import RateWindow

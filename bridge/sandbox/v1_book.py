@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
-from ..tools import tool_for
+from ..photo.tools import tool_for
 from .envelope import RATE_LIMITED
 from .faults import Fault
 from .ids import iso, new_id

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, g, jsonify, request
 
-from ..tools import tools
+from ..photo.tools import tools
 from .envelope import error
 from .faults import dropped_response
 from .gate import keyed

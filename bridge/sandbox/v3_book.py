@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING
 
-from ..tools import Tool
+from ..photo.tools import Tool
 from .ids import iso, new_id, new_order_id
 from .imaging import VARIATIONS, preview, render, thumbnail
 

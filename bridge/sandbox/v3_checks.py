@@ -1,5 +1,5 @@
 """Whether a v3 process request fits its tool (reference §2.8, §3; the tools as in
-bridge/tools.toml): its input slots, widgets and items. Each refusal is (status, message, key).
+bridge/photo/tools.toml): its input slots, widgets and items. Each refusal is (status, message, key).
 
 The slot and slug mismatches are 422s as documented; a missing or ill-typed field is a 400;
 an asset the order does not hold is a 404. A required widget left out is a 422 naming it, and
@@ -8,7 +8,7 @@ a single-select widget given several items a 422 [inferred: the docs say only "i
 
 from __future__ import annotations
 
-from ..tools import Tool, titled
+from ..photo.tools import Tool, titled
 
 Refusal = tuple[int, str, str]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, g, request
 
-from ..tools import tool_for
+from ..photo.tools import tool_for
 from .envelope import RATE_LIMITED, error, ok, tool_not_found
 from .faults import dropped_response
 from .gate import keyed

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..core.keystore import forget_key
 from ..discovery import INFO_FILE, find_bridge, stop_bridge
-from ..keystore import forget_key
 from . import autostart, plugins
 from .launch import start_in_background, wait_for_bridge
 

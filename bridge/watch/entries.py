@@ -12,10 +12,10 @@ import os
 import re
 from pathlib import Path
 
-from ..config import CONFIG_FILE, WATCH_HEADER, ConfigError, WatchEntry, line_of, parse_config
-from ..keystore import write_private
-from ..rules import Rules
-from ..services import UnknownService, canonical_service
+from ..core.config import CONFIG_FILE, WATCH_HEADER, ConfigError, WatchEntry, line_of, parse_config
+from ..core.keystore import write_private
+from ..photo.rules import Rules
+from ..photo.services import UnknownService, canonical_service
 
 
 class WatchProblem(ValueError):

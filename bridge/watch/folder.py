@@ -10,11 +10,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import WatchEntry
+from ..core.config import WatchEntry
+from ..photo.rules import Rules
 from ..queue.intake import Intake, Unavailable
 from ..queue.item import Item
 from ..queue.store import Store
-from ..rules import Rules
 from .journal import FileState, Journal, NotTheFileSeen, sha256_of
 from .names import DONE_FOLDER, folder_choice, folder_project, skipped, skipped_folder
 from .settle import Settler, stat_key

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..formats import OPEN_FLAGS
+from ..photo.formats import OPEN_FLAGS
 from ..queue.store import NewItem, Store, storable
 
 HASH_BLOCK = 1 << 20

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from ..services import UnknownService, canonical_service
+from ..photo.services import UnknownService, canonical_service
 
 SIDECAR_SUFFIX = ".aihd.json"  # what the bridge writes beside each photo
 DONE_FOLDER = "done"  # where photos go once ordered, when the watch moves them

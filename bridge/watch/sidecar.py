@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..replacing import replace
+from ..core.replacing import replace
 from .names import SIDECAR_SUFFIX
 
 

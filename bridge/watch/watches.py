@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import ConfigError, Settings, WatchEntry
+from ..core.config import ConfigError, Settings, WatchEntry
+from ..photo.rules import Rules
 from ..queue.intake import Intake
 from ..queue.store import Store
-from ..rules import Rules
 from .entries import WatchProblem, drop_watch, entry_problem, save_watch
 from .folder import WatchedFolder
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from ..config import Settings
-from ..localguard import bearer_ok, refusal
+from ..core.config import Settings
+from ..core.localguard import bearer_ok, refusal
 from ..runtime import Runtime
 from .errors import error_response
 

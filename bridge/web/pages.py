@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, send_file
 
 from .. import __version__
-from ..services import services
+from ..photo.services import services
 from .errors import error_response
 from .remote_banner import banner, clock
 from .routes import act, batch_view

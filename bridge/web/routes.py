@@ -8,14 +8,14 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request
 
 from .. import __version__
-from ..identity import NONCE, proof
-from ..inspection import inspect_file
+from ..core.identity import NONCE, proof
+from ..photo.inspection import inspect_file
+from ..photo.services import UnknownService, canonical_service, services
 from ..queue.intake import InvalidRequest, Unavailable
 from ..queue.item import ORDER_PENDING, ORDER_STATES, STATES
 from ..queue.store import MAX_SOURCE_IDS
 from ..remote.client import RemoteError
 from ..runtime import Runtime
-from ..services import UnknownService, canonical_service, services
 from ..watch.entries import WatchProblem, absolute_path, entry_from
 from .errors import error_response
 from .openapi import openapi_document

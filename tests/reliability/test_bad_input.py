@@ -12,7 +12,7 @@ import requests
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from bridge.metadata import MetadataError, read_metadata
+from bridge.photo.metadata import MetadataError, read_metadata
 from bridge.web.openapi import openapi_document
 from support import bridge_env, run_cli
 

@@ -75,7 +75,7 @@ def test_spool_disk_full(tiny_disk, sandbox, start_bridge, report, tmp_path):
 
 def _simulated_disk_full(big, tmp_path, report):
     """Where tmpfs cannot be mounted: the spool's copy fails with ENOSPC in process."""
-    from bridge.config import load_settings
+    from bridge.core.config import load_settings
     from bridge.runtime import Runtime
     from bridge.web.app import create_app
 

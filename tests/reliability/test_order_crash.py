@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from bridge.formats import check_file
+from bridge.photo.formats import check_file
 from bridge.sandbox import Fault, FaultPlan
 
 COUNT = 12

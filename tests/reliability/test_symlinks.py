@@ -11,7 +11,7 @@ import textwrap
 import threading
 import time
 
-from bridge.formats import FileProblem, open_photo
+from bridge.photo.formats import FileProblem, open_photo
 from bridge.queue.spool import Spool
 from bridge.sandbox import Fault, FaultPlan
 from support import wait_until

@@ -198,11 +198,11 @@ def test_a_link_flipped_outside_while_it_is_handed_over_sends_nothing_from_outsi
     """Another process repoints a link in a watched folder between a photo inside it and one
     outside as fast as it can, while intake checks where it leads and opens it: only the photo
     inside is ever kept."""
-    from bridge.config import Settings
+    from bridge.core.config import Settings
+    from bridge.photo.rules import Rules
     from bridge.queue.intake import Intake
     from bridge.queue.spool import Spool
     from bridge.queue.store import Store
-    from bridge.rules import Rules
 
     folder, outside = tmp_path / "Shared", tmp_path / "private"
     folder.mkdir()

@@ -7,10 +7,10 @@ import time
 
 import click
 
-from ..config import Settings
+from ..core.config import Settings
 from ..discovery import LocalBridge
-from ..services import services
-from .status import ExitStatus
+from ..photo.services import services
+from .exit_status import ExitStatus
 
 POLL = 0.5
 

@@ -22,15 +22,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..clock import Clock
-from ..config import Settings
+from ..core.clock import Clock
+from ..core.config import Settings
+from ..core.text import printable
 from ..remote.api import FAILED, FINISHED, NOT_SUBMITTED, OrderRef, RemoteApi, Result
 from ..remote.catalog import UNKNOWN_ID_KEYS, Catalog, NotOffered, Selection
 from ..remote.client import RemoteError
 from ..remote.download import BadResult, fetch, place
 from ..remote.health import OK, RemoteHealth
 from ..remote.result_address import RefusedAddress, guarded_session
-from ..text import printable
 from .item import Item
 from .result_names import part_name, result_stem
 from .store import Store

@@ -18,8 +18,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
 
+from ..core.replacing import replace
 from .formats import FORMATS
-from .replacing import replace
 
 log = logging.getLogger(__name__)
 SIZE = 240  # pixels on the long side: sharp at 120 CSS px on a 2x screen, about 5-10 KB

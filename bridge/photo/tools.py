@@ -85,7 +85,7 @@ class Tool:
 @functools.cache
 def tools() -> dict[str, Tool]:
     """Every tool by the bridge's name for it (read once: the file ships with the package)."""
-    data = tomllib.loads(resources.files("bridge").joinpath("tools.toml").read_text("utf-8"))
+    data = tomllib.loads(resources.files("bridge.photo").joinpath("tools.toml").read_text("utf-8"))
     found = {}
     for key, entry in data["tool"].items():
         slug = entry.get("slug", f"tool-{key}")

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
-from .config import line_of
-from .formats import ImageFormat
+from ..core.config import line_of
 from .metadata.model import MetadataError, PhotoMeta
+from .formats import ImageFormat
 from .services import FALLBACK_SERVICE, FALLBACK_SPACE, UnknownService, canonical_service, services
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ class Rules:
 
     @classmethod
     def load(cls, home: Path | None = None) -> Rules:
-        shipped_text = resources.files("bridge").joinpath("presets.toml").read_text("utf-8")
+        shipped_text = resources.files("bridge.photo").joinpath("presets.toml").read_text("utf-8")
         presets, rules = _parse(shipped_text, "presets.toml (shipped)")
         user = home / USER_FILE if home else None
         if user is None or not user.is_file():
