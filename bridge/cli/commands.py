@@ -13,7 +13,7 @@ import click
 
 from .. import __version__
 from ..core.config import ConfigError, Settings, load_settings
-from .exit_status import ExitStatus
+from .exit_status import CliError, ExitStatus
 
 
 def _settings(**overrides) -> Settings:
@@ -32,21 +32,31 @@ def _service_option(_ctx, _param, value: str | None) -> str | None:
 
 
 class BridgeGroup(click.Group):
-    """The one place the command line turns the bridge's and the remote's errors into a
-    readable line and an exit code: commands let them rise."""
+    """The one place the command line turns errors into a line on stderr and an exit code.
+    Commands raise them: a `CliError`, or the settings', the bridge's or the remote's error,
+    let rise (click's own usage errors it leaves to click, which prints the usage with them).
+    A command whose answer is an exit code (did every photo get its order, does the bridge
+    run) returns its `ExitStatus`, and this exits with it."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from ..discovery import BridgeError
         from ..remote.client import RemoteError
 
         try:
-            return super().invoke(ctx)
+            answer = super().invoke(ctx)
+        except CliError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(exc.status)
         except (ConfigError, BridgeError, RemoteError) as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             ctx.exit(ExitStatus.ERROR)
-        except KeyboardInterrupt:
-            click.echo("\ninterrupted", err=True)
+        except KeyboardInterrupt as exc:
+            # A command that leaves work going on says so in the interrupt it raises.
+            click.echo(f"\n{exc or 'interrupted'}", err=True)
             ctx.exit(ExitStatus.INTERRUPTED)
+        if isinstance(answer, ExitStatus):
+            ctx.exit(answer)
+        return answer
 
 
 @click.group(cls=BridgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,7 +152,7 @@ def upload(
     project,
     wait,
     results_dir,
-) -> None:
+) -> ExitStatus:
     """Upload photos and print one order id (or one error) per file; with --submit, submit
     the orders too, and with --wait print each result's path as it arrives.
 
@@ -177,21 +187,21 @@ def upload(
                 "--keep-heic: the running bridge converts HEIC as its setting convert_heic says "
                 "(aihd-bridge config show); stop it (aihd-bridge stop) to send them as they are"
             )
-        _upload_and_follow(found.bridge, items, service, preset, force, as_json, client, order, wait)
-        return
+        return _upload_and_follow(found.bridge, items, service, preset, force, as_json, client, order, wait)
     if bridge_only:
-        _no_bridge(settings.home, as_json, found.note)
+        return _no_bridge(settings.home, as_json, found.note)
     if found.note:
         click.secho(f"note: {found.note}", fg="yellow", err=True)
     until = "their results are in" if wait else "the orders are submitted" if order else "they are uploaded"
     click.echo(f"no bridge is running: one runs in this process until {until}", err=True)
     with in_process(settings) as local:
-        _upload_and_follow(local, items, service, preset, force, as_json, client, order, wait)
+        return _upload_and_follow(local, items, service, preset, force, as_json, client, order, wait)
 
 
-def _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait) -> None:
+def _upload_and_follow(bridge, items, service, preset, force, as_json, client, order, wait) -> ExitStatus:
     """Upload through `bridge`, print the order ids, then follow the orders: submitted, and
-    with `wait` finished (each result's path printed as it arrives)."""
+    with `wait` finished (each result's path printed as it arrives). The exit status says
+    whether every photo got its order: a script or host reads it before any output."""
     from ..discovery import BridgeError
     from .order_views import follow, order_summary
     from .upload import bridge_result, upload_via_bridge
@@ -222,10 +232,13 @@ def _upload_and_follow(bridge, items, service, preset, force, as_json, client, o
         _print_results(results, mode, as_json=True)
     elif any(i["submit"] for i in final):
         click.echo(order_summary(final, wait), err=True)
-    sys.exit(ExitStatus.SUCCESS if all(r["ok"] for r in results) else ExitStatus.ERROR)
+    return ExitStatus.SUCCESS if all(r["ok"] for r in results) else ExitStatus.ERROR
 
 
-def _no_bridge(home: Path, as_json: bool, note: str | None = None) -> None:
+def _no_bridge(home: Path, as_json: bool, note: str | None = None) -> ExitStatus:
+    """The answer of `upload --bridge-only` when no bridge runs, in the output asked for (the
+    JSON's shape stays that of an upload), and its own exit code, 3, for a host (darktable)
+    to tell "start the bridge" apart from a failed photo."""
     message = (
         f"the AI HomeDesign bridge is not running (data dir {home}"
         f"{'; ' + note if note else ''}); start it with: aihd-bridge serve"
@@ -234,7 +247,7 @@ def _no_bridge(home: Path, as_json: bool, note: str | None = None) -> None:
         click.echo(json.dumps({"mode": None, "error": message, "results": []}, indent=2))
     else:
         click.echo(message, err=True)
-    sys.exit(ExitStatus.NO_BRIDGE)
+    return ExitStatus.NO_BRIDGE
 
 
 def _print_results(results: list[dict], mode: str, as_json: bool) -> None:
@@ -263,12 +276,12 @@ def serve() -> None:
     except AlreadyRunning as exc:
         click.echo(str(exc), err=True)
     except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
-def status(as_json) -> None:
+def status(as_json) -> ExitStatus:
     """Is the bridge running; its mode, queue and recent failures."""
     from ..discovery import BridgeError, find_bridge
 
@@ -318,7 +331,8 @@ def status(as_json) -> None:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["finished_at"] or 0))
             click.echo(f"  failed {when}  {item['error']}")
         click.echo("status page: aihd-bridge open")
-    sys.exit(ExitStatus.SUCCESS if report["running"] else ExitStatus.ERROR)
+    # The exit code answers the question too, for scripts: 0 when the bridge runs.
+    return ExitStatus.SUCCESS if report["running"] else ExitStatus.ERROR
 
 
 def _api_line(api: dict, mode: str) -> str:
@@ -444,13 +458,13 @@ def open_page(no_browser) -> None:
     settings = _settings()
     bridge = running_bridge(settings.home)
     if bridge is None:
-        raise click.ClickException(
+        raise CliError(
             f"the bridge is not running (data dir {settings.home}); start it with: aihd-bridge serve"
         )
     try:
         answer = bridge.post("/v1/session-code")
     except BridgeError as exc:
-        raise click.ClickException(f"the bridge gave no login link: {exc}") from None
+        raise CliError(f"the bridge gave no login link: {exc}") from None
     url, minutes = answer["url"], max(1, answer.get("expires_in", 300) // 60)
     if no_browser or not webbrowser.open(opener_page(settings.home, url).as_uri()):
         click.echo(f"open this address in your browser (it works once, within {minutes} minutes):\n  {url}")
@@ -463,7 +477,7 @@ def open_page(no_browser) -> None:
 @click.option("--service", "-s", callback=_service_option)
 @click.option("--preset", "-p")
 @click.option("--json", "as_json", is_flag=True)
-def inspect(paths, service, preset, as_json) -> None:
+def inspect(paths, service, preset, as_json) -> ExitStatus:
     """Show what the bridge reads from photos and which service it would pick, and why."""
     from ..photo.inspection import inspect_file
     from ..photo.rules import Rules
@@ -480,7 +494,8 @@ def inspect(paths, service, preset, as_json) -> None:
     else:
         for report in reports:
             _print_inspection(report)
-    sys.exit(ExitStatus.ERROR if any("error" in r for r in reports) else ExitStatus.SUCCESS)
+    # 1 when a photo could not be read or would be refused: each says why in its report.
+    return ExitStatus.ERROR if any("error" in r for r in reports) else ExitStatus.SUCCESS
 
 
 @main.command()
@@ -558,7 +573,7 @@ def stop(timeout) -> None:
         click.echo("the bridge is not running" + (f" ({found.note})" if found.note else ""))
         return
     if not stop_bridge(home, found, timeout):
-        raise click.ClickException(f"the bridge (pid {found.pid}) did not stop in {timeout:.0f} s")
+        raise CliError(f"the bridge (pid {found.pid}) did not stop in {timeout:.0f} s")
     click.echo("the bridge stopped")
 
 
@@ -580,7 +595,7 @@ def set_key(from_stdin) -> None:
     else:
         key = click.prompt("AI HomeDesign API key", hide_input=True).strip()
     if not key or any(c.isspace() for c in key):
-        raise click.ClickException("that is not an API key (empty, or with spaces)")
+        raise CliError("that is not an API key (empty, or with spaces)")
     where, warning = store_key(settings.home, key)
     if warning:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
@@ -689,7 +704,7 @@ def watch(folder, service, preset, submit, results, move_done, poll, list_only, 
 
 @main.command()
 @click.argument("action", type=click.Choice(["enable", "disable", "status"]))
-def autostart(action) -> None:
+def autostart(action) -> ExitStatus | None:
     """Start the bridge at login (systemd user unit, LaunchAgent or Startup folder)."""
     from ..setup.autostart import manager
 
@@ -703,7 +718,9 @@ def autostart(action) -> None:
         status = service.status()
         running = {True: "running", False: "not running", None: "state unknown"}[status.running]
         click.echo(f"{'enabled' if status.enabled else 'disabled'}, {running}: {status.detail}")
-        sys.exit(ExitStatus.SUCCESS if status.enabled else ExitStatus.ERROR)
+        # `status` answers with its exit code too, for scripts: 0 when enabled.
+        return ExitStatus.SUCCESS if status.enabled else ExitStatus.ERROR
+    return None
 
 
 @main.command()
@@ -712,7 +729,7 @@ def autostart(action) -> None:
 @click.option("--no-autostart", is_flag=True, help="do not start the bridge at login")
 @click.option("--no-plugin", is_flag=True, help="leave Lightroom and darktable alone")
 @click.pass_context
-def setup(ctx, uninstall, purge, no_autostart, no_plugin) -> None:
+def setup(ctx, uninstall, purge, no_autostart, no_plugin) -> ExitStatus | None:
     """Set this computer up: the Lightroom plugin (and darktable's script where darktable is),
     the bridge started at login and now, and a first photo to the sandbox. Safe to run again."""
     from .setting_up import set_up_here, tear_down_here
@@ -722,16 +739,17 @@ def setup(ctx, uninstall, purge, no_autostart, no_plugin) -> None:
     home = _settings().home
     if uninstall:
         tear_down_here(home, purge)
-        return
+        return None
     photo = set_up_here(home, plugin=not no_plugin, login=not no_autostart)
-    if photo is not None:
-        ctx.invoke(upload, paths=(photo,), bridge_only=True, client="setup")
+    if photo is None:
+        return None
+    return ctx.invoke(upload, paths=(photo,), bridge_only=True, client="setup")
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--online", is_flag=True, help="also ask the API whether it accepts the key")
-def doctor(as_json, online) -> None:
+def doctor(as_json, online) -> ExitStatus:
     """Check the installation: one line per check, with the fix for each problem."""
     from .doctor import run_checks
 
@@ -749,7 +767,8 @@ def doctor(as_json, online) -> None:
                 f"{marks[c.status]}  {c.name:<17}{c.detail}"
                 + (f"  ->  {c.fix}" if c.fix and c.status != "ok" else "")
             )
-    sys.exit(ExitStatus.ERROR if any(c.status == "fail" for c in checks) else ExitStatus.SUCCESS)
+    # 1 when a check failed, for scripts and CI; a warning alone still ends with 0.
+    return ExitStatus.ERROR if any(c.status == "fail" for c in checks) else ExitStatus.SUCCESS
 
 
 @main.group()
@@ -784,8 +803,8 @@ def plugin_install(source, host, if_found) -> None:
             if host == "darktable"
             else install(source, _settings().home)
         )
-    except (FileNotFoundError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # FileNotFoundError among them: no such plugin folder
+        raise CliError(str(exc)) from None
     for line in lines:
         click.echo(line)
 

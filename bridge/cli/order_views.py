@@ -10,7 +10,7 @@ import click
 from ..core.config import Settings
 from ..discovery import LocalBridge
 from ..photo.services import services
-from .exit_status import ExitStatus
+from .exit_status import CliError
 
 POLL = 0.5
 
@@ -50,11 +50,9 @@ def follow(bridge: LocalBridge, batch_id: str, *, wait: bool, echo: bool) -> lis
                 return batch["items"]
             time.sleep(POLL)
     except KeyboardInterrupt:
-        click.echo(
-            f"\nstopped watching; the bridge goes on with batch {batch_id} (see `aihd-bridge orders`)",
-            err=True,
-        )
-        raise SystemExit(ExitStatus.INTERRUPTED) from None
+        raise KeyboardInterrupt(
+            f"stopped watching; the bridge goes on with batch {batch_id} (see `aihd-bridge orders`)"
+        ) from None
 
 
 def order_summary(items: list[dict], wait: bool) -> str:
@@ -128,4 +126,4 @@ def catalog_of(bridge: LocalBridge | None, settings: Settings, service: str) -> 
         try:
             return Catalog(lambda: client).service(service).as_dict()
         except RemoteError as exc:
-            raise click.ClickException(f"the API's catalog could not be read: {exc}") from None
+            raise CliError(f"the API's catalog could not be read: {exc}") from None

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..setup.machine import SetupError, first_photo, set_up, tear_down
+from .exit_status import CliError
 
 
 def set_up_here(home: Path, *, plugin: bool, login: bool) -> Path | None:
@@ -15,7 +16,7 @@ def set_up_here(home: Path, *, plugin: bool, login: bool) -> Path | None:
     try:
         mode = set_up(home, plugin=plugin, login=login, echo=click.echo)
     except (SetupError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None
     if mode != "sandbox":
         click.echo("live mode: no test photo is sent (it would be an order on your account)")
         return None
@@ -27,4 +28,4 @@ def tear_down_here(home: Path, purge: bool) -> None:
     try:
         tear_down(home, purge=purge, echo=click.echo)
     except (SetupError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None

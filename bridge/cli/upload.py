@@ -11,7 +11,7 @@ import click
 
 from ..discovery import BridgeError, LocalBridge
 from ..queue.intake import MAX_ITEMS
-from .exit_status import ExitStatus
+from .exit_status import CliError
 
 POLL = 0.5
 
@@ -65,28 +65,28 @@ def read_items(manifest: Path) -> list[Item]:
     try:
         size = manifest.stat().st_size
         if size > MAX_ITEMS_FILE_BYTES:
-            raise click.ClickException(f"{manifest}: {size:,} bytes, more than {MAX_ITEMS:,} items need")
+            raise CliError(f"{manifest}: {size:,} bytes, more than {MAX_ITEMS:,} items need")
         items = json.loads(manifest.read_text("utf-8"), object_hook=_at_most(MAX_ITEMS + 1))["items"]
         pairs = [(i["path"], str(i["source_id"]), _own_fields(i)) for i in items]
     except TooManyItems:
-        raise click.ClickException(
+        raise CliError(
             f"{manifest}: more than {MAX_ITEMS:,} items; hand them over in several files"
         ) from None
     except RecursionError:
-        raise click.ClickException(f"{manifest}: nested too deeply to be an items file") from None
+        raise CliError(f"{manifest}: nested too deeply to be an items file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise click.ClickException(f"{manifest}: {exc}") from None
+        raise CliError(f"{manifest}: {exc}") from None
     except (KeyError, TypeError):
         pairs = []
     if not pairs or any(not isinstance(path, str) or not path for path, _, _ in pairs):
-        raise click.ClickException(
+        raise CliError(
             f'{manifest}: expected {{"items": [{{"path": "...", '
             f'"source_id": "..."}}, ...]}} with at least one item'
         )
     read: list[Item] = []
     for path, source_id, own in pairs:
         if own is None:
-            raise click.ClickException(f"{manifest}: an item's \"project\" must be text: the property's name")
+            raise CliError(f"{manifest}: an item's \"project\" must be text: the property's name")
         read.append((Path(path), source_id, own))
     return read
 
@@ -136,7 +136,7 @@ def upload_via_bridge(
             "batch_id"
         ]
     except BridgeError as exc:
-        raise click.ClickException(f"the bridge refused the batch: {exc}") from None
+        raise CliError(f"the bridge refused the batch: {exc}") from None
     click.echo(f"batch {batch_id} handed to the bridge at {bridge.url}", err=True)
     batch = bridge.get(f"/v1/batches/{batch_id}")
     shown_wait = None
@@ -157,11 +157,9 @@ def upload_via_bridge(
                 time.sleep(POLL)
                 batch = bridge.get(f"/v1/batches/{batch_id}")
     except KeyboardInterrupt:
-        click.echo(
-            f"\nstopped watching; the bridge goes on with batch {batch_id} (see `aihd-bridge status`)",
-            err=True,
-        )
-        raise SystemExit(ExitStatus.INTERRUPTED) from None
+        raise KeyboardInterrupt(
+            f"stopped watching; the bridge goes on with batch {batch_id} (see `aihd-bridge status`)"
+        ) from None
     return batch_id, [bridge_result(i) for i in batch["items"]]
 
 

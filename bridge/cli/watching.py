@@ -1,5 +1,6 @@
 """`aihd-bridge watch`: through the running bridge, which starts (or stops) watching at once and
-keeps the list in config.toml; with no bridge running, in config.toml for its next start."""
+keeps the list in config.toml; with no bridge running, in config.toml for its next start.
+The bridge's errors (a folder it refuses) and config.toml's rise to `BridgeGroup` as they are."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import click
 
-from ..core.config import ConfigError, Settings
-from ..discovery import BridgeError, LocalBridge, running_bridge
+from ..core.config import Settings
+from ..discovery import running_bridge
 from ..photo.rules import Rules
 from ..watch.entries import WatchProblem, config_watches, drop_watch, entry_from, entry_problem, save_watch
+from .exit_status import CliError
 
 NOT_RUNNING = "the bridge is not running; start it with: aihd-bridge serve"
 
@@ -22,7 +24,7 @@ def add_watch(settings: Settings, fields: dict, as_json: bool) -> None:
     payload = {k: _absolute(v) if isinstance(v, Path) else v for k, v in given.items()}
     bridge = running_bridge(settings.home)
     if bridge is not None:
-        view = _call(bridge, "/v1/watches", payload)
+        view = bridge.post("/v1/watches", payload)
         mode = bridge.get("/v1/health").get("mode")
     else:
         try:
@@ -31,8 +33,8 @@ def add_watch(settings: Settings, fields: dict, as_json: bool) -> None:
             if problem:
                 raise WatchProblem(problem)
             save_watch(settings.home, entry)
-        except (WatchProblem, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from None
+        except WatchProblem as exc:
+            raise CliError(str(exc)) from None
         view, mode = {**payload, "state": "saved"}, None
     if as_json:
         click.echo(json.dumps(view, indent=2))
@@ -54,12 +56,9 @@ def add_watch(settings: Settings, fields: dict, as_json: bool) -> None:
 def list_watches(settings: Settings, as_json: bool) -> None:
     bridge = running_bridge(settings.home)
     if bridge is not None:
-        views = _call(bridge, "/v1/watches")["watches"]
+        views = bridge.get("/v1/watches")["watches"]
     else:
-        try:
-            entries = config_watches(settings.home)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        entries = config_watches(settings.home)
         views = [
             {"dir": str(e.dir), "service": e.service, "preset": e.preset, "state": "saved"} for e in entries
         ]
@@ -78,23 +77,12 @@ def remove_watch(settings: Settings, folder: Path, as_json: bool) -> None:
     path = _absolute(folder)
     bridge = running_bridge(settings.home)
     if bridge is not None:
-        view = _call(bridge, "/v1/watches/remove", {"dir": path})
+        view = bridge.post("/v1/watches/remove", {"dir": path})
+    elif drop_watch(settings.home, Path(path)) is None:
+        raise CliError(f"{path} is not watched")
     else:
-        try:
-            entry = drop_watch(settings.home, Path(path))
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-        if entry is None:
-            raise click.ClickException(f"{path} is not watched")
         view = {"dir": path, "state": "removed"}
     click.echo(json.dumps(view, indent=2) if as_json else f"no longer watching {path}")
-
-
-def _call(bridge: LocalBridge, route: str, payload: dict | None = None) -> dict:
-    try:
-        return bridge.post(route, payload) if payload is not None else bridge.get(route)
-    except BridgeError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _absolute(path: Path) -> str:

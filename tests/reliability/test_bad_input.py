@@ -182,8 +182,7 @@ def test_metadata_reader_under_mutation(samples, tmp_path, report):
 def test_an_items_file_too_deep_or_too_long_is_refused_early(tmp_path, report):
     import tracemalloc
 
-    import click
-
+    from bridge.cli.exit_status import CliError
     from bridge.cli.upload import read_items
 
     env = bridge_env(tmp_path / "home")
@@ -198,7 +197,7 @@ def test_an_items_file_too_deep_or_too_long_is_refused_early(tmp_path, report):
     assert proc.returncode == 1 and "more than 10,000 items" in proc.stderr, proc.stderr
     tracemalloc.start()
     started = time.monotonic()
-    with pytest.raises(click.ClickException):
+    with pytest.raises(CliError):
         read_items(many)
     took, peak = time.monotonic() - started, tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
