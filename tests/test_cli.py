@@ -61,3 +61,42 @@ def test_status_with_nothing_running(cli):
 def test_config_show_never_shows_the_key(cli):
     result = cli("config", "show", AIHD_API_KEY=CANARY_KEY)
     assert result.exit_code == ExitStatus.SUCCESS and CANARY_KEY not in result.output
+
+
+def test_a_commands_own_error_is_one_line_and_its_exit_code(cli, tmp_path):
+    result = cli("watch", "--remove", tmp_path / "nowhere")
+    assert result.exit_code == ExitStatus.ERROR
+    assert result.output == f"error: {tmp_path / 'nowhere'} is not watched\n"
+
+
+@pytest.mark.parametrize(
+    ("raised", "line"),
+    [
+        (KeyboardInterrupt(), "interrupted"),
+        (KeyboardInterrupt("stopped watching; the bridge goes on"), "stopped watching; the bridge goes on"),
+    ],
+)
+def test_ctrl_c_is_a_line_and_exit_130(cli, tmp_path, monkeypatch, raised, line):
+    def interrupted(*_args, **_kw):
+        raise raised
+
+    monkeypatch.setattr("bridge.photo.inspection.inspect_file", interrupted)
+    result = cli("inspect", tmp_path / "p.jpg")
+    assert result.exit_code == ExitStatus.INTERRUPTED and result.output == f"\n{line}\n"
+
+
+def test_commands_leave_exiting_to_bridge_group():
+    """ARCHITECTURE.md's sentence, kept: commands raise their errors or return their exit
+    status, and only `BridgeGroup.invoke` exits (background.py is a process's own main, run
+    by pythonw, not a command)."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    from bridge.cli.commands import BridgeGroup
+
+    group = inspect.getsource(BridgeGroup)
+    for module in Path(inspect.getfile(BridgeGroup)).parent.glob("*.py"):
+        if module.name != "background.py":
+            source = module.read_text("utf-8").replace(group, "")
+            assert not re.search(r"sys\.exit|SystemExit|ctx\.exit|ClickException", source), module.name

@@ -52,7 +52,7 @@ class BridgeGroup(click.Group):
             ctx.exit(ExitStatus.ERROR)
         except KeyboardInterrupt as exc:
             # A command that leaves work going on says so in the interrupt it raises.
-            click.echo(f"\n{exc or 'interrupted'}", err=True)
+            click.echo(f"\n{str(exc) or 'interrupted'}", err=True)
             ctx.exit(ExitStatus.INTERRUPTED)
         if isinstance(answer, ExitStatus):
             ctx.exit(answer)
