@@ -100,3 +100,26 @@ def test_commands_leave_exiting_to_bridge_group():
         if module.name != "background.py":
             source = module.read_text("utf-8").replace(group, "")
             assert not re.search(r"sys\.exit|SystemExit|ctx\.exit|ClickException", source), module.name
+
+
+def test_docs_cli_md_names_every_command_and_option():
+    from pathlib import Path
+
+    import click
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text("utf-8")
+    missing = []
+
+    def walk(command: click.Command, words: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*words, name])
+            return
+        if " ".join(words) not in text:
+            missing.append(" ".join(words))
+        for param in command.params:
+            flags = [f for f in param.opts + param.secondary_opts if f.startswith("--") and f != "--help"]
+            missing.extend(f"{' '.join(words)} {flag}" for flag in flags if flag not in text)
+
+    walk(main, [])
+    assert not missing, missing

@@ -705,7 +705,8 @@ def watch(folder, service, preset, submit, results, move_done, poll, list_only, 
 @main.command()
 @click.argument("action", type=click.Choice(["enable", "disable", "status"]))
 def autostart(action) -> ExitStatus | None:
-    """Start the bridge at login (systemd user unit, LaunchAgent or Startup folder)."""
+    """Start the bridge at login (systemd user unit, LaunchAgent, or Windows' Run key: a
+    Startup app)."""
     from ..setup.autostart import manager
 
     settings = _settings()
