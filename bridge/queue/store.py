@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +200,7 @@ class Store(OrderRecords):
         with self._lock:
             self._db.close()
 
-    def transaction(self):
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction, for the tables a neighbour keeps here (the watch journal)."""
         return self._tx()
 
@@ -433,7 +433,9 @@ class Store(OrderRecords):
             self._end_attempt(db, item_id, now, "cancelled", None)
 
     @staticmethod
-    def _end_attempt(db, item_id: str, now: float, outcome: str, detail: str | None) -> None:
+    def _end_attempt(
+        db: sqlite3.Connection, item_id: str, now: float, outcome: str, detail: str | None
+    ) -> None:
         db.execute(
             """UPDATE attempts SET finished=?, outcome=?, detail=? WHERE id =
                       (SELECT MAX(id) FROM attempts WHERE item_id=?) AND finished IS NULL""",
@@ -675,5 +677,5 @@ class Store(OrderRecords):
             }
 
 
-def _json_or_null(value) -> str | None:
+def _json_or_null(value: object) -> str | None:
     return None if value is None else json.dumps(value)

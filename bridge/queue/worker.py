@@ -13,9 +13,10 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from ..core.clock import Clock
 from ..core.config import Settings
@@ -31,6 +32,7 @@ from .spool import NotOwnCopy, Spool, fingerprint_of, open_copy, sha256_of
 from .store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 IDLE_POLL = 1.0  # seconds: also bounds every wait, so a sleep of the machine is seen soon
 
 
@@ -77,7 +79,7 @@ class WorkerPool:
         with self._cond:
             self._cond.notify_all()
 
-    def cancel_in_flight(self, item_ids) -> None:
+    def cancel_in_flight(self, item_ids: Iterable[str]) -> None:
         with self._lock:
             self._cancelled.update(item_ids)
 
@@ -152,7 +154,7 @@ class WorkerPool:
             self.store.record_hash(job.id, sha)
             self._drop_copy(job.id, spooled, job.format)
 
-    def _drop_copy(self, item_id: str, spooled, format_name: str | None) -> None:
+    def _drop_copy(self, item_id: str, spooled: Path, format_name: str | None) -> None:
         """Remove a done item's spool copy; its thumbnail for the status page is made
         first, since the host's own file may be gone by now."""
         if self.thumbnails is not None:
@@ -160,7 +162,7 @@ class WorkerPool:
         self.spool.remove(spooled)
 
     @staticmethod
-    def _quietly(read):
+    def _quietly(read: Callable[[], T]) -> T | None:
         try:
             return read()
         except Exception:  # e.g. a database locked past its timeout: try at the next round

@@ -291,7 +291,12 @@ def _errors(*codes: int) -> dict:
 
 
 def _op(
-    summary: str, ok: dict, *errors: int, body: dict | None = None, params=None, status: str = "200"
+    summary: str,
+    ok: dict,
+    *errors: int,
+    body: dict | None = None,
+    params: list[dict] | None = None,
+    status: str = "200",
 ) -> dict:
     op = {"summary": summary, "responses": {status: ok, **_errors(*errors)}}
     if body:
