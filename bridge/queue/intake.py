@@ -158,8 +158,9 @@ class Intake:
         item.filename = upload_name(Path(name), fmt)
         return item
 
-    def add_uploaded(self, items: list[NewItem]) -> str:
-        return self._record(items, client="multipart")
+    def add_uploaded(self, items: list[NewItem], also: Callable | None = None) -> str:
+        """Record the photos of a multipart upload; `also` as for `from_json`."""
+        return self._record(items, client="multipart", also=also)
 
     def _choose(self, item: NewItem, fields: Mapping[str, Any], path: Path, fmt: ImageFormat) -> None:
         choice = self.rules.choose(

@@ -305,6 +305,15 @@ class Store(OrderRecords):
                 also(db, items)
         return batch_id
 
+    def recorded(self, db: sqlite3.Connection, items: list[NewItem]) -> list[Item]:
+        """The items `add_batch` is recording, read in its transaction (as its `also`): as they
+        were taken, queued or failed, before any worker can claim one."""
+        now = self._now()
+        return [
+            Item.from_row(db.execute("SELECT * FROM items WHERE id=?", (i.id,)).fetchone(), now)
+            for i in items
+        ]
+
     # -- the worker side ------------------------------------------------------------------
 
     def claim_next(self, *, smallest: bool = False) -> Item | None:

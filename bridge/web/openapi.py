@@ -424,7 +424,15 @@ def _upload_paths() -> dict:
                     {
                         "type": "object",
                         "required": ["batch_id", "items"],
-                        "properties": {"batch_id": {"type": "string"}, "items": {"type": "array"}},
+                        "properties": {
+                            "batch_id": {"type": "string"},
+                            "items": {
+                                "type": "array",
+                                "items": _ITEM,
+                                "description": "each item handed over, in the order sent: queued, or "
+                                "failed with its error",
+                            },
+                        },
                     },
                     "accepted",
                 ),

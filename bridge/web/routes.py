@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ from ..core.identity import NONCE, proof
 from ..photo.inspection import inspect_file
 from ..photo.services import UnknownService, canonical_service, services
 from ..queue.intake import InvalidRequest, Unavailable
-from ..queue.item import ORDER_PENDING, ORDER_STATES, STATES
-from ..queue.store import MAX_SOURCE_IDS
+from ..queue.item import ORDER_PENDING, ORDER_STATES, STATES, Item
+from ..queue.store import MAX_SOURCE_IDS, NewItem
 from ..remote.client import RemoteError
 from ..runtime import Runtime
 from ..watch.entries import WatchProblem, absolute_path, entry_from
@@ -82,6 +83,11 @@ def identity() -> ResponseReturnValue:
 @v1.post("/uploads")
 def create_uploads() -> ResponseReturnValue:
     rt = _rt()
+    recorded: list[Item] = []
+
+    def read_back(db: sqlite3.Connection, items: list[NewItem]) -> None:
+        recorded.extend(rt.store.recorded(db, items))
+
     if request.mimetype == "multipart/form-data":
         files = request.files.getlist("image")
         if not files:
@@ -92,26 +98,12 @@ def create_uploads() -> ResponseReturnValue:
             fields: dict[str, str | None] = dict(request.form.items())
             fields["source_id"] = source_ids[n] if n < len(source_ids) else None
             items.append(rt.intake.from_upload(storage.stream, storage.filename, fields))
-        batch_id = rt.intake.add_uploaded(items)
+        batch_id = rt.intake.add_uploaded(items, also=read_back)
     else:
-        batch_id, items = rt.intake.from_json(_json_body())
+        batch_id, _ = rt.intake.from_json(_json_body(), also=read_back)
     rt.pool.wake()
-    return jsonify(
-        batch_id=batch_id,
-        items=[
-            {
-                "id": i.id,
-                "source_id": i.source_id,
-                "path": i.source_path,
-                "state": "failed" if i.error else "queued",
-                "error": i.error,
-                "service_name": i.service_name,
-                "service_reason": i.service_reason,
-                "submit": i.submit,
-            }
-            for i in items
-        ],
-    ), 202
+    # Item.to_api, as everywhere: the hosts read each item's id, source_id, state, error and order_id.
+    return jsonify(batch_id=batch_id, items=[i.to_api() for i in recorded]), 202
 
 
 def _cursor(name: str) -> int | None:
