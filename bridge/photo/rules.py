@@ -292,12 +292,7 @@ def _rule(body: dict, at: str) -> Rule:
     kw = {"name": body["name"], "service": _service(body["service"], at)}
     for key in ("keywords", "label", "formats", "make"):
         if key in body:
-            value = body[key]
-            if isinstance(value, str):
-                value = [value]
-            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                raise RulesError(f"{at}: {key} must be a list of text")
-            kw[key] = tuple(value)
+            kw[key] = _texts(body[key], f"{at}: {key}")
     for key in ("rating_min", "rating_max"):
         if key in body:
             if not (isinstance(body[key], int) and 0 <= body[key] <= 5):
@@ -322,6 +317,15 @@ def _rule(body: dict, at: str) -> Rule:
     if len(kw) == 2:
         raise RulesError(f"{at}: a rule needs at least one condition")
     return Rule(**kw, space=space)
+
+
+def _texts(value: object, what: str) -> tuple[str, ...]:
+    """A rule's list of text (one text alone counts as a list of one)."""
+    if isinstance(value, str):
+        value = [value]
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise RulesError(f"{what} must be a list of text")
+    return tuple(value)
 
 
 def _service(name, at: str) -> str:

@@ -34,7 +34,7 @@ from ..remote.result_address import RefusedAddress, guarded_session
 from .item import Item
 from .result_names import part_name, result_stem
 from .store import Store
-from .submit_limit import SubmitLimit
+from .submit_limit import Outlook, SubmitLimit
 
 log = logging.getLogger(__name__)
 IDLE = 1.0  # seconds between looks when nothing is due (also bounds every wait)
@@ -142,7 +142,7 @@ class OrderFollower:
         elif item["order_state"] == "processing":
             self._follow(item)
 
-    def outlook(self):
+    def outlook(self) -> Outlook:
         """When the submits waiting for a slot of the API's limit will go."""
         return self.limit.outlook(self.store.submits_waiting())
 
@@ -367,7 +367,7 @@ class OrderFollower:
             return True
         return False
 
-    def _results_session(self, client: RemoteApi):
+    def _results_session(self, client: RemoteApi) -> Any:  # a requests session: no HTTP here
         """The session downloads go through: it connects only to the internet or the API's own
         address (`remote/result_address.py`); one per API address."""
         if self._results is None or self._results[0] != client.base_url:

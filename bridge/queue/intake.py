@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..core.config import Settings
 from ..core.text import has_controls, printable
@@ -42,7 +42,7 @@ class Intake:
     catalog: Catalog | None = None  # to check a submit's space and widgets before the upload
 
     def from_json(
-        self, payload, also: Callable | None = None, within: Path | None = None
+        self, payload: object, also: Callable | None = None, within: Path | None = None
     ) -> tuple[str, list[NewItem]]:
         """`also(db, items)` records the caller's own note of the items with them (Store.add_batch);
         `within`: a folder every photo must really be in (a watched folder), links resolved."""
@@ -69,7 +69,7 @@ class Intake:
             raise InvalidRequest(f"batch {batch_id!r} belongs to another client") from None
         return batch_id, items
 
-    def _record(self, items: list[NewItem], **kw) -> str:
+    def _record(self, items: list[NewItem], **kw: Any) -> str:
         """Record the batch, or take nothing: a full disk or a locked database must not
         leave half a batch behind."""
         try:
@@ -85,7 +85,7 @@ class Intake:
         for item in items:
             self.spool.remove(item.spool_path)
 
-    def _json_item(self, raw, inside: Path | None = None) -> NewItem:
+    def _json_item(self, raw: object, inside: Path | None = None) -> NewItem:
         if not isinstance(raw, dict):
             return NewItem(None, None, error="each item must be an object with a 'path'")
         source_id = _text(raw.get("source_id"))
@@ -158,17 +158,18 @@ class Intake:
         item.filename = upload_name(Path(name), fmt)
         return item
 
-    def add_uploaded(self, items: list[NewItem]) -> str:
-        return self._record(items, client="multipart")
+    def add_uploaded(self, items: list[NewItem], also: Callable | None = None) -> str:
+        """Record the photos of a multipart upload; `also` as for `from_json`."""
+        return self._record(items, client="multipart", also=also)
 
-    def _choose(self, item: NewItem, fields, path: Path, fmt: ImageFormat) -> None:
+    def _choose(self, item: NewItem, fields: Mapping[str, Any], path: Path, fmt: ImageFormat) -> None:
         choice = self.rules.choose(
             path, fmt, service=_text(fields.get("service_name")), preset=_text(fields.get("preset"))
         )
         item.service_name, item.service_reason = choice.service_name, choice.reason
         self._order(item, fields, choice)
 
-    def _order(self, item: NewItem, fields, choice: Choice) -> None:
+    def _order(self, item: NewItem, fields: Mapping[str, Any], choice: Choice) -> None:
         """What happens after the upload: the item's own fields, else the preset's (or the
         rule's space). A submit's space and widgets are checked against the catalog now, so
         that a value it lacks fails the photo before anything is uploaded; when the catalog
@@ -217,7 +218,7 @@ ORDER_FIELDS = ("submit", "space", "widgets", "results_dir", "project")
 MAX_PROJECT = 200  # characters of a property's name (an address)
 
 
-def _flag(value, name: str) -> bool | None:
+def _flag(value: object, name: str) -> bool | None:
     """A JSON boolean, or multipart's "true"/"false"; None when not given."""
     if value is None or isinstance(value, bool):
         return value
@@ -226,7 +227,7 @@ def _flag(value, name: str) -> bool | None:
     raise RulesError(f"{name} must be true or false")
 
 
-def _leaf(name) -> str | None:
+def _leaf(name: object) -> str | None:
     """A file name a host gives, without any folder (it never chooses where results go)."""
     if not isinstance(name, str):
         return None
@@ -234,7 +235,7 @@ def _leaf(name) -> str | None:
     return None if leaf in ("", ".", "..") else leaf
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     if value is None or isinstance(value, (dict, list, bool)):
         return None
     return str(value)[:500]

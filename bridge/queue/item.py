@@ -47,6 +47,7 @@ class Item(Mapping[str, Any]):
     position: int
     source_path: str | None
     source_id: str | None
+    spool_path: str | None  # the bridge's own copy, until it is hashed (done) or dropped
     filename: str | None
     sha256: str | None
     fingerprint: str | None
@@ -54,6 +55,7 @@ class Item(Mapping[str, Any]):
     format: str | None
     service_name: str | None
     service_reason: str | None
+    force: bool  # send it even when the same photo already has an order for its service
     state: State
     attempts: int
     next_attempt_at: float
@@ -94,6 +96,7 @@ class Item(Mapping[str, Any]):
             | {
                 "state": State(row["state"]),
                 "order_state": OrderState(row["order_state"]) if row["order_state"] else None,
+                "force": bool(row["force"]),
                 "submit": bool(row["submit"]),
                 "notes": json.loads(row["notes"]),
                 "waiting_until": row["next_attempt_at"] if waiting else None,

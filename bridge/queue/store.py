@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +200,7 @@ class Store(OrderRecords):
         with self._lock:
             self._db.close()
 
-    def transaction(self):
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction, for the tables a neighbour keeps here (the watch journal)."""
         return self._tx()
 
@@ -305,16 +305,25 @@ class Store(OrderRecords):
                 also(db, items)
         return batch_id
 
+    def recorded(self, db: sqlite3.Connection, items: list[NewItem]) -> list[Item]:
+        """The items `add_batch` is recording, read in its transaction (as its `also`): as they
+        were taken, queued or failed, before any worker can claim one."""
+        now = self._now()
+        return [
+            Item.from_row(db.execute("SELECT * FROM items WHERE id=?", (i.id,)).fetchone(), now)
+            for i in items
+        ]
+
     # -- the worker side ------------------------------------------------------------------
 
-    def claim_next(self, *, smallest: bool = False) -> dict | None:
+    def claim_next(self, *, smallest: bool = False) -> Item | None:
         """Take the oldest due item (or the smallest: a probe while the API is out of reach
         wastes the least on a dead line) and mark it uploading; None when nothing is due."""
         now = self._now()
         order = "next_attempt_at, size" if smallest else "next_attempt_at, created, position"
         with self._tx() as db:
             row = db.execute(
-                f"""SELECT * FROM items WHERE state='queued' AND next_attempt_at <= ?
+                f"""SELECT id FROM items WHERE state='queued' AND next_attempt_at <= ?
                     ORDER BY {order} LIMIT 1""",
                 (now,),
             ).fetchone()
@@ -326,9 +335,8 @@ class Store(OrderRecords):
                 (now, self._bump(db), row["id"]),
             )
             db.execute("INSERT INTO attempts(item_id, started) VALUES (?,?)", (row["id"], now))
-            item = dict(row)
-            item["attempts"] += 1
-            return item
+            claimed = db.execute("SELECT * FROM items WHERE id=?", (row["id"],)).fetchone()
+        return Item.from_row(claimed, now)
 
     def next_due(self) -> float | None:
         with self._lock:
@@ -336,25 +344,25 @@ class Store(OrderRecords):
                 0
             ]
 
-    def orders_like(self, fingerprint: str, service_name: str, exclude: str) -> list[dict]:
+    def orders_like(self, fingerprint: str, service_name: str | None, exclude: str) -> list[Item]:
         """Earlier orders for what may be the same file (same fingerprint) and service."""
+        now = self._now()
         with self._lock:
             rows = self._db.execute(
-                """SELECT id, order_id, asset_id, api_version, sha256, spool_path FROM items
-                   WHERE fingerprint=? AND service_name=?
+                """SELECT * FROM items WHERE fingerprint=? AND service_name=?
                    AND order_id IS NOT NULL AND id != ? ORDER BY finished""",
                 (fingerprint, service_name, exclude),
             ).fetchall()
-        return [dict(r) for r in rows]
+        return [Item.from_row(r, now) for r in rows]
 
-    def next_unhashed(self) -> dict | None:
+    def next_unhashed(self) -> Item | None:
         """A done item whose spool copy waits to be hashed before it is deleted."""
         with self._lock:
             row = self._db.execute(
-                """SELECT id, spool_path, format FROM items WHERE state='done' AND sha256 IS NULL
+                """SELECT * FROM items WHERE state='done' AND sha256 IS NULL
                    AND spool_path IS NOT NULL ORDER BY finished LIMIT 1"""
             ).fetchone()
-        return dict(row) if row else None
+        return Item.from_row(row, self._now()) if row else None
 
     def record_hash(self, item_id: str, sha256: str | None) -> None:
         """Keep the sha256 of a done item; its spool copy is no longer needed."""
@@ -434,7 +442,9 @@ class Store(OrderRecords):
             self._end_attempt(db, item_id, now, "cancelled", None)
 
     @staticmethod
-    def _end_attempt(db, item_id: str, now: float, outcome: str, detail: str | None) -> None:
+    def _end_attempt(
+        db: sqlite3.Connection, item_id: str, now: float, outcome: str, detail: str | None
+    ) -> None:
         db.execute(
             """UPDATE attempts SET finished=?, outcome=?, detail=? WHERE id =
                       (SELECT MAX(id) FROM attempts WHERE item_id=?) AND finished IS NULL""",
@@ -676,5 +686,5 @@ class Store(OrderRecords):
             }
 
 
-def _json_or_null(value) -> str | None:
+def _json_or_null(value: object) -> str | None:
     return None if value is None else json.dumps(value)

@@ -8,29 +8,31 @@ charged an attempt: one upload at a time probes, and all resume when it gets thr
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from ..core.clock import Clock
 from ..core.config import Settings
 from ..photo.formats import FORMATS, FileProblem, detect, prepared
 from ..photo.thumbnails import Thumbnails
-from ..remote.api import RemoteApi
+from ..remote.api import RemoteApi, Uploaded
 from ..remote.backoff import Backoff
 from ..remote.catalog import Catalog, NotOffered
 from ..remote.client import RemoteError
 from ..remote.health import RemoteHealth
+from .item import Item
 from .spool import NotOwnCopy, Spool, fingerprint_of, open_copy, sha256_of
 from .store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 IDLE_POLL = 1.0  # seconds: also bounds every wait, so a sleep of the machine is seen soon
 
 
@@ -59,7 +61,7 @@ class WorkerPool:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._inflight_keys: set[tuple[str, str]] = set()
+        self._inflight_keys: set[tuple[str, str | None]] = set()  # (fingerprint, service)
         self._cancelled: set[str] = set()
         self.catalog: Catalog | None = None  # checks a submit's choices before its upload
         self.uploaded: Callable[[], None] = lambda: None  # told after each order id is recorded
@@ -77,7 +79,7 @@ class WorkerPool:
         with self._cond:
             self._cond.notify_all()
 
-    def cancel_in_flight(self, item_ids) -> None:
+    def cancel_in_flight(self, item_ids: Iterable[str]) -> None:
         with self._lock:
             self._cancelled.update(item_ids)
 
@@ -113,18 +115,18 @@ class WorkerPool:
             try:
                 self._process(item)
             except Exception as exc:  # a worker never dies of one item
-                log.exception("unexpected error on item %s", item["id"])
+                log.exception("unexpected error on item %s", item.id)
                 try:
                     self.store.mark_failed(
-                        item["id"],
-                        f"{item['source_path']}: internal error ({type(exc).__name__}); please report it",
+                        item.id,
+                        f"{item.source_path}: internal error ({type(exc).__name__}); please report it",
                     )
                 except Exception:  # the database itself fails: the item stays for recovery
-                    log.exception("could not record the failure of item %s", item["id"])
+                    log.exception("could not record the failure of item %s", item.id)
             finally:
                 if probe:
                     self.health.release()
-                self.progress.pop(item["id"], None)
+                self.progress.pop(item.id, None)
                 if not self.progress or probe:
                     self.wake()  # the hasher waits for a moment without uploads
                     # (and after a probe, the others look at what it found)
@@ -144,14 +146,15 @@ class WorkerPool:
                     if not self._stopping.is_set():
                         self._cond.wait(0.2 if self.progress else IDLE_POLL)
                 continue
+            spooled = Path(job.spool_path or "")  # never None: the store picks items with a copy
             try:
-                sha = sha256_of(Path(job["spool_path"]))
+                sha = sha256_of(spooled)
             except OSError:
                 sha = None  # the copy is gone: this order just cannot be matched later
-            self.store.record_hash(job["id"], sha)
-            self._drop_copy(job["id"], job["spool_path"], job["format"])
+            self.store.record_hash(job.id, sha)
+            self._drop_copy(job.id, spooled, job.format)
 
-    def _drop_copy(self, item_id: str, spooled, format_name: str | None) -> None:
+    def _drop_copy(self, item_id: str, spooled: Path, format_name: str | None) -> None:
         """Remove a done item's spool copy; its thumbnail for the status page is made
         first, since the host's own file may be gone by now."""
         if self.thumbnails is not None:
@@ -159,17 +162,17 @@ class WorkerPool:
         self.spool.remove(spooled)
 
     @staticmethod
-    def _quietly(read):
+    def _quietly(read: Callable[[], T]) -> T | None:
         try:
             return read()
         except Exception:  # e.g. a database locked past its timeout: try at the next round
             log.exception("could not read the queue")
             return None
 
-    def _process(self, item: dict) -> None:
-        item_id, service = item["id"], item["service_name"]
-        name = item["source_path"] or item["filename"]
-        spooled = Path(item["spool_path"] or "")
+    def _process(self, item: Item) -> None:
+        item_id, service = item.id, item.service_name
+        name = item.source_path or item.filename
+        spooled = Path(item.spool_path or "")
         try:
             fingerprint = fingerprint_of(spooled)
         except OSError as exc:
@@ -189,66 +192,55 @@ class WorkerPool:
                 self._cancelled.discard(item_id)
 
     def _earlier_order(
-        self, item: dict, spooled: Path, fingerprint: str, version: str
-    ) -> tuple[dict, str] | None:
+        self, item: Item, spooled: Path, fingerprint: str, version: str
+    ) -> tuple[Item, str] | None:
         """An order already made for this very file and service through the API version in use
         (an order of the other version cannot be submitted through this one): (it, sha256)."""
         candidates = [
             c
-            for c in self.store.orders_like(fingerprint, item["service_name"], exclude=item["id"])
-            if c["api_version"] in (None, version)
+            for c in self.store.orders_like(fingerprint, item.service_name, exclude=item.id)
+            if c.api_version in (None, version)
         ]
         if not candidates:
             return None
         sha = sha256_of(spooled)
         for candidate in candidates:
-            theirs = candidate["sha256"]
-            if theirs is None and candidate["spool_path"]:  # not hashed yet: its copy is here
+            theirs = candidate.sha256
+            if theirs is None and candidate.spool_path:  # not hashed yet: its copy is here
                 try:
-                    theirs = sha256_of(Path(candidate["spool_path"]))
+                    theirs = sha256_of(Path(candidate.spool_path))
                 except OSError:
                     continue
             if theirs == sha:
                 return candidate, sha
         return None
 
-    def _send(self, item: dict, name: str, spooled: Path, fingerprint: str) -> None:
-        item_id = item["id"]
+    def _send(self, item: Item, name: str | None, spooled: Path, fingerprint: str) -> None:
+        item_id = item.id
+        # Intake queues only a photo it spooled, with its name, format and service.
+        assert item.filename and item.format and item.service_name, f"item {item_id} was queued without them"
         try:
             version = self.client.speaker().version  # asked of the API once per key, if need be
         except RemoteError as exc:
             self._failed(item, f"{name}: {exc}", exc)
             return
-        if not item["force"]:
-            earlier = self._earlier_order(item, spooled, fingerprint, version)
-            if earlier:
-                self.store.mark_done(
-                    item_id,
-                    earlier[0]["order_id"],
-                    fingerprint=fingerprint,
-                    sha256=earlier[1],
-                    outcome="already ordered",
-                    asset_id=earlier[0]["asset_id"],
-                    api_version=earlier[0]["api_version"],
-                )
-                self._drop_copy(item_id, spooled, item["format"])
-                self.store.forget_spool(item_id)
-                return
+        if not item.force and self._already_ordered(item, spooled, fingerprint, version):
+            return
         changed = self._changed_since_intake(item, spooled)
         if changed:
             self.store.mark_failed(item_id, f"{name}: {changed}")
             return
-        refused = self._order_choices(item)
+        refused = self._order_choices(item, item.service_name)
         if refused:
             self.store.mark_failed(item_id, f"{name}: {refused}; nothing was uploaded")
             return
         self.progress[item_id] = 0
         try:
-            with prepared(spooled, FORMATS[item["format"]], self.settings.convert_heic) as up:
-                if up.filename != item["filename"] and up.converted_from is None:
-                    up = type(up)(up.path, item["filename"], up.mime)
+            with prepared(spooled, FORMATS[item.format], self.settings.convert_heic) as up:
+                if up.filename != item.filename and up.converted_from is None:
+                    up = type(up)(up.path, item.filename, up.mime)
                 uploaded = self.client.upload(
-                    up, item["service_name"], item["project"], lambda n: self.progress.__setitem__(item_id, n)
+                    up, item.service_name, item.project, lambda n: self.progress.__setitem__(item_id, n)
                 )
         except FileProblem as exc:
             self.store.mark_failed(item_id, f"{name}: {exc.reason}")
@@ -258,6 +250,30 @@ class WorkerPool:
             return
         if self.health.answered(item_id):
             self.wake()  # the pause is over: every worker resumes at once
+        self._record_order(item_id, uploaded, fingerprint, version)
+
+    def _already_ordered(self, item: Item, spooled: Path, fingerprint: str, version: str) -> bool:
+        """Done with an earlier order of this very photo, if there is one: nothing is sent."""
+        earlier = self._earlier_order(item, spooled, fingerprint, version)
+        if earlier is None:
+            return False
+        order, sha = earlier
+        assert order.order_id  # orders_like reads only items with an order id
+        self.store.mark_done(
+            item.id,
+            order.order_id,
+            fingerprint=fingerprint,
+            sha256=sha,
+            outcome="already ordered",
+            asset_id=order.asset_id,
+            api_version=order.api_version,
+        )
+        self._drop_copy(item.id, spooled, item.format)
+        self.store.forget_spool(item.id)
+        return True
+
+    def _record_order(self, item_id: str, uploaded: Uploaded, fingerprint: str, version: str) -> None:
+        """Store the order id the upload got (a few tries: it must not be lost)."""
         # Logged before it is stored: should the database refuse the write (disk full), the
         # order id is still on record.
         order_id = uploaded.order_id
@@ -282,23 +298,23 @@ class WorkerPool:
         # holds the order id this attempt got.
         log.error("order %s of item %s is only in this log: the database refused it", order_id, item_id)
 
-    def _order_choices(self, item: dict) -> str | None:
+    def _order_choices(self, item: Item, service: str) -> str | None:
         """A submit's space and widgets that intake could not check (the catalog could not be
         read then): checked now, before the upload; why they cannot be ordered, if so."""
-        if not item["submit"] or item["selection"] is not None or self.catalog is None:
+        if not item.submit or item.selection is not None or self.catalog is None:
             return None
-        wanted = json.loads(item["order_request"] or "{}")
+        wanted = item.order_request or {}
         try:
-            selection = self.catalog.resolve(item["service_name"], wanted.get("space"), wanted.get("widgets"))
+            selection = self.catalog.resolve(service, wanted.get("space"), wanted.get("widgets"))
         except NotOffered as exc:
             return str(exc)
         except RemoteError:
             return None  # still unreadable: the order follower checks again before the submit
-        self.store.set_selection(item["id"], selection.as_dict())
+        self.store.set_selection(item.id, selection.as_dict())
         return None
 
     @staticmethod
-    def _changed_since_intake(item: dict, spooled: Path) -> str | None:
+    def _changed_since_intake(item: Item, spooled: Path) -> str | None:
         """Send nothing that is not what was handed over: a hard-linked spool copy changes with
         its source if the host rewrites the file in place, and an entry in the spool that is
         no longer the bridge's own photo (a link, a pipe, other bytes) is never read through."""
@@ -308,19 +324,17 @@ class WorkerPool:
                 fmt = detect(fh)
         except OSError as exc:
             return _copy_problem(exc)
-        if item["size"] is not None and size != item["size"]:
+        if item.size is not None and size != item.size:
             return (
-                f"the file changed after it was handed over ({item['size']:,} bytes, now "
-                f"{size:,}); export it again"
+                f"the file changed after it was handed over ({item.size:,} bytes, now {size:,}); "
+                "export it again"
             )
-        if fmt is None or fmt.name != item["format"]:
-            return (
-                f"the bridge's copy is no longer a {item['format']} photo; nothing was sent, export it again"
-            )
+        if fmt is None or fmt.name != item.format:
+            return f"the bridge's copy is no longer a {item.format} photo; nothing was sent, export it again"
         return None
 
-    def _failed(self, item: dict, error: str, exc: RemoteError) -> None:
-        item_id = item["id"]
+    def _failed(self, item: Item, error: str, exc: RemoteError) -> None:
+        item_id = item.id
         # A read timeout: the API may have made an order it never told us of (never submitted).
         unanswered = exc.status is None and not exc.outage
         with self._lock:
@@ -343,14 +357,14 @@ class WorkerPool:
             )
             self.store.mark_retry(item_id, error, when, counted=False, unanswered=unanswered)
             return
-        elif item["attempts"] < self.settings.max_attempts:
-            delay = self.backoff.delay(item["attempts"], exc)
+        elif item.attempts < self.settings.max_attempts:
+            delay = self.backoff.delay(item.attempts, exc)
             log.info("item %s: %s; retrying in %.0f s", item_id, error, delay)
             self.store.mark_retry(item_id, error, self.clock.wall() + delay, unanswered=unanswered)
             self.wake()
             return
         else:
-            error += f" (gave up after {item['attempts']} attempts)"
+            error += f" (gave up after {item.attempts} attempts)"
         log.warning("item %s failed: %s", item_id, error)
         self.store.mark_failed(item_id, error)
 

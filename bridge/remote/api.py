@@ -17,6 +17,8 @@ from .client import ApiClient, RemoteError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import requests
+
     from ..photo.formats import UploadFile
     from .catalog import Selection, ServiceCatalog
     from .version import VersionMemory
@@ -115,7 +117,7 @@ class RemoteApi:
 
     # The transport, for downloads and messages.
     @property
-    def session(self):
+    def session(self) -> requests.Session:
         return self.client.session
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .client import RemoteError
@@ -20,15 +21,17 @@ class Backoff:
     # waits longer each time it fails, but never more than this.
     probe_cap: float = 120.0
 
-    def delay(self, attempt: int, error: RemoteError, rand=random.random) -> float:
+    def delay(self, attempt: int, error: RemoteError, rand: Callable[[], float] = random.random) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         return self._wait(attempt, error, self.cap, rand)
 
-    def probe_delay(self, failures: int, error: RemoteError, rand=random.random) -> float:
+    def probe_delay(
+        self, failures: int, error: RemoteError, rand: Callable[[], float] = random.random
+    ) -> float:
         """Seconds before the next probe once `failures` probes in a row met an outage."""
         return self._wait(failures, error, self.probe_cap, rand)
 
-    def _wait(self, n: int, error: RemoteError, cap: float, rand) -> float:
+    def _wait(self, n: int, error: RemoteError, cap: float, rand: Callable[[], float]) -> float:
         if error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after)
         if error.status == 429:

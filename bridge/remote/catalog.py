@@ -102,7 +102,7 @@ def _public(entry: dict, keys: tuple[str, ...]) -> dict:
     return {k: _shown(k, entry.get(k)) for k in keys}
 
 
-def _shown(key: str, value):
+def _shown(key: str, value: object) -> object:
     return printable(value) if key in ("title", "description") and isinstance(value, str) else value
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests
 
 from .. import __version__
 from ..core.redact import snippet
@@ -81,12 +85,14 @@ class ApiClient:
     connect_timeout: float = 10.0
     read_timeout: float = 300.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
-        self._session = None  # made at the first call: requests stays out of start-up
+        self._session: requests.Session | None = (
+            None  # made at the first call: requests stays out of start-up
+        )
 
     @property
-    def session(self):
+    def session(self) -> requests.Session:
         if self._session is None:
             import requests
             from requests.adapters import HTTPAdapter
@@ -111,7 +117,15 @@ class ApiClient:
         # base_url + path, and redirects are never followed (they could name another host).
         return {"x-api-key": self.api_key, "Accept": "application/json", **more}
 
-    def call(self, method: str, path: str, *, params=None, payload=None, timeout: float | None = None):
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        payload: Any = None,  # a JSON body
+        timeout: float | None = None,
+    ) -> Any:  # the JSON answer: a dict or a list
         """One JSON call to the API; its answer (any 2xx with a JSON body) or RemoteError.
         A read timeout here, as for uploads, is not an outage: the request may have been taken."""
         import requests
@@ -138,7 +152,7 @@ class ApiClient:
         file_field: str,
         file: UploadFile,
         on_progress: Callable[[int], None] | None = None,
-    ):
+    ) -> Any:
         """One streaming multipart POST: the text `fields` first, then the file; the answer as
         `call` gives it."""
         import requests
@@ -169,7 +183,9 @@ class ApiClient:
         if self._session is not None:
             self._session.close()
 
-    def _answer(self, status: int, headers, content: bytes, retry_unreadable: bool = True):
+    def _answer(
+        self, status: int, headers: Mapping[str, str], content: bytes, retry_unreadable: bool = True
+    ) -> Any:
         payload = _json_or_none(content)
         if 200 <= status < 300 and isinstance(payload, (dict, list)):
             return payload
@@ -182,7 +198,7 @@ class ApiClient:
             )
         raise self._error(status, headers, content, payload)
 
-    def _error(self, status: int, headers, content: bytes, payload) -> RemoteError:
+    def _error(self, status: int, headers: Mapping[str, str], content: bytes, payload: object) -> RemoteError:
         if isinstance(payload, dict) and isinstance(payload.get("error"), str):
             message = payload["error"]
         elif isinstance(payload, dict) and isinstance(payload.get("message"), str):
@@ -205,7 +221,7 @@ class ApiClient:
         return snippet(text, SNIPPET_CHARS, [self.api_key])
 
 
-def checked_id(value, what: str, client: ApiClient) -> str | None:
+def checked_id(value: object, what: str, client: ApiClient) -> str | None:
     """An id from the API as it gave it, or None when it gave none; one with control characters
     or over MAX_ORDER_ID characters is refused (RemoteError), never cleaned into an id the API
     does not know."""
@@ -221,14 +237,14 @@ def checked_id(value, what: str, client: ApiClient) -> str | None:
     return value
 
 
-def _json_or_none(content: bytes):
+def _json_or_none(content: bytes) -> Any:
     try:
         return json.loads(content)
     except ValueError:
         return None
 
 
-def network_error(exc) -> RemoteError:
+def network_error(exc: Exception) -> RemoteError:
     """Refused, reset, DNS, TLS, no connection in time: the API is out of reach. A read timeout
     is not: the request went out and the API kept silent about it."""
     import requests
@@ -242,7 +258,7 @@ def network_error(exc) -> RemoteError:
     )
 
 
-def _network_cause(exc) -> str:
+def _network_cause(exc: Exception) -> str:
     import requests
 
     if isinstance(exc, requests.ConnectTimeout):
@@ -266,7 +282,7 @@ _NETWORK_DETAILS = (
 )
 
 
-def _network_detail(exc) -> str:
+def _network_detail(exc: Exception) -> str:
     """The one telling phrase of a network failure, without urllib3's nested reprs."""
     text = str(exc)
     return next((d for d in _NETWORK_DETAILS if d in text), "")

@@ -16,11 +16,15 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..core.replacing import replace
 from ..photo.formats import FileProblem, ImageFormat, check_file
 from .client import RemoteError, _network_cause
+
+if TYPE_CHECKING:
+    import requests
 
 BLOCK = 1 << 20
 MAX_RESULT_BYTES = 200_000_000  # no generated image comes near it; a bound on a runaway body
@@ -45,7 +49,7 @@ class Fetched:
     format: ImageFormat
 
 
-def fetch(session, url: str, part: Path, timeout: tuple[float, float]) -> Fetched:
+def fetch(session: requests.Session, url: str, part: Path, timeout: tuple[float, float]) -> Fetched:
     """Download `url` into `part`, resuming from what it holds; RemoteError for the network
     or an HTTP error (retry later: the part keeps what came), BadResult for bytes that are
     not a whole image (the part is removed: the next try starts over)."""
@@ -112,7 +116,7 @@ class _Hasher:
     """Hashes blocks in a thread of its own while the next ones arrive: sha256 and the socket
     both release the GIL, so on two cores most of the hashing overlaps the download."""
 
-    def __init__(self, digest):
+    def __init__(self, digest: hashlib._Hash) -> None:
         self._digest = digest
         self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)  # at most 8 MB waiting
         self._thread = threading.Thread(target=self._run, name="result-sha256", daemon=True)
@@ -128,12 +132,12 @@ class _Hasher:
         while (block := self._blocks.get()) is not None:
             self._digest.update(block)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._blocks.put(None)
         self._thread.join()
 
 
-def _total(resp, have: int) -> int | None:
+def _total(resp: requests.Response, have: int) -> int | None:
     """The whole file's length, from Content-Range (a resumed download) or Content-Length."""
     if resp.status_code == 206:
         found = re.fullmatch(r"bytes (\d+)-\d+/(\d+)", resp.headers.get("Content-Range", ""))

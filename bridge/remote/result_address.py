@@ -15,9 +15,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .. import __version__
+
+if TYPE_CHECKING:
+    import requests
+    from urllib3.connection import HTTPConnection
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5
@@ -69,7 +75,7 @@ def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def guarded_session(api_url: str):
+def guarded_session(api_url: str) -> requests.Session:
     """A requests session for downloads that connects only where `AddressPolicy` allows."""
     import requests
     from requests.adapters import HTTPAdapter
@@ -81,7 +87,7 @@ def guarded_session(api_url: str):
 
     policy = AddressPolicy(api_url)
 
-    def connect_checked(conn, connect) -> socket.socket:
+    def connect_checked(conn: HTTPConnection, connect: Callable[[], socket.socket]) -> socket.socket:
         """Each address `policy` allows for the connection's host in turn, and no other. The
         host is put back before TLS starts: the certificate is checked against the name."""
         host = conn.host
@@ -110,14 +116,22 @@ def guarded_session(api_url: str):
             return connect_checked(self, super()._new_conn)
 
     class Adapter(HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs) -> None:
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
             super().init_poolmanager(*args, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {
                 "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": CheckedHTTP}),
                 "https": type("Pool", (HTTPSConnectionPool,), {"ConnectionCls": CheckedHTTPS}),
             }
 
-        def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        def send(
+            self,
+            request: requests.PreparedRequest,
+            stream: bool = False,
+            timeout: Any = None,  # as HTTPAdapter.send takes them
+            verify: Any = True,
+            cert: Any = None,
+            proxies: dict[str, str] | None = None,
+        ) -> requests.Response:
             if request.url and select_proxy(request.url, proxies or {}):
                 url = urlsplit(request.url)
                 policy.addresses(url.hostname or "", url.port or DEFAULT_PORTS.get(url.scheme, 443))

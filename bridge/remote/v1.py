@@ -78,7 +78,7 @@ class V1:
 
     # -- the catalog ----------------------------------------------------------------------
 
-    def _data(self, path: str, **params) -> list[dict]:
+    def _data(self, path: str, **params: str | int) -> list[dict]:
         answer = self.client.call("GET", path, params=params, timeout=CATALOG_TIMEOUT)
         rows = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(rows, list):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from ..photo.formats import UploadFile
 from ..photo.tools import Tool, Widget, titled, tool_for
@@ -24,14 +25,14 @@ PROJECT_PAGE = 30  # the most the project list gives at once
 STATES = {"pending": PROCESSING, "processing": PROCESSING, "done": FINISHED, "failed": FAILED}
 
 
-def unwrapped(answer):
+def unwrapped(answer: Any) -> Any:
     """The payload of an answer: the live API wraps it in {"data": …, "message"}, the docs do not."""
     if isinstance(answer, dict) and "data" in answer and isinstance(answer["data"], (dict, list)):
         return answer["data"]
     return answer
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
@@ -214,7 +215,7 @@ class V3:
         return _progress(unwrapped(self.client.call("GET", f"/v3/process/{ref.process_id}")))
 
 
-def _progress(process) -> Progress:
+def _progress(process: object) -> Progress:
     if not isinstance(process, dict):
         return Progress(PROCESSING)
     process_id = _text(process.get("id") or process.get("process_id"))

@@ -28,6 +28,12 @@ def v1_services() -> set[str]:
 
 
 def add_v1_routes(app: Flask, state: SandboxState) -> None:
+    _upload_route(app, state)
+    _catalog_routes(app, state)
+    _order_routes(app, state)
+
+
+def _upload_route(app: Flask, state: SandboxState) -> None:
     book = state.book
 
     @app.post("/v1/order/image")
@@ -58,17 +64,22 @@ def add_v1_routes(app: Flask, state: SandboxState) -> None:
         lost = upload.lost()  # the order is made, but its id never reaches the client
         return lost if lost is not None else jsonify(order_id=entry["order_id"])
 
-    def service_refusal(service: str | None):
-        if service not in v1_services():
-            return error(400, f"invalid service_name: {service}", "invalid_service_name")
-        return None
+
+def _service_refusal(service: str | None):
+    if service not in v1_services():
+        return error(400, f"invalid service_name: {service}", "invalid_service_name")
+    return None
+
+
+def _catalog_routes(app: Flask, state: SandboxState) -> None:
+    book = state.book
 
     @app.get("/v1/catalog/spaces")
     @app.get("/v1/spaces")  # the path the Kotlin client uses (reference §4.4)
     @keyed(state, "catalog")
     def catalog_spaces(_fault):
         service = request.args.get("service_name") or None
-        refused = service_refusal(service) if service else None
+        refused = _service_refusal(service) if service else None
         return refused or jsonify(data=book.catalog.spaces(service))
 
     @app.get("/v1/catalog/items/filter")
@@ -76,7 +87,7 @@ def add_v1_routes(app: Flask, state: SandboxState) -> None:
     def catalog_widgets(_fault):
         service = request.args.get("service_name", "")
         space = request.args.get("space_name", "")
-        refused = service_refusal(service)
+        refused = _service_refusal(service)
         if refused:
             return refused
         if service in SPACES and space not in {s["name"] for s in book.catalog.spaces(service)}:
@@ -90,6 +101,10 @@ def add_v1_routes(app: Flask, state: SandboxState) -> None:
         if widget is None:
             return error(404, f"unknown widget id {widget_id}", "widget_not_found")
         return jsonify(data=[i | {"widget_id": widget_id, "is_active": True} for i in widget["items"]])
+
+
+def _order_routes(app: Flask, state: SandboxState) -> None:
+    book = state.book
 
     @app.post("/v1/order")
     @keyed(state, "submit")

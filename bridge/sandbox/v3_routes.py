@@ -49,10 +49,17 @@ def _int_arg(name: str, default: int) -> int | None:
 
 
 def add_v3_routes(app: Flask, state: SandboxState) -> None:
-    book = state.book
+    _project_routes(app, state)
+    _order_routes(app, state)
+    _process_routes(app, state)
 
-    def links() -> Links:
-        return Links(state.result_base or request.host_url, state.temp_links_only)
+
+def _links(state: SandboxState) -> Links:
+    return Links(state.result_base or request.host_url, state.temp_links_only)
+
+
+def _project_routes(app: Flask, state: SandboxState) -> None:
+    book = state.book
 
     @app.post("/v3/project")
     @keyed(state, "project")
@@ -84,6 +91,10 @@ def add_v3_routes(app: Flask, state: SandboxState) -> None:
         limit = min(limit, MAX_PAGE)
         found, total = book.v3.list_projects(page, limit, sort, request.args.get("s", ""))
         return ok(found, pagination={"page": page, "limit": limit, "total": total})
+
+
+def _order_routes(app: Flask, state: SandboxState) -> None:
+    book = state.book
 
     @app.post("/v3/order")
     @receiving(state, "v3")
@@ -119,13 +130,17 @@ def add_v3_routes(app: Flask, state: SandboxState) -> None:
         lost = upload.lost()
         if lost is not None:
             return lost
-        return ok({"order_id": order.id, "assets": [asset_dict(a, links()) for a in order.assets]}, 201)
+        return ok({"order_id": order.id, "assets": [asset_dict(a, _links(state)) for a in order.assets]}, 201)
 
     @app.get("/v3/order/<order_id>")
     @keyed(state, "order")
     def get_order(_fault, order_id: str):
-        found = book.v3.order(order_id, links())
+        found = book.v3.order(order_id, _links(state))
         return ok(found) if found else error(404, "order not found", "order_not_found")
+
+
+def _process_routes(app: Flask, state: SandboxState) -> None:
+    book = state.book
 
     @app.post("/v3/process")
     @keyed(state, "submit")
@@ -167,5 +182,5 @@ def add_v3_routes(app: Flask, state: SandboxState) -> None:
     @app.get("/v3/process/<process_id>")
     @keyed(state, "process", arrival=lambda process_id: book.poll(process_id))
     def get_process(_fault, process_id: str):
-        found = book.v3.process(process_id, links())
+        found = book.v3.process(process_id, _links(state))
         return ok(found) if found else error(404, "process not found", "process_not_found")

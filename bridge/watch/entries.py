@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..core.config import CONFIG_FILE, WATCH_HEADER, ConfigError, WatchEntry, line_of, parse_config
@@ -151,7 +152,7 @@ def _checked(text: str, path: Path, before: dict, expected: list[WatchEntry]) ->
     """Parse the edited text; it must hold the same settings and exactly the expected watches."""
     after = parse_config(text, str(path))
 
-    def bare(entries) -> list[WatchEntry]:
+    def bare(entries: Iterable[WatchEntry]) -> list[WatchEntry]:
         return [dataclasses.replace(e, line=0) for e in entries]
 
     if bare(after["watches"]) != bare(expected) or {**after, "watches": ()} != {**before, "watches": ()}:

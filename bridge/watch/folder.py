@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.config import WatchEntry
 from ..photo.rules import Rules
@@ -20,6 +21,9 @@ from .names import DONE_FOLDER, folder_choice, folder_project, skipped, skipped_
 from .settle import Settler, stat_key
 from .sidecar import record, sidecar_of, write_sidecar
 from .walk import files_under
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import ObservedWatch
 
 log = logging.getLogger(__name__)
 HAND_OVER_MAX = 100  # files per batch
@@ -53,7 +57,7 @@ class WatchedFolder:
         self.state = "starting"
         self.mode: str | None = None  # "events", "polling", or "scanning" once events stopped
         self.problem: str | None = None
-        self.observed = None  # watchdog's handle of the watch, while it runs
+        self.observed: ObservedWatch | None = None  # watchdog's handle of the watch, while it runs
         self.rescan_every = RESCAN_EVERY  # shorter once file events stopped coming
         self._arrived: set[str] = set()  # folders moved or created in, to look through
         self._arrived_lock = threading.Lock()

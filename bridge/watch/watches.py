@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.config import ConfigError, Settings, WatchEntry
 from ..photo.rules import Rules
@@ -16,6 +17,10 @@ from ..queue.intake import Intake
 from ..queue.store import Store
 from .entries import WatchProblem, drop_watch, entry_problem, save_watch
 from .folder import WatchedFolder
+
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent
+    from watchdog.observers.api import BaseObserver, ObservedWatch
 
 log = logging.getLogger(__name__)
 POLL_INTERVAL = 1.0  # seconds between looks of the polling observer
@@ -36,7 +41,7 @@ class Watches:
         self._deps = {"store": store, "intake": intake, "rules": rules, "wake": wake}
         self._rules = rules
         self._folders: dict[Path, WatchedFolder] = {}
-        self._observers: dict[str, object] = {}
+        self._observers: dict[str, BaseObserver] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -53,9 +58,9 @@ class Watches:
         if self._thread is not None:
             self._thread.join(10)
         for observer in self._observers.values():
-            observer.stop()  # type: ignore[attr-defined]
+            observer.stop()
         for observer in self._observers.values():
-            observer.join(5)  # type: ignore[attr-defined]
+            observer.join(5)
 
     # -- what the local API asks ---------------------------------------------------------
 
@@ -124,7 +129,7 @@ class Watches:
         folder.rescan_soon()
         log.info("watching %s (%s)", folder.root, folder.mode)
 
-    def _schedule(self, folder: WatchedFolder, kind: str):
+    def _schedule(self, folder: WatchedFolder, kind: str) -> ObservedWatch:
         from watchdog.events import (
             DirCreatedEvent,
             DirMovedEvent,
@@ -138,10 +143,13 @@ class Watches:
         events = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent, FileDeletedEvent]
         events += [DirCreatedEvent, DirMovedEvent]  # a folder of photos moved in brings no file events
         return self._observer(kind).schedule(
-            _Handler(folder), str(folder.root), recursive=True, event_filter=events
+            _Handler(folder),  # type: ignore[arg-type]  # watchdog calls only its dispatch
+            str(folder.root),
+            recursive=True,
+            event_filter=events,
         )
 
-    def _observer(self, kind: str):
+    def _observer(self, kind: str) -> BaseObserver:
         observer = self._observers.get(kind)
         if observer is None:
             if kind == "polling":
@@ -209,12 +217,12 @@ class Watches:
 
     def _events_alive(self, folder: WatchedFolder) -> bool:
         observer = self._observers["polling" if folder.mode == "polling" else "events"]
-        emitter = next((e for e in observer.emitters if e.watch == folder.observed), None)  # type: ignore[attr-defined]
+        emitter = next((e for e in observer.emitters if e.watch == folder.observed), None)
         # With inotify one reader thread serves all the observer's folders, and its emitters
         # outlive it: it is asked itself (watchdog has no public word for it).
         reader = getattr(observer, "_inotify_fd", None)
         return (
-            observer.is_alive()  # type: ignore[attr-defined]
+            observer.is_alive()
             and emitter is not None
             and emitter.is_alive()
             and (reader is None or reader.is_alive())
@@ -227,7 +235,7 @@ class _Handler:
     def __init__(self, folder: WatchedFolder):
         self._folder = folder
 
-    def dispatch(self, event) -> None:
+    def dispatch(self, event: FileSystemEvent) -> None:
         if not event.is_directory:
             self._folder.on_event(event.event_type, _text(event.src_path), _text(event.dest_path))
         elif event.event_type in ("created", "moved"):

@@ -6,7 +6,8 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from flask import Flask, request
+from flask import Flask, Response, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from ..core.config import Settings
@@ -41,7 +42,7 @@ def create_app(
     refused_by_headers = header_guard(app)
 
     @app.before_request
-    def guard():
+    def guard() -> ResponseReturnValue | None:
         refused = refused_by_headers(
             request.host,
             request.headers.get("Origin"),
@@ -62,7 +63,7 @@ def create_app(
         return None
 
     @app.after_request
-    def headers(response):
+    def headers(response: Response) -> Response:
         response.headers.setdefault("Cache-Control", "no-store")  # thumbnails say otherwise
         response.headers["X-Content-Type-Options"] = "nosniff"
         for name in [h for h in response.headers.keys() if h.lower().startswith("access-control-")]:  # noqa: SIM118 (Headers iterate as pairs)
@@ -70,11 +71,11 @@ def create_app(
         return response
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
         return error_response(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
+    def unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, f"internal error ({type(exc).__name__}); see the bridge's log")
 
@@ -93,7 +94,9 @@ def header_guard(app: Flask) -> Callable[[str, str | None, str, str, str], tuple
     token. Flask applies it to every request; the server applies it as soon as the headers
     are in, so a stranger's body is never buffered. Returns (status, message) to refuse."""
 
-    def refused(host: str, origin: str | None, authorization: str, method: str, path: str):
+    def refused(
+        host: str, origin: str | None, authorization: str, method: str, path: str
+    ) -> tuple[int, str] | None:
         why = refusal(host, origin, method, app.config["BRIDGE_PORT"])
         if why:
             return 403, why

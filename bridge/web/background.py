@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from wsgiref.types import WSGIApplication
 
 from waitress.server import create_server
 
 
 class BackgroundServer:
-    def __init__(self, app, port: int = 0, threads: int = 8):
+    def __init__(self, app: WSGIApplication, port: int = 0, threads: int = 8) -> None:
         # Loopback only: nothing here is ever meant to be reached from another machine.
         self._server = create_server(
             app, host="127.0.0.1", port=port, threads=threads, clear_untrusted_proxy_headers=True
@@ -50,5 +51,5 @@ class BackgroundServer:
     def __enter__(self) -> BackgroundServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Response, jsonify
 
 
-def error_response(status: int, message: str):
+def error_response(status: int, message: str) -> tuple[Response, int]:
     return jsonify(error=message), status

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from http import HTTPStatus
+from wsgiref.types import WSGIApplication
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 from waitress.utilities import Error
 
 THREADS = 8
@@ -29,7 +30,7 @@ SPARE_FDS = 64  # database, logs, spool files and the upload clients' own socket
 HeaderGuard = Callable[[str, "str | None", str, str, str], "tuple[int, str] | None"]
 
 
-def create_listener(app, port: int, max_body: int, guard: HeaderGuard):
+def create_listener(app: WSGIApplication, port: int, max_body: int, guard: HeaderGuard) -> BaseWSGIServer:
     """A waitress server on 127.0.0.1:`port` for `app`; `guard(host, origin, authorization,
     method, path)` returns (status, message) for a request to refuse from its headers."""
     _allow_descriptors(CONNECTION_LIMIT + SPARE_FDS)
@@ -90,7 +91,7 @@ class _Refusal(Error):
         super().__init__(message)
         self.code, self.reason = code, HTTPStatus(code).phrase
 
-    def to_response(self, ident=None):
+    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
         return (
             f"{self.code} {self.reason}",
             [

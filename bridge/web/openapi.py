@@ -291,7 +291,12 @@ def _errors(*codes: int) -> dict:
 
 
 def _op(
-    summary: str, ok: dict, *errors: int, body: dict | None = None, params=None, status: str = "200"
+    summary: str,
+    ok: dict,
+    *errors: int,
+    body: dict | None = None,
+    params: list[dict] | None = None,
+    status: str = "200",
 ) -> dict:
     op = {"summary": summary, "responses": {status: ok, **_errors(*errors)}}
     if body:
@@ -299,6 +304,9 @@ def _op(
     if params:
         op["parameters"] = params
     return op
+
+
+_ACTION = _json({"type": "object"})  # what cancel and retry answer
 
 
 def _id(name: str) -> list[dict]:
@@ -329,7 +337,25 @@ def _query(*names: str, required: tuple[str, ...] = ()) -> list[dict]:
 
 
 def openapi_document() -> dict:
-    action = _json({"type": "object"})
+    """The whole document, its paths built one family of routes at a time."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "aihd-bridge local API", "version": __version__},
+        "servers": [{"url": "http://127.0.0.1:47311"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": {
+            **_open_paths(),
+            **_upload_paths(),
+            **_batch_paths(),
+            **_catalog_paths(),
+            **_bridge_paths(),
+        },
+    }
+
+
+def _open_paths() -> dict:
+    """The two routes open to all: whether the bridge is up, and its proof."""
     health = _op(
         "Is the bridge up; its mode, version and queue",
         _json(
@@ -383,167 +409,192 @@ def openapi_document() -> dict:
     }
     identity["security"] = []
     return {
-        "openapi": "3.1.0",
-        "info": {"title": "aihd-bridge local API", "version": __version__},
-        "servers": [{"url": "http://127.0.0.1:47311"}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearer": []}],
-        "paths": {
-            "/v1/health": {"get": health},
-            "/v1/identity": {"get": identity},
-            "/v1/uploads": {
-                "post": _op(
-                    "Hand files over; each is spooled before the answer",
-                    _json(
-                        {
-                            "type": "object",
-                            "required": ["batch_id", "items"],
-                            "properties": {"batch_id": {"type": "string"}, "items": {"type": "array"}},
+        "/v1/health": {"get": health},
+        "/v1/identity": {"get": identity},
+    }
+
+
+def _upload_paths() -> dict:
+    """Handing photos over, and each item afterwards."""
+    return {
+        "/v1/uploads": {
+            "post": _op(
+                "Hand files over; each is spooled before the answer",
+                _json(
+                    {
+                        "type": "object",
+                        "required": ["batch_id", "items"],
+                        "properties": {
+                            "batch_id": {"type": "string"},
+                            "items": {
+                                "type": "array",
+                                "items": _ITEM,
+                                "description": "each item handed over, in the order sent: queued, or "
+                                "failed with its error",
+                            },
                         },
-                        "accepted",
-                    ),
-                    400,
-                    413,
-                    415,
-                    503,
-                    status="202",
-                    body={
-                        "application/json": {"schema": _UPLOAD_REQUEST_JSON},
-                        "multipart/form-data": {"schema": _UPLOAD_REQUEST_MULTIPART},
                     },
-                )
-            },
-            "/v1/uploads/{item_id}": {
-                "get": _op("One item, with its attempts", _json(_ITEM), 404, params=_id("item_id"))
-            },
-            "/v1/uploads/{item_id}/cancel": {
-                "post": _op("Cancel an item not yet sent", action, 404, params=_id("item_id"))
-            },
-            "/v1/uploads/{item_id}/retry": {
-                "post": _op("Queue a failed item again", action, 404, params=_id("item_id"))
-            },
-            "/v1/batches/{batch_id}": {
-                "get": _op(
-                    "Every item's state, or with `since` the items changed after that cursor",
-                    _json(_BATCH),
-                    400,
-                    404,
-                    params=_id("batch_id") + _query("since"),
-                )
-            },
-            "/v1/batches/{batch_id}/cancel": {
-                "post": _op("Cancel the items not yet sent", action, 404, params=_id("batch_id"))
-            },
-            "/v1/batches/{batch_id}/retry": {
-                "post": _op("Queue failed items again", action, 404, params=_id("batch_id"))
-            },
-            "/v1/history": {
-                "get": _op(
-                    "Past uploads, newest first",
-                    _json({"type": "object", "properties": {"items": {"type": "array", "items": _LISTED}}}),
-                    400,
-                    params=_query(
-                        "state", "source_path", "source_id", "order_id", "client", "order_state", "limit"
-                    ),
-                )
-            },
-            "/v1/changes": {
-                "get": _op(
-                    "One client's items changed since a cursor (catch-up); nothing when nothing changed",
-                    _json(_CHANGES),
-                    400,
-                    params=_query("client", "since", "limit", required=("client",)),
-                )
-            },
-            "/v1/services": {"get": _op("The API's services", _json({"type": "object"}))},
-            "/v1/presets": {"get": _op("Presets and auto rules", _json({"type": "object"}))},
-            "/v1/catalog": {
-                "get": _op(
-                    "The spaces and widgets the API offers for a service (cached; refresh=1 reads again)",
-                    _json(_CATALOG),
-                    400,
-                    503,
-                    params=[
-                        {"name": "service", "in": "query", "required": True, "schema": {"type": "string"}},
-                        {"name": "refresh", "in": "query", "required": False, "schema": {"enum": ["0", "1"]}},
-                    ],
-                )
-            },
-            "/v1/inspect": {
-                "post": _op(
-                    "What the bridge reads from a file and the service it would pick",
-                    _json({"type": "object", "required": ["path"]}),
-                    400,
-                    415,
-                    body={
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["path"],
-                                "properties": {
-                                    "path": {"type": "string"},
-                                    "service_name": {"type": "string"},
-                                    "preset": {"type": "string"},
-                                },
-                            }
-                        }
-                    },
-                )
-            },
-            "/v1/config/reload": {
-                "post": _op(
-                    "Take up an API key stored or removed since start",
-                    _json({"type": "object", "properties": {"mode": {"enum": ["live", "sandbox"]}}}),
-                )
-            },
-            "/v1/session-code": {
-                "post": _op(
-                    "A one-time login link to the status page (works once, within expires_in s)",
-                    _json(
-                        {
+                    "accepted",
+                ),
+                400,
+                413,
+                415,
+                503,
+                status="202",
+                body={
+                    "application/json": {"schema": _UPLOAD_REQUEST_JSON},
+                    "multipart/form-data": {"schema": _UPLOAD_REQUEST_MULTIPART},
+                },
+            )
+        },
+        "/v1/uploads/{item_id}": {
+            "get": _op("One item, with its attempts", _json(_ITEM), 404, params=_id("item_id"))
+        },
+        "/v1/uploads/{item_id}/cancel": {
+            "post": _op("Cancel an item not yet sent", _ACTION, 404, params=_id("item_id"))
+        },
+        "/v1/uploads/{item_id}/retry": {
+            "post": _op("Queue a failed item again", _ACTION, 404, params=_id("item_id"))
+        },
+    }
+
+
+def _batch_paths() -> dict:
+    """Batches, history and catch-up: what the hosts follow."""
+    return {
+        "/v1/batches/{batch_id}": {
+            "get": _op(
+                "Every item's state, or with `since` the items changed after that cursor",
+                _json(_BATCH),
+                400,
+                404,
+                params=_id("batch_id") + _query("since"),
+            )
+        },
+        "/v1/batches/{batch_id}/cancel": {
+            "post": _op("Cancel the items not yet sent", _ACTION, 404, params=_id("batch_id"))
+        },
+        "/v1/batches/{batch_id}/retry": {
+            "post": _op("Queue failed items again", _ACTION, 404, params=_id("batch_id"))
+        },
+        "/v1/history": {
+            "get": _op(
+                "Past uploads, newest first",
+                _json({"type": "object", "properties": {"items": {"type": "array", "items": _LISTED}}}),
+                400,
+                params=_query(
+                    "state", "source_path", "source_id", "order_id", "client", "order_state", "limit"
+                ),
+            )
+        },
+        "/v1/changes": {
+            "get": _op(
+                "One client's items changed since a cursor (catch-up); nothing when nothing changed",
+                _json(_CHANGES),
+                400,
+                params=_query("client", "since", "limit", required=("client",)),
+            )
+        },
+    }
+
+
+def _catalog_paths() -> dict:
+    """What the bridge and the API offer: services, presets, the catalog, inspection."""
+    return {
+        "/v1/services": {"get": _op("The API's services", _json({"type": "object"}))},
+        "/v1/presets": {"get": _op("Presets and auto rules", _json({"type": "object"}))},
+        "/v1/catalog": {
+            "get": _op(
+                "The spaces and widgets the API offers for a service (cached; refresh=1 reads again)",
+                _json(_CATALOG),
+                400,
+                503,
+                params=[
+                    {"name": "service", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {"name": "refresh", "in": "query", "required": False, "schema": {"enum": ["0", "1"]}},
+                ],
+            )
+        },
+        "/v1/inspect": {
+            "post": _op(
+                "What the bridge reads from a file and the service it would pick",
+                _json({"type": "object", "required": ["path"]}),
+                400,
+                415,
+                body={
+                    "application/json": {
+                        "schema": {
                             "type": "object",
-                            "required": ["url", "expires_in"],
+                            "required": ["path"],
                             "properties": {
-                                "url": {"type": "string", "description": "open it in a browser"},
-                                "expires_in": {"type": "integer"},
+                                "path": {"type": "string"},
+                                "service_name": {"type": "string"},
+                                "preset": {"type": "string"},
                             },
                         }
-                    ),
-                )
-            },
-            "/v1/watches": {
-                "get": _op(
-                    "The watched folders and how each is doing",
-                    _json({"type": "object", "properties": {"watches": {"type": "array", "items": _WATCH}}}),
-                ),
-                "post": _op(
-                    "Watch a folder from now on and at every start (kept in config.toml); the same "
-                    "folder again replaces its settings",
-                    _json(_WATCH, "watching"),
-                    400,
-                    415,
-                    status="201",
-                    body={"application/json": {"schema": _WATCH_REQUEST}},
-                ),
-            },
-            "/v1/watches/remove": {
-                "post": _op(
-                    "Stop watching a folder (and remove it from config.toml)",
-                    _json(_WATCH),
-                    400,
-                    404,
-                    415,
-                    body={
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["dir"],
-                                "properties": {"dir": {"type": "string"}},
-                            }
-                        }
-                    },
-                )
-            },
-            "/v1/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
+                    }
+                },
+            )
         },
+    }
+
+
+def _bridge_paths() -> dict:
+    """The bridge itself: its key, the status page's login, watched folders, this document."""
+    return {
+        "/v1/config/reload": {
+            "post": _op(
+                "Take up an API key stored or removed since start",
+                _json({"type": "object", "properties": {"mode": {"enum": ["live", "sandbox"]}}}),
+            )
+        },
+        "/v1/session-code": {
+            "post": _op(
+                "A one-time login link to the status page (works once, within expires_in s)",
+                _json(
+                    {
+                        "type": "object",
+                        "required": ["url", "expires_in"],
+                        "properties": {
+                            "url": {"type": "string", "description": "open it in a browser"},
+                            "expires_in": {"type": "integer"},
+                        },
+                    }
+                ),
+            )
+        },
+        "/v1/watches": {
+            "get": _op(
+                "The watched folders and how each is doing",
+                _json({"type": "object", "properties": {"watches": {"type": "array", "items": _WATCH}}}),
+            ),
+            "post": _op(
+                "Watch a folder from now on and at every start (kept in config.toml); the same "
+                "folder again replaces its settings",
+                _json(_WATCH, "watching"),
+                400,
+                415,
+                status="201",
+                body={"application/json": {"schema": _WATCH_REQUEST}},
+            ),
+        },
+        "/v1/watches/remove": {
+            "post": _op(
+                "Stop watching a folder (and remove it from config.toml)",
+                _json(_WATCH),
+                400,
+                404,
+                415,
+                body={
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["dir"],
+                            "properties": {"dir": {"type": "string"}},
+                        }
+                    }
+                },
+            )
+        },
+        "/v1/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
     }

@@ -16,9 +16,12 @@ from pathlib import Path, PurePath
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, send_file
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 
 from .. import __version__
 from ..photo.services import services
+from ..runtime import Runtime
 from .errors import error_response
 from .remote_banner import banner, clock
 from .routes import act, batch_view
@@ -42,7 +45,7 @@ BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @pages.record_once
-def _sessions(state) -> None:
+def _sessions(state: BlueprintSetupState) -> None:
     state.app.extensions["sessions"] = Sessions()
 
 
@@ -82,7 +85,7 @@ def _cookie_name() -> str:
 
 
 @pages.before_request
-def check_session():
+def check_session() -> ResponseReturnValue | None:
     if request.endpoint == "pages.static":
         return None  # the stylesheet and script hold nothing private
     if request.endpoint == "pages.index" and "code" in request.args:
@@ -113,19 +116,19 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-def _login_page(status: int, reason: str | None = None):
+def _login_page(status: int, reason: str | None = None) -> tuple[str, int]:
     return render_template("login.html", reason=reason, command=LOGIN_HINT), status
 
 
 @pages.get("/")
-def index():
+def index() -> ResponseReturnValue:
     if "code" in request.args:
         return _redeem(request.args["code"])
     only = request.args.get("batch")
     return render_template("index.html", session=g.session, **_live(only))
 
 
-def _redeem(code: str):
+def _redeem(code: str) -> ResponseReturnValue:
     sessions = _sessions_of_app()
     granted = sessions.redeem(code)
     if granted is None:
@@ -143,7 +146,7 @@ def _redeem(code: str):
 
 
 @pages.get("/page/live")
-def live():
+def live() -> ResponseReturnValue:
     """The live part of the page (banner and batches) for the page's script to swap in;
     204 when nothing changed since the version the page has."""
     context = _live(request.args.get("batch"))
@@ -191,7 +194,7 @@ def _live(only: str | None) -> dict:
     }
 
 
-def _status(rt) -> dict:
+def _status(rt: Runtime) -> dict:
     """What the page's header and banner show, from the runtime itself: the live part asks
     every second, and /v1/health would count the whole queue each time."""
     return {
@@ -203,12 +206,12 @@ def _status(rt) -> dict:
     }
 
 
-def _digest(value) -> str:
+def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @pages.get("/settings")
-def settings():
+def settings() -> ResponseReturnValue:
     rt = current_app.extensions["runtime"]
     s = rt.settings
     rows = [
@@ -235,7 +238,7 @@ def settings():
 
 
 @pages.get("/page/thumbs/<item_id>")
-def thumbnail(item_id: str):
+def thumbnail(item_id: str) -> ResponseReturnValue:
     rt = current_app.extensions["runtime"]
     path = rt.thumbnails.cached(item_id)
     if path is None:
@@ -250,7 +253,7 @@ def thumbnail(item_id: str):
 
 
 @pages.get("/page/results/<item_id>/<int:sequence>")
-def result_file(item_id: str, sequence: int):
+def result_file(item_id: str, sequence: int) -> ResponseReturnValue:
     """A result image the bridge downloaded, for the row's before and after."""
     item = current_app.extensions["runtime"].store.item(item_id)
     found = next((r for r in (item or {}).get("results") or [] if r.get("sequence") == sequence), None)
@@ -263,7 +266,7 @@ def result_file(item_id: str, sequence: int):
 
 
 @pages.post("/page/<kind>/<ident>/<action>")
-def action(kind: str, ident: str, action: str):
+def action(kind: str, ident: str, action: str) -> ResponseReturnValue:
     if kind not in ("batches", "uploads") or action not in ("retry", "cancel"):
         return error_response(404, "no such action")
     target = {"batch_id": ident} if kind == "batches" else {"item_id": ident}

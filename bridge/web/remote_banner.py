@@ -40,7 +40,7 @@ def banner(remote: dict | None, items: list[dict]) -> dict | None:
     return _notice(state, latest["waiting_until"], None, error)
 
 
-def _notice(state: str, until: float | None, since: float | None, error) -> dict:
+def _notice(state: str, until: float | None, since: float | None, error: object) -> dict:
     return {
         "state": state,
         "title": TITLES[state],
@@ -50,7 +50,7 @@ def _notice(state: str, until: float | None, since: float | None, error) -> dict
     }
 
 
-def _epoch(value) -> float | None:
+def _epoch(value: object) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):

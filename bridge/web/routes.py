@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from .. import __version__
 from ..core.identity import NONCE, proof
 from ..photo.inspection import inspect_file
 from ..photo.services import UnknownService, canonical_service, services
 from ..queue.intake import InvalidRequest, Unavailable
-from ..queue.item import ORDER_PENDING, ORDER_STATES, STATES
-from ..queue.store import MAX_SOURCE_IDS
+from ..queue.item import ORDER_PENDING, ORDER_STATES, STATES, Item
+from ..queue.store import MAX_SOURCE_IDS, NewItem
 from ..remote.client import RemoteError
 from ..runtime import Runtime
 from ..watch.entries import WatchProblem, absolute_path, entry_from
@@ -29,7 +32,7 @@ def _rt() -> Runtime:
     return current_app.extensions["runtime"]
 
 
-def _json_body():
+def _json_body() -> Any:
     if request.content_length and request.content_length > MAX_JSON_BYTES:
         raise InvalidRequest(f"the JSON body is over {MAX_JSON_BYTES // 1_000_000} MB")
     try:
@@ -41,17 +44,17 @@ def _json_body():
 
 
 @v1.errorhandler(InvalidRequest)
-def bad_request(exc: InvalidRequest):
+def bad_request(exc: InvalidRequest) -> ResponseReturnValue:
     return error_response(400, str(exc))
 
 
 @v1.errorhandler(Unavailable)
-def unavailable(exc: Unavailable):
+def unavailable(exc: Unavailable) -> ResponseReturnValue:
     return error_response(503, str(exc))
 
 
 @v1.get("/health")
-def health():
+def health() -> ResponseReturnValue:
     rt = _rt()
     return jsonify(
         status="ok",
@@ -68,7 +71,7 @@ def health():
 
 
 @v1.get("/identity")
-def identity():
+def identity() -> ResponseReturnValue:
     """Open to all (clients ask before they send the token); answers only a fresh nonce."""
     nonce = request.args.get("nonce", "")
     if not NONCE.fullmatch(nonce):
@@ -78,8 +81,13 @@ def identity():
 
 
 @v1.post("/uploads")
-def create_uploads():
+def create_uploads() -> ResponseReturnValue:
     rt = _rt()
+    recorded: list[Item] = []
+
+    def read_back(db: sqlite3.Connection, items: list[NewItem]) -> None:
+        recorded.extend(rt.store.recorded(db, items))
+
     if request.mimetype == "multipart/form-data":
         files = request.files.getlist("image")
         if not files:
@@ -90,26 +98,12 @@ def create_uploads():
             fields: dict[str, str | None] = dict(request.form.items())
             fields["source_id"] = source_ids[n] if n < len(source_ids) else None
             items.append(rt.intake.from_upload(storage.stream, storage.filename, fields))
-        batch_id = rt.intake.add_uploaded(items)
+        batch_id = rt.intake.add_uploaded(items, also=read_back)
     else:
-        batch_id, items = rt.intake.from_json(_json_body())
+        batch_id, _ = rt.intake.from_json(_json_body(), also=read_back)
     rt.pool.wake()
-    return jsonify(
-        batch_id=batch_id,
-        items=[
-            {
-                "id": i.id,
-                "source_id": i.source_id,
-                "path": i.source_path,
-                "state": "failed" if i.error else "queued",
-                "error": i.error,
-                "service_name": i.service_name,
-                "service_reason": i.service_reason,
-                "submit": i.submit,
-            }
-            for i in items
-        ],
-    ), 202
+    # Item.to_api, as everywhere: the hosts read each item's id, source_id, state, error and order_id.
+    return jsonify(batch_id=batch_id, items=[i.to_api() for i in recorded]), 202
 
 
 def _cursor(name: str) -> int | None:
@@ -144,7 +138,7 @@ def batch_view(batch: dict, progress: dict) -> dict:
 
 
 @v1.get("/batches/<batch_id>")
-def get_batch(batch_id: str):
+def get_batch(batch_id: str) -> ResponseReturnValue:
     """Every item, or with ?since=<cursor> only those changed since; totals over all of
     them either way, so a poll that finds nothing new costs next to nothing."""
     rt = _rt()
@@ -155,7 +149,7 @@ def get_batch(batch_id: str):
 
 
 @v1.get("/changes")
-def changes():
+def changes() -> ResponseReturnValue:
     """What changed for one client (a Lightroom catalog) since its cursor: catch-up."""
     client = request.args.get("client")
     if not client:
@@ -169,17 +163,17 @@ def changes():
 
 
 @v1.post("/batches/<batch_id>/cancel")
-def cancel_batch(batch_id: str):
+def cancel_batch(batch_id: str) -> ResponseReturnValue:
     return act(batch_id=batch_id, cancel=True)
 
 
 @v1.post("/batches/<batch_id>/retry")
-def retry_batch(batch_id: str):
+def retry_batch(batch_id: str) -> ResponseReturnValue:
     return act(batch_id=batch_id, cancel=False)
 
 
 @v1.get("/uploads/<item_id>")
-def get_upload(item_id: str):
+def get_upload(item_id: str) -> ResponseReturnValue:
     rt = _rt()
     item = rt.store.item(item_id)
     if item is None:
@@ -188,16 +182,16 @@ def get_upload(item_id: str):
 
 
 @v1.post("/uploads/<item_id>/cancel")
-def cancel_upload(item_id: str):
+def cancel_upload(item_id: str) -> ResponseReturnValue:
     return act(item_id=item_id, cancel=True)
 
 
 @v1.post("/uploads/<item_id>/retry")
-def retry_upload(item_id: str):
+def retry_upload(item_id: str) -> ResponseReturnValue:
     return act(item_id=item_id, cancel=False)
 
 
-def act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None):
+def act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None) -> ResponseReturnValue:
     rt = _rt()
     if (batch_id and rt.store.batch(batch_id) is None) or (item_id and rt.store.item(item_id) is None):
         return error_response(404, f"no such {'batch' if batch_id else 'upload'}")
@@ -211,7 +205,7 @@ def act(*, cancel: bool, batch_id: str | None = None, item_id: str | None = None
 
 
 @v1.get("/history")
-def history():
+def history() -> ResponseReturnValue:
     args = request.args
     state = args.get("state")
     if state is not None and state not in STATES:
@@ -239,12 +233,12 @@ def history():
 
 
 @v1.get("/services")
-def service_list():
+def service_list() -> ResponseReturnValue:
     return jsonify(services=[{"name": n, "title": t} for n, t in services().items()])
 
 
 @v1.get("/catalog")
-def catalog():
+def catalog() -> ResponseReturnValue:
     """The spaces and widgets (with their items) the API offers for a service, for hosts to
     build their menus; read from the API once and cached (`refresh=1` reads it again)."""
     try:
@@ -259,7 +253,7 @@ def catalog():
 
 
 @v1.get("/presets")
-def presets():
+def presets() -> ResponseReturnValue:
     rules = _rt().rules
     return jsonify(
         presets=[
@@ -280,7 +274,7 @@ def presets():
 
 
 @v1.post("/inspect")
-def inspect():
+def inspect() -> ResponseReturnValue:
     payload = _json_body()
     if not isinstance(payload, dict) or not isinstance(payload.get("path"), str) or "\x00" in payload["path"]:
         raise InvalidRequest('expected {"path": "/absolute/path/to/photo"}')
@@ -294,13 +288,13 @@ def inspect():
 
 
 @v1.post("/config/reload")
-def reload_config():
+def reload_config() -> ResponseReturnValue:
     """Called by `aihd-bridge config set-key`: take up the new key without a restart."""
     return jsonify(mode=_rt().reload_key())
 
 
 @v1.post("/session-code")
-def session_code():
+def session_code() -> ResponseReturnValue:
     """A one-time login link to the status page (`aihd-bridge open`, the Lightroom plugin)."""
     code = current_app.extensions["sessions"].new_code()
     port = current_app.config["BRIDGE_PORT"]
@@ -308,12 +302,12 @@ def session_code():
 
 
 @v1.get("/watches")
-def list_watches():
+def list_watches() -> ResponseReturnValue:
     return jsonify(watches=_rt().watches.views())
 
 
 @v1.post("/watches")
-def add_watch():
+def add_watch() -> ResponseReturnValue:
     """Watch a folder from now on and at every start (`aihd-bridge watch DIR`; kept in config.toml)."""
     try:
         return jsonify(_rt().watches.add(entry_from(_json_body()))), 201
@@ -322,7 +316,7 @@ def add_watch():
 
 
 @v1.post("/watches/remove")
-def remove_watch():
+def remove_watch() -> ResponseReturnValue:
     payload = _json_body()
     try:
         folder = absolute_path(payload.get("dir") if isinstance(payload, dict) else None)
@@ -333,5 +327,5 @@ def remove_watch():
 
 
 @v1.get("/openapi.json")
-def openapi():
+def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document())

@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 CODE_TTL = 300.0  # seconds: a browser may take a while to start
@@ -32,7 +33,7 @@ def _digest(secret: str) -> str:
 
 
 class Sessions:
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._codes: dict[str, float] = {}  # code digest -> expiry
