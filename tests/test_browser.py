@@ -18,6 +18,10 @@ from bridge.sandbox import Fault, FaultPlan
 from bridge.web.background import BackgroundServer
 from support import bridge_env, run_cli, wait_until
 
+# On one worker: one Chromium for the module (the `browser` fixture), not one per worker, which
+# would add the start-up and memory of another browser on CI's two cores.
+pytestmark = pytest.mark.xdist_group("chromium")
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.config import line_of
-from .metadata.model import MetadataError, PhotoMeta
 from .formats import ImageFormat
+from .metadata.model import MetadataError, PhotoMeta
 from .services import FALLBACK_SERVICE, FALLBACK_SPACE, UnknownService, canonical_service, services
 
 log = logging.getLogger(__name__)

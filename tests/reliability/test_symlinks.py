@@ -232,4 +232,4 @@ def _unblock(fifo) -> None:
 
     for _ in range(5):
         threading.Thread(target=release, daemon=True).start()
-        time.sleep(0.01)
+        time.sleep(0.01)  # the behaviour: releases spread over the watch's looks

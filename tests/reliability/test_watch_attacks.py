@@ -16,7 +16,7 @@ from test_symlinks import run_while_flipping
 
 from bridge.watch.journal import NotTheFileSeen, sha256_of
 from bridge.watch.settle import stat_key
-from support import bridge_env, free_port, jpeg_bytes, run_cli, wait_until
+from support import bridge_env, jpeg_bytes, refusing_port, run_cli, wait_until
 
 DEPTH = 1_100
 
@@ -146,7 +146,16 @@ def test_a_link_flipped_to_a_fifo_never_holds_the_watch(tmp_path, noisy_jpeg, re
     report("watch: link to a FIFO", looks=sum(outcomes.values()), **outcomes, watch_blocked=0)
 
 
-def test_a_folder_of_photos_moved_in_is_looked_through_at_once(start_bridge, tmp_path, report):
+@pytest.fixture
+def unreachable_api():
+    """An API URL that refuses connections (before `start_bridge` in a test: it outlives the bridge)."""
+    with refusing_port() as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_a_folder_of_photos_moved_in_is_looked_through_at_once(
+    unreachable_api, start_bridge, tmp_path, report
+):
     folder, staging = tmp_path / "Exports", tmp_path / "card"
     folder.mkdir()
     (staging / "DCIM" / "100").mkdir(parents=True)
@@ -158,7 +167,7 @@ def test_a_folder_of_photos_moved_in_is_looked_through_at_once(start_bridge, tmp
         )
     # An API that cannot be reached (a closed port of this machine): the workers wait instead of
     # uploading 10,000 photos, so what is measured is the watch and intake alone.
-    bridge = start_bridge(f"http://127.0.0.1:{free_port()}", config=_config(folder))
+    bridge = start_bridge(unreachable_api, config=_config(folder))
     wait_until(lambda: _views(bridge)[str(folder)]["mode"] == "events", 20, "file events")
     started = time.monotonic()
     os.rename(staging, folder / "card")
