@@ -18,6 +18,16 @@ WRITE_DOCS = "AIHD_WRITE_DOCS"  # =1: write the reliability summary into docs/re
 _figures: dict[str, dict] = {}  # area -> figures, from the `report` fixture of tests/reliability
 
 
+def pytest_collection_modifyitems(items):
+    # The long tests first, longest first (a stable sort, the same in every xdist worker, which
+    # must agree on the order): the workers then share out the short ones while those run.
+    def seconds(item) -> float:
+        long = item.get_closest_marker("long")
+        return long.args[0] if long else 0
+
+    items.sort(key=seconds, reverse=True)
+
+
 def pytest_runtest_logreport(report):
     for name, value in report.user_properties:
         if name == FIGURES:

@@ -20,7 +20,8 @@ from support import ROOT, jpeg_bytes, run_cli
 
 # One at a time: `xvfb-run -a` picks the first display number without a lock file and then starts
 # Xvfb, so two started at once on parallel workers can pick the same one and one of them fails.
-pytestmark = pytest.mark.xdist_group("darktable")
+# Long all together.
+pytestmark = [pytest.mark.xdist_group("darktable"), pytest.mark.long(15)]
 
 DRIVER = ROOT / "host-plugin" / "darktable" / "tests" / "real_export.lua"
 

@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 
+import pytest
 import requests
 from secrets_check import assert_no_secret
 
@@ -26,6 +27,7 @@ def _kill(bridge) -> None:
     bridge.log.close()
 
 
+@pytest.mark.long(11)
 def test_kill_9_five_times(photos, sandbox, start_bridge, report):
     rng = random.Random(99)
     files = photos(COUNT)

@@ -91,6 +91,7 @@ def flooded_bridge(sandbox, start_bridge, tmp_path):
     return bridge
 
 
+@pytest.mark.long(14)
 def test_health_answers_while_slow_clients_hold_connections(sandbox, start_bridge, report):
     bridge = start_bridge(sandbox.url)
     port = bridge.info["port"]

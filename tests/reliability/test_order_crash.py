@@ -6,6 +6,8 @@ import signal
 import threading
 from pathlib import Path
 
+import pytest
+
 from bridge.photo.formats import check_file
 from bridge.sandbox import Fault, FaultPlan
 from support import wait_until
@@ -100,6 +102,7 @@ def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_br
 SLOW = 3.0  # seconds the API takes over each submit
 
 
+@pytest.mark.long(17)
 def test_kill_9_while_a_slow_api_holds_the_submit_never_submits_twice(photos, sandbox, start_bridge, report):
     """The bridge dies while the API still works on its submit, restarts at once, asks, and
     hears "not submitted" (the API has not finished): it must ask again, never send another."""
