@@ -205,12 +205,10 @@ class RunningBridge:
 
     def spool_files(self, settle: float = 10) -> list[Path]:
         """What is left in the spool once the idle-time hasher had its chance to clear it."""
-        deadline = time.monotonic() + settle
-        while True:
-            left = list((self.home / "spool").iterdir())
-            if not left or time.monotonic() > deadline:
-                return left
-            time.sleep(0.05)
+        spool = self.home / "spool"
+        with contextlib.suppress(AssertionError):  # what is left after `settle` s is the answer
+            wait_until(lambda: not any(spool.iterdir()), settle, "an empty spool", step=0.05)
+        return list(spool.iterdir())
 
     def stop(self, sig=signal.SIGTERM) -> int:
         if self.proc and self.proc.poll() is None:
