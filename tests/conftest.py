@@ -1,15 +1,66 @@
-"""Shared fixtures: the sample photos, a sandbox API on a free port, photo factories, the CLI."""
+"""Shared fixtures: the sample photos, a sandbox API on a free port, photo factories, the CLI;
+and the reliability suite's summary of figures, gathered here in the main process (under xdist the
+tests run in workers, and only this conftest is loaded where the summary is written)."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from bridge.sandbox import SandboxState, create_sandbox_app
 from bridge.web.background import BackgroundServer
-from support import CANARY_KEY, SAMPLES, RunningBridge, bridge_env, jpeg_bytes
+from support import CANARY_KEY, FIGURES, SAMPLES, RunningBridge, bridge_env, jpeg_bytes
+
+WRITE_DOCS = "AIHD_WRITE_DOCS"  # =1: write the reliability summary into docs/reliability.md
+_figures: dict[str, dict] = {}  # area -> figures, from the `report` fixture of tests/reliability
+
+
+def pytest_collection_modifyitems(items):
+    # The long tests first, longest first (a stable sort, the same in every xdist worker, which
+    # must agree on the order): the workers then share out the short ones while those run.
+    def seconds(item) -> float:
+        long = item.get_closest_marker("long")
+        return long.args[0] if long else 0
+
+    items.sort(key=seconds, reverse=True)
+
+
+def pytest_runtest_logreport(report):
+    for name, value in report.user_properties:
+        if name == FIGURES:
+            for area, figures in value.items():
+                _figures.setdefault(area, {}).update(figures)
+
+
+def _line(values: dict) -> str:
+    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in values.items())
+
+
+def figures_table(figures: dict[str, dict], when: str, machine: str) -> str:
+    """The summary as a Markdown table for docs/reliability.md."""
+    rows = [f"From a run on {when}, {machine}:", "", "| area | figures |", "| --- | --- |"]
+    rows += [f"| {area} | {_line(values).replace('|', '/')} |" for area, values in sorted(figures.items())]
+    return "\n".join(rows)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _figures:
+        return
+    terminalreporter.write_sep("=", "reliability summary")
+    for area, values in sorted(_figures.items()):
+        terminalreporter.write_line(f"{area:<22} {_line(values)}")
+    if os.environ.get(WRITE_DOCS, "") in ("", "0"):  # only on request: a test run leaves the tree as it was
+        return
+    from bench.doc_tables import DOCS, machine, now, write_between  # the repository root, python -m pytest
+
+    if exitstatus != 0:
+        terminalreporter.write_line("docs/reliability.md not written: the run did not pass")
+        return
+    write_between(DOCS / "reliability.md", "reliability", figures_table(_figures, now(), machine()))
+    terminalreporter.write_line("figures written into docs/reliability.md")
 
 
 @pytest.fixture(scope="session")

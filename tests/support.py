@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import types
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from bridge.core.clock import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "samples"  # a copy of ../shared/samples (see its README.md)
+FIGURES = "reliability figures"  # the user property that carries a test's `report(...)` figures
 CANARY_KEY = "canary-KEY-7f3a9c1e-do-not-leak"
 
 
@@ -50,11 +56,18 @@ def remote_api(url: str, key: str = CANARY_KEY, version: str = "v1", **timeouts)
     return RemoteApi(ApiClient(url, key, **timeouts), version)
 
 
-def free_port() -> int:
-    """A port nothing listens on now (the OS picks it), so no test depends on a fixed one."""
+@contextlib.contextmanager
+def refusing_port(reuse: bool = False) -> Iterator[int]:
+    """A port of 127.0.0.1 that refuses connections while the block runs. The socket is bound (the
+    OS picks the port) and never listens: a connection gets "connection refused", and no other
+    program can listen there meanwhile, whereas a port looked up free and let go could be taken by
+    anyone before the test used it. With `reuse`, a bind that sets SO_REUSEADDR as well (waitress's,
+    the doctor's check) still succeeds, so the port reads as free to the bridge."""
     with socket.socket() as sock:
+        if reuse:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        yield sock.getsockname()[1]
 
 
 def bridge_env(home: Path, api_url: str | None = None, api_key: str | None = CANARY_KEY, **extra):
@@ -148,11 +161,10 @@ class RunningBridge:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bridge", "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + timeout
-        while not info_file.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("bridge did not start: " + (self.home / "serve-output.txt").read_text())
-            time.sleep(0.05)
+        with contextlib.suppress(AssertionError):  # its output says more than the time did
+            wait_until(lambda: info_file.exists() or self.proc.poll() is not None, timeout, "bridge.json")
+        if not info_file.exists():
+            raise RuntimeError("bridge did not start: " + (self.home / "serve-output.txt").read_text())
         self.info = json.loads(info_file.read_text())
         self.url = self.info["url"]
         self.http = requests.Session()
@@ -182,23 +194,21 @@ class RunningBridge:
         return self.wait(batch_id, timeout, until="orders_finished")
 
     def wait(self, batch_id: str, timeout: float = 120, until: str = "finished") -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            batch = self.get(f"/v1/batches/{batch_id}").json()
-            if batch[until]:
-                return batch
-            if time.monotonic() > deadline:
-                raise AssertionError(f"batch not finished in {timeout} s: {batch['counts']}")
-            time.sleep(0.1)
+        batch: dict = {}
+
+        def over() -> bool:
+            batch.update(self.get(f"/v1/batches/{batch_id}").json())
+            return batch[until]
+
+        wait_until(over, timeout, f"the batch's {until!r}", step=0.1)
+        return batch
 
     def spool_files(self, settle: float = 10) -> list[Path]:
         """What is left in the spool once the idle-time hasher had its chance to clear it."""
-        deadline = time.monotonic() + settle
-        while True:
-            left = list((self.home / "spool").iterdir())
-            if not left or time.monotonic() > deadline:
-                return left
-            time.sleep(0.05)
+        spool = self.home / "spool"
+        with contextlib.suppress(AssertionError):  # what is left after `settle` s is the answer
+            wait_until(lambda: not any(spool.iterdir()), settle, "an empty spool", step=0.05)
+        return list(spool.iterdir())
 
     def stop(self, sig=signal.SIGTERM) -> int:
         if self.proc and self.proc.poll() is None:
@@ -250,3 +260,46 @@ def browser_session(bridge: RunningBridge):
     assert page.status_code == 200, page.text
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
     return http, csrf
+
+
+class LuaTests:
+    """The tests of a Lua file that uses host-plugin/tests/luatest.lua, one pytest test each:
+    `names` lists them for parametrize (the file run in list mode, when pytest collects), and
+    `check(name)` fails with that test's error, from one run of the whole file (`run`)."""
+
+    def __init__(self, programs: tuple[str, ...], script: Path, *args: str | Path):
+        self.programs, self.command = programs, [str(script), *map(str, args)]
+        self.results: dict[str, str] | None = None
+        self.output = ""
+
+    def names(self) -> list[str]:
+        program = next(filter(None, map(shutil.which, self.programs)), None)
+        if program is None:  # one placeholder, which the test's Lua fixture skips with the reason
+            return [f"{self.programs[0]} missing"]
+        listed = subprocess.run(
+            [program, *self.command],
+            env=os.environ | {"LUATEST_LIST": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        names = [line.split("\t", 1)[1] for line in listed.stdout.splitlines() if line.startswith("test\t")]
+        return names or [f"nothing listed: {listed.stderr.strip()[-300:]}"]
+
+    def run(self, program: str, **kw) -> LuaTests:
+        proc = subprocess.run([program, *self.command], capture_output=True, text=True, timeout=300, **kw)
+        self.output = proc.stdout + proc.stderr
+        self.results = {}
+        for line in proc.stdout.splitlines():
+            verdict, _, rest = line.partition("\t")
+            if verdict in ("ok", "FAIL"):
+                name, _, error = rest.partition("\t")
+                self.results[name] = error if verdict == "FAIL" else ""
+        return self
+
+    def check(self, name: str) -> None:
+        assert self.results is not None, "run() first"
+        if name not in self.results:  # the file stopped before it, or it is not there any more
+            pytest.fail(f"{name!r} did not run:\n{self.output}", pytrace=False)
+        if self.results[name]:
+            pytest.fail(self.results[name], pytrace=False)

@@ -9,7 +9,7 @@ import pytest
 from bridge.photo.formats import UploadFile
 from bridge.remote.client import ApiClient, RemoteError, parse_retry_after
 from bridge.sandbox import Fault, FaultPlan, key_fingerprint
-from support import CANARY_KEY, free_port, remote_api
+from support import CANARY_KEY, refusing_port, remote_api
 
 
 @pytest.fixture
@@ -88,7 +88,8 @@ def test_dropped_connection_and_timeout_are_retryable(client, photo, sandbox):
 
 
 def test_refused_connection(photo):
-    err = _fail(remote_api(f"http://127.0.0.1:{free_port()}"), photo)
+    with refusing_port() as port:
+        err = _fail(remote_api(f"http://127.0.0.1:{port}"), photo)
     assert err.status is None and err.retryable and "Connection refused" in str(err)
     assert err.outage
 

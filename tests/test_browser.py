@@ -18,6 +18,10 @@ from bridge.sandbox import Fault, FaultPlan
 from bridge.web.background import BackgroundServer
 from support import bridge_env, run_cli, wait_until
 
+# On one worker: one Chromium for the module (the `browser` fixture), not one per worker, which
+# would add the start-up and memory of another browser on CI's two cores; long all together.
+pytestmark = [pytest.mark.xdist_group("chromium"), pytest.mark.long(30)]
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -117,7 +121,8 @@ def test_page_follows_a_batch_and_retries_from_the_page(context, sandbox, start_
     page = context.new_page()
     _sign_in(page, bridge)
     page.wait_for_selector("text=No uploads yet")
-    sandbox.state.faults = FaultPlan(script=[Fault(delay=1.5), Fault(status=400)])
+    # The first upload lasts 3 s, so that the page (a long poll) shows it under way on a busy machine too.
+    sandbox.state.faults = FaultPlan(script=[Fault(delay=3), Fault(status=400)])
     batch = bridge.upload(rooms(3))
     first, failing, last = (f"#item-{i['id']}" for i in batch["items"])
     # No reload: the page's own script brings the batch in and follows it.

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from bridge import __version__
 from bridge.cli import main
 from bridge.cli.exit_status import ExitStatus
-from support import CANARY_KEY, bridge_env, free_port
+from support import CANARY_KEY, bridge_env, refusing_port
 
 
 @pytest.fixture
@@ -17,10 +17,11 @@ def cli(tmp_path):
     runner = CliRunner()
 
     def run(*args, **env):
-        base = bridge_env(tmp_path / "home", api_key=None, AIHD_PORT=str(free_port()))
+        base = bridge_env(tmp_path / "home", api_key=None, AIHD_PORT=str(port))
         return runner.invoke(main, [str(a) for a in args], env=base | env, catch_exceptions=False)
 
-    return run
+    with refusing_port() as port:  # no bridge answers there, whatever else runs on the machine
+        yield run
 
 
 def test_version_and_help(cli):

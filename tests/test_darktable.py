@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import ROOT, run_cli
+from support import ROOT, LuaTests, run_cli
 
 DT = ROOT / "host-plugin" / "darktable"
 HARNESS = DT / "tests"
@@ -201,18 +201,22 @@ def test_a_missing_program_is_named_and_the_widget_keeps_its_presets(darktable, 
     assert "not found" in outcome["messages"][-1] and "no such" in outcome["messages"][-1]
 
 
-def test_logic_module(lua54):
-    proc = subprocess.run(
-        [
-            lua54,
-            str(HARNESS / "test_logic.lua"),
-            str(DT / "aihomedesign_lib"),
-            str(ROOT / "host-plugin" / "aihomedesign.lrplugin" / "logic"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0 and " 0 failed" in proc.stdout, proc.stdout + proc.stderr
+LOGIC_TESTS = LuaTests(
+    ("lua5.4", "lua"),
+    HARNESS / "test_logic.lua",
+    DT / "aihomedesign_lib",
+    ROOT / "host-plugin" / "aihomedesign.lrplugin" / "logic",
+)
+
+
+@pytest.fixture(scope="module")
+def logic_tests(lua54):
+    return LOGIC_TESTS.run(lua54)
+
+
+@pytest.mark.parametrize("name", LOGIC_TESTS.names())
+def test_logic_module(logic_tests, name):
+    logic_tests.check(name)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,11 @@ import pytest
 
 from support import ROOT, jpeg_bytes, run_cli
 
+# One at a time: `xvfb-run -a` picks the first display number without a lock file and then starts
+# Xvfb, so two started at once on parallel workers can pick the same one and one of them fails.
+# Long all together.
+pytestmark = [pytest.mark.xdist_group("darktable"), pytest.mark.long(15)]
+
 DRIVER = ROOT / "host-plugin" / "darktable" / "tests" / "real_export.lua"
 
 
@@ -65,6 +70,10 @@ def export(tmp_path, darktable_program):
         logs = []
         for attempt in (1, 2):  # a GUI program under Xvfb now and then hangs at start: once more
             cache = tmp_path / f"cache {attempt}"
+            # A darktable killed by the first attempt may linger as a zombie where no init reaps
+            # (a container): its pid reads as alive, and its lock files would keep the next out.
+            for lock in config.glob("*.lock"):
+                lock.unlink()
             log = _darktable(command + ["--cachedir", str(cache)], env)
             logs.append(log)
             if outcome.exists():

@@ -5,7 +5,7 @@ import socket
 
 from bridge.sandbox import SandboxState, create_sandbox_app
 from bridge.web.background import BackgroundServer
-from support import CANARY_KEY, bridge_env, free_port, run_cli
+from support import CANARY_KEY, bridge_env, refusing_port, run_cli
 
 
 def _checks(proc) -> dict:
@@ -14,14 +14,15 @@ def _checks(proc) -> dict:
 
 def test_nothing_running(tmp_path):
     # A port of its own: a bridge the user runs on 47311 must not change this test's answer.
-    env = bridge_env(tmp_path, api_key=None, AIHD_PORT=str(free_port()))
-    proc = run_cli("doctor", "--json", env=env)
+    with refusing_port(reuse=True) as port:  # nothing answers, and the doctor's bind finds it free
+        env = bridge_env(tmp_path, api_key=None, AIHD_PORT=str(port))
+        proc = run_cli("doctor", "--json", env=env)
+        human = run_cli("doctor", env=env)
     checks = _checks(proc)
     assert proc.returncode == 1
     assert checks["bridge"]["status"] == "fail" and "aihd-bridge serve" in checks["bridge"]["fix"]
     assert checks["api key"]["status"] == "warn" and checks["mode"]["detail"].startswith("sandbox")
     assert checks["port"]["status"] == "ok"
-    human = run_cli("doctor", env=env)
     assert "FAIL  bridge" in human.stdout and "->  aihd-bridge serve" in human.stdout
 
 

@@ -49,6 +49,7 @@ def _bridge_pid(data):
     return json.loads((data / "bridge.json").read_text())["pid"]
 
 
+@pytest.mark.long(50)
 def test_install_twice_then_uninstall(machine):
     run, home, data, calls = machine
     first = run()

@@ -3,6 +3,7 @@ sandbox speaking each version over real HTTP: submitted exactly once, looked at 
 whole; the same follower for v1 and v3, which it never tells apart."""
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from flask import Flask, request
@@ -136,7 +137,7 @@ def test_a_lost_submit_answer_is_asked_about_never_sent_twice(world, api, clock,
     assert api.state.book.charges[order_id] == 1 and api.state.book.requests[order_id] == 1
     assert not api.state.book.repeats
     (result,) = item["results"]
-    assert hashlib.sha256(open(result["path"], "rb").read()).hexdigest() == result["sha256"]
+    assert hashlib.sha256(Path(result["path"]).read_bytes()).hexdigest() == result["sha256"]
     assert result["path"].endswith("front_day-to-dusk_1.jpg")
 
 
@@ -174,7 +175,7 @@ def test_a_cut_download_resumes_and_the_file_is_whole(world, api, clock):
     assert item["order_state"] == "finished", item["order_error"]
     (result,) = item["results"]
     served = api.state.book.result(result["src"].rsplit("/", 1)[1].removesuffix(".jpg"))
-    assert open(result["path"], "rb").read() == served
+    assert Path(result["path"]).read_bytes() == served
     assert not list(world.settings.home.joinpath("results").glob(".*.part"))
     assert all(d["key"] is None for d in api.state.downloads)  # the key never goes with a download
 

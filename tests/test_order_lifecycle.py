@@ -5,6 +5,7 @@ import collections
 import hashlib
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageStat
 
 from bridge.sandbox import Fault, FaultPlan
@@ -34,6 +35,7 @@ def _plan(seed: int, *kinds: Fault) -> FaultPlan:
     return FaultPlan(rate=0.2, kinds=list(kinds), seed=seed)
 
 
+@pytest.mark.long(14)
 def test_thirty_photos_with_faults_everywhere_each_submitted_once(make_jpeg, sandbox, start_bridge):
     state = sandbox.state
     state.submit_limit = 1000
@@ -128,6 +130,7 @@ def test_the_catalog_route_gives_hosts_their_menus(sandbox, start_bridge):
     assert bridge.get("/v1/catalog", params={"service": "item-removal"}).status_code == 503
 
 
+@pytest.mark.long(12)
 def test_upload_submit_wait_prints_the_order_then_the_dusk_result(make_jpeg, tmp_path):
     """The issue's "done when", as a new user: no key (sandbox mode), no bridge running."""
     photo = make_jpeg("photo.jpg", size=(160, 120), color=(140, 180, 220))

@@ -5,13 +5,14 @@ import json
 import shutil
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from fakehttp import RecordingServer
 
 from bridge.sandbox import Fault, FaultPlan
 from bridge.setup.plugins import install
-from support import ROOT, bridge_env, free_port, run_cli
+from support import ROOT, LuaTests, bridge_env, refusing_port, run_cli
 
 PLUGIN = ROOT / "host-plugin" / "aihomedesign.lrplugin"
 HARNESS = ROOT / "host-plugin" / "tests"
@@ -59,7 +60,7 @@ def photo_specs(paths, first_id=5000):
 
 
 def _sha(path) -> str:
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def test_every_plugin_file_parses(lua):
@@ -82,9 +83,17 @@ def test_luacheck_is_clean():
     assert proc.returncode == 0, proc.stdout  # the rules are in .luacheckrc
 
 
-def test_logic_modules(lua):
-    proc = subprocess.run([lua, str(HARNESS / "test_logic.lua"), str(PLUGIN)], capture_output=True, text=True)
-    assert proc.returncode == 0 and " 0 failed" in proc.stdout, proc.stdout + proc.stderr
+LOGIC_TESTS = LuaTests(("lua5.1",), HARNESS / "test_logic.lua", PLUGIN)
+
+
+@pytest.fixture(scope="module")
+def logic_tests(lua):
+    return LOGIC_TESTS.run(lua)
+
+
+@pytest.mark.parametrize("name", LOGIC_TESTS.names())
+def test_logic_modules(logic_tests, name):
+    logic_tests.check(name)
 
 
 def test_plugin_definition_and_presets(lua, tmp_path):
@@ -349,16 +358,16 @@ def test_a_write_lightroom_refuses_during_the_export_is_done_once_it_has_ended(
 def test_an_lrhttp_that_throws_reads_as_a_bridge_not_running(lua, make_jpeg, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    port = free_port()  # nothing listens there: LrHttp throws, as it is reported to
-    (home / "bridge.json").write_text(
-        json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "token": "t"})
-    )
-    outcome = run(
-        lua,
-        tmp_path,
-        {"photos": photo_specs([make_jpeg()]), "http_throws": True, "action": "catch_up"},
-        {"AIHD_HOME": str(home)},
-    )
+    with refusing_port() as port:  # nothing listens there: LrHttp throws, as it is reported to
+        (home / "bridge.json").write_text(
+            json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "token": "t"})
+        )
+        outcome = run(
+            lua,
+            tmp_path,
+            {"photos": photo_specs([make_jpeg()]), "http_throws": True, "action": "catch_up"},
+            {"AIHD_HOME": str(home)},
+        )
     (dialog,) = outcome["record"]["dialogs"]
     assert "The AI HomeDesign bridge is not running" in dialog["text"]
 

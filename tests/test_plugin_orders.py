@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from test_plugin import lua, photo_specs, run  # noqa: F401 (lua: a fixture)
 
 from bridge.sandbox import Fault, FaultPlan
@@ -352,6 +353,7 @@ def test_a_reload_mid_follow_up_leaves_one_loop_and_imports_each_result_once(
     assert len(outcome["photos"]) == 6 and outcome["prefs"].get("followToken") is None
 
 
+@pytest.mark.long(24)
 def test_a_source_folder_out_of_reach_is_said_and_its_results_land_once_it_is_back(
     lua,  # noqa: F811
     make_jpeg,

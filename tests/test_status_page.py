@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from flask.testing import FlaskClient
 from PIL import Image
 
 from bridge.connect import remote_client
@@ -31,11 +32,21 @@ HOST = {"Host": "127.0.0.1:47311"}
 AUTH = HOST | {"Authorization": f"Bearer {TOKEN}"}
 
 
+class BufferedClient(FlaskClient):
+    """Reads each response whole and closes it, as a server does: a file sent (a thumbnail, a
+    result) would otherwise stay open until collected, a ResourceWarning."""
+
+    def open(self, *args, **kw):
+        kw.setdefault("buffered", True)
+        return super().open(*args, **kw)
+
+
 @pytest.fixture
 def app(tmp_path):
     settings = load_settings({"AIHD_HOME": str(tmp_path / "home"), "AIHD_API_KEY": CANARY_KEY})
     runtime = Runtime(settings, remote_client)  # workers not started: items stay queued, as handed over
     app = create_app(settings, runtime=runtime, token=TOKEN, port=47311)
+    app.test_client_class = BufferedClient
     yield app
     runtime.stop(0)
 
@@ -102,7 +113,7 @@ def test_codes_expire_and_sessions_end_with_the_process():
 def test_page_lists_batches_newest_first_one_row_per_photo(app, make_jpeg):
     client = app.test_client()
     older = _upload(client, make_jpeg("kitchen.jpg"))
-    time.sleep(0.01)
+    time.sleep(0.01)  # the behaviour: a batch made later, by the clock the page orders by
     newer = _upload(client, make_jpeg("garden.jpg"), make_jpeg("hall.jpg"))
     csrf = _sign_in(client)
     page = client.get("/", headers=HOST)
@@ -199,7 +210,9 @@ def test_raw_thumbnails_use_the_embedded_preview_or_nothing(tmp_path):
     exif_with_thumb = _exif_with_thumbnail(preview.getvalue())
     big.save(jpeg_with_thumb, "JPEG", exif=exif_with_thumb)
     made = thumbs.make("i_raw", jpeg_with_thumb, "DNG")  # read as a RAW would be: IFD1 only
-    assert made is not None and Image.open(made).size == (160, 120)
+    assert made is not None
+    with Image.open(made) as image:
+        assert image.size == (160, 120)
     assert thumbs.make("i_broken", tmp_path / "gone.dng", "DNG") is None
 
 

@@ -6,6 +6,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from bridge.sandbox import Fault, FaultPlan
 from support import run_cli
 
@@ -17,10 +19,11 @@ def _plan(seed: int, *kinds: Fault, first: Fault | None = None) -> FaultPlan:
     return FaultPlan(script=[first] if first else [], rate=0.1, kinds=list(kinds), seed=seed)
 
 
+@pytest.mark.long(25)
 def test_twelve_photos_of_one_property_with_faults_each_processed_once(make_jpeg, sandbox_v3, start_bridge):
     state = sandbox_v3.state
     # The API's pace, small enough for a test, and the bridge told the same: no 429 for the rate.
-    state.submit_limit, state.submit_window = 4, 8.0
+    state.submit_limit, state.submit_window = 4, 3.0
     # Results served from another origin than the API's (the same machine, by another name).
     state.result_base = f"http://localhost:{sandbox_v3.port}/"
     down = [Fault(status=500), Fault(status=502), Fault(status=503), Fault(status=429)]
@@ -33,7 +36,7 @@ def test_twelve_photos_of_one_property_with_faults_each_processed_once(make_jpeg
         "download": _plan(6, Fault(cut=True), *down),
     }
     config = (
-        "retry_base = 0.05\nprobe_max_wait = 0.5\nrate_limit_wait = 1\nsubmit_limit = 4\nsubmit_window = 8\n"
+        "retry_base = 0.05\nprobe_max_wait = 0.5\nrate_limit_wait = 1\nsubmit_limit = 4\nsubmit_window = 3\n"
     )
     bridge = start_bridge(sandbox_v3.url, config=config)
     photos = [make_jpeg(f"room-{n:02d}.jpg", size=(96, 72), color=(30 + 9 * n, 140, 210)) for n in range(12)]

@@ -66,6 +66,7 @@ def folder(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.long(10)
 @pytest.mark.parametrize("poll", [False, True], ids=["file-events", "polling"])
 def test_a_20_mb_file_written_slowly_is_sent_once_whole(sandbox, start_bridge, folder, poll):
     bridge = start_bridge(sandbox.url, config=watch_config(folder, service="day-to-dusk", poll=poll))
@@ -112,6 +113,7 @@ def test_200_files_dropped_at_once_go_once_each(sandbox, start_bridge, folder, t
     assert sorted(i["source_id"] for i in items) == [p.name for p in photos]
 
 
+@pytest.mark.long(18)
 def test_restarts_midway_send_nothing_twice(sandbox, start_bridge, folder):
     """kill -9 at random moments while 90 photos arrive in waves; restart each time."""
     sandbox.state.faults = FaultPlan(kinds=[Fault(delay=0.05)], rate=1.0)  # uploads take a while
@@ -124,7 +126,7 @@ def test_restarts_midway_send_nothing_twice(sandbox, start_bridge, folder):
             photo = folder / f"w{wave}-{n:02}.jpg"
             photo.write_bytes(photo_bytes(wave * 100 + n))
             photos.append(photo)
-        time.sleep(rng.uniform(0.5, 4.0))  # settling, handing over or uploading when killed
+        time.sleep(rng.uniform(0.3, 2.5))  # settling (1 s quiet), handing over or uploading when killed
         os.kill(bridge.proc.pid, signal.SIGKILL)
         bridge.proc.wait()
         bridge.stop()

@@ -4,6 +4,7 @@ process) and followed until their uploads end."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def _bar(total: int, show: bool):
         length=max(total, 1),
         label="uploading",
         show_eta=True,
-        file=click.get_text_stream("stderr"),  # type: ignore[operator]  # mypy misreads click's stub
+        file=sys.stderr,  # click.get_text_stream is deprecated (Click 8.3); CliRunner swaps sys.stderr too
         hidden=not show,
     )
 

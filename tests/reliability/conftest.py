@@ -4,18 +4,13 @@ and reports its figures; the session ends with a summary table of them."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 
-FIGURES = pytest.StashKey[dict]()
+from support import FIGURES
+
 HERE = Path(__file__).parent
-WRITE_DOCS = "AIHD_WRITE_DOCS"  # =1: write the summary into docs/reliability.md
-
-
-def pytest_configure(config):
-    config.stash[FIGURES] = {}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -26,41 +21,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def report(request):
-    """report(area, **figures): figures for the summary table."""
+    """report(area, **figures): figures for the summary table (tests/conftest.py gathers them)."""
 
     def add(area: str, **figures) -> None:
-        request.config.stash[FIGURES].setdefault(area, {}).update(figures)
+        # user_properties travel with the test's report from an xdist worker to the main process
+        request.node.user_properties.append((FIGURES, {area: figures}))
 
     return add
-
-
-def _line(values: dict) -> str:
-    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in values.items())
-
-
-def figures_table(figures: dict[str, dict], when: str, machine: str) -> str:
-    """The summary as a Markdown table for docs/reliability.md."""
-    rows = [f"From a run on {when}, {machine}:", "", "| area | figures |", "| --- | --- |"]
-    rows += [f"| {area} | {_line(values).replace('|', '/')} |" for area, values in sorted(figures.items())]
-    return "\n".join(rows)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    figures = config.stash.get(FIGURES, {})
-    if not figures:
-        return
-    terminalreporter.write_sep("=", "reliability summary")
-    for area, values in figures.items():
-        terminalreporter.write_line(f"{area:<22} {_line(values)}")
-    if os.environ.get(WRITE_DOCS, "") in ("", "0"):  # only on request: a test run leaves the tree as it was
-        return
-    from bench.doc_tables import DOCS, machine, now, write_between  # the repository root, python -m pytest
-
-    if exitstatus != 0:
-        terminalreporter.write_line("docs/reliability.md not written: the run did not pass")
-        return
-    write_between(DOCS / "reliability.md", "reliability", figures_table(figures, now(), machine()))
-    terminalreporter.write_line("figures written into docs/reliability.md")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 and no answer carries a CORS header."""
 
 import socket
+from pathlib import Path
 
 import requests
 
@@ -12,7 +13,7 @@ def _listening_addresses(port: int) -> list[str]:
     found = []
     for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
         try:
-            lines = open(table).read().splitlines()[1:]
+            lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:

@@ -19,6 +19,7 @@ from support import bridge_env, run_cli
 FUZZ_EXAMPLES = 40  # per operation: 14 operations, bounded
 
 
+@pytest.mark.long(19)
 def test_fuzz_the_local_api_from_its_openapi(sandbox, start_bridge, make_jpeg, report):
     import schemathesis
 
@@ -61,6 +62,7 @@ def test_fuzz_the_local_api_from_its_openapi(sandbox, start_bridge, make_jpeg, r
     assert bridge.get("/v1/health").status_code == 200
 
 
+@pytest.mark.long(11)
 def test_hand_written_nasty_requests(sandbox, start_bridge, make_jpeg, tmp_path, report):
     bridge = start_bridge(sandbox.url)
     photo = make_jpeg()

@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 
+import pytest
 import requests
 from secrets_check import assert_no_secret
 
@@ -26,6 +27,7 @@ def _kill(bridge) -> None:
     bridge.log.close()
 
 
+@pytest.mark.long(11)
 def test_kill_9_five_times(photos, sandbox, start_bridge, report):
     rng = random.Random(99)
     files = photos(COUNT)
@@ -47,7 +49,7 @@ def test_kill_9_five_times(photos, sandbox, start_bridge, report):
 
         poster = threading.Thread(target=post)
         poster.start()
-        time.sleep(delay)
+        time.sleep(delay)  # the behaviour: the moment of the crash
         _kill(bridge)
         poster.join(10)
         bridge.start()
@@ -78,7 +80,7 @@ def test_kill_9_five_times(photos, sandbox, start_bridge, report):
 
     # 4-5. At random moments of the uploads.
     for _ in range(2):
-        time.sleep(rng.uniform(0.1, 0.4))
+        time.sleep(rng.uniform(0.1, 0.4))  # the behaviour: a random moment of the crash
         _kill(bridge)
         moments.append("at a random moment")
         bridge.start()

@@ -62,7 +62,7 @@ class Buffered:
     def _sample(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, self.now())
-            time.sleep(0.01)
+            time.sleep(0.01)  # the sampling period
 
     def __enter__(self) -> "Buffered":
         self._thread.start()
@@ -91,6 +91,7 @@ def flooded_bridge(sandbox, start_bridge, tmp_path):
     return bridge
 
 
+@pytest.mark.long(14)
 def test_health_answers_while_slow_clients_hold_connections(sandbox, start_bridge, report):
     bridge = start_bridge(sandbox.url)
     port = bridge.info["port"]
@@ -107,13 +108,13 @@ def test_health_answers_while_slow_clients_hold_connections(sandbox, start_bridg
             resp = bare.get(bridge.url + "/v1/health", timeout=1)
             slowest = max(slowest, time.monotonic() - started)
             assert resp.status_code == 200
-            time.sleep(0.5)
+            time.sleep(0.5)  # the behaviour: a slow client's pace
         assert not [s for s in slow if _closed(s)]  # they were all still connected
         # Once they stop sending, the bridge drops them: idle connections do not pile up.
         started = time.monotonic()
         while not all(_closed(s) for s in slow):
             assert time.monotonic() - started < 30, "idle half-sent connections still open"
-            time.sleep(0.2)
+            time.sleep(0.2)  # what the bridge would still buffer, it buffers now: the sampler looks on
         dropped_after = time.monotonic() - started
     finally:
         for sock in slow:
@@ -158,7 +159,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_buffered(flooded_bridge, 
                 sent += len(block)
         except OSError:
             pass  # the bridge closed the connection
-        time.sleep(0.2)
+        time.sleep(0.2)  # what the bridge would still buffer, it buffers now: the sampler looks on
     sock.close()
     assert status == 413
     assert buffered.peak < 1_000_000, f"{buffered.peak:,} bytes buffered"
@@ -204,7 +205,7 @@ def test_foreign_origin_bodies_do_not_fill_the_disk(flooded_bridge, report):
             client.start()
         for client in clients:
             client.join(60)
-        time.sleep(0.2)
+        time.sleep(0.2)  # what the bridge would still buffer, it buffers now: the sampler looks on
     assert statuses == [403] * 5, statuses
     assert buffered.peak < 1_000_000, f"{buffered.peak:,} bytes buffered"
     assert bridge.get("/v1/health").status_code == 200

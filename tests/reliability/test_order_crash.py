@@ -4,11 +4,13 @@ still submitted exactly once, and no result is ever half-written under its final
 import os
 import signal
 import threading
-import time
 from pathlib import Path
+
+import pytest
 
 from bridge.photo.formats import check_file
 from bridge.sandbox import Fault, FaultPlan
+from support import wait_until
 
 COUNT = 12
 CONFIG = "retry_base = 0.05\npoll_interval = 0.05\nsubmit_limit = 1000\n"
@@ -65,10 +67,7 @@ def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_br
 
     # 2. While results come in: each download stalls half-way, and the bridge dies there.
     results = bridge.home / "results"
-    deadline = time.monotonic() + 60
-    while not list(results.glob(".*.part")):
-        assert time.monotonic() < deadline, "no download began"
-        time.sleep(0.01)
+    wait_until(lambda: list(results.glob(".*.part")), 60, "a download", step=0.01)
     _kill(bridge)
     finals_at_crash = _whole_results(results, state)
     parts_at_crash = len(list(results.glob(".*.part")))
@@ -103,6 +102,7 @@ def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_br
 SLOW = 3.0  # seconds the API takes over each submit
 
 
+@pytest.mark.long(17)
 def test_kill_9_while_a_slow_api_holds_the_submit_never_submits_twice(photos, sandbox, start_bridge, report):
     """The bridge dies while the API still works on its submit, restarts at once, asks, and
     hears "not submitted" (the API has not finished): it must ask again, never send another."""
@@ -125,16 +125,14 @@ def test_kill_9_while_a_slow_api_holds_the_submit_never_submits_twice(photos, sa
     ]
     batch_id = bridge.upload_items(items)["batch_id"]
     for n in range(1, kills + 1):
-        deadline = time.monotonic() + 60
-        while state.injected["submit delay"] < n * 2 - 1:  # a submit is with the API now
-            assert time.monotonic() < deadline, "no submit was sent"
-            time.sleep(0.01)
+        # a submit is with the API now
+        wait_until(lambda n=n: state.injected["submit delay"] >= n * 2 - 1, 60, "a submit", step=0.01)
         _kill(bridge)
         bridge.start()
-        deadline = time.monotonic() + 60
-        while state.injected["submit delay"] < n * 2:  # the next submit of the restarted bridge
-            assert time.monotonic() < deadline, "no submit after the restart"
-            time.sleep(0.01)
+        # the next submit of the restarted bridge
+        wait_until(
+            lambda n=n: state.injected["submit delay"] >= n * 2, 60, "a submit after the restart", step=0.01
+        )
     state.route_faults = {}
     batch = bridge.wait_orders(batch_id, timeout=120)
     assert [i["order_state"] for i in batch["items"]] == ["finished"] * count, [

@@ -40,7 +40,7 @@ def test_network_away_fails_no_photo(photos, sandbox, start_bridge, report):
         batch = bridge.get(f"/v1/batches/{batch_id}").json()
         assert batch["counts"]["failed"] == 0 and batch["remote"]["state"] == "unreachable"
         looks += 1
-        time.sleep(0.2)
+        time.sleep(0.2)  # the behaviour: looks spread over the outage, which lasts a given time
     away = time.monotonic() - away_since
     sandbox.state.unreachable_for(0)
 

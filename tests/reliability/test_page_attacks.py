@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask
 
 from bridge.web.background import BackgroundServer
-from support import RunningBridge, bridge_env, browser_session, free_port
+from support import RunningBridge, bridge_env, browser_session
 
 
 def _no_cors(resp) -> bool:
@@ -81,8 +81,10 @@ def test_codes_work_once_cookies_live_for_one_run_and_buttons_need_csrf(sandbox,
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text("retry_base = 0.05\n")
-    port = free_port()  # both runs on the same port: the browser would send the old cookie
-    first = RunningBridge(home, bridge_env(home, sandbox.url, AIHD_PORT=str(port))).start()
+    first = RunningBridge(home, bridge_env(home, sandbox.url, AIHD_PORT="0")).start()
+    # Both runs on the same port, so that the browser would send the old cookie: the second asks
+    # for the port the first was given (were it taken in between, the check below would say so).
+    port = first.info["port"]
     try:
         batch = first.upload(photos(1))
         first.wait(batch["batch_id"])

@@ -5,11 +5,11 @@ import os
 import re
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import requests
 
-from support import bridge_env
+from support import bridge_env, wait_until
 
 
 def _listening_ports(pid: int) -> set[int]:
@@ -23,7 +23,7 @@ def _listening_ports(pid: int) -> set[int]:
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
     ports = set()
-    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
             ports.add(int(fields[1].split(":")[1], 16))
@@ -102,9 +102,7 @@ def test_standalone_sandbox_is_guarded_and_usable(tmp_path):
             stderr=out,
         )
     try:
-        deadline = time.monotonic() + 20
-        while "Bearer" not in said.read_text() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: "Bearer" in said.read_text() or proc.poll() is not None, 20, "the sandbox's token")
         url = re.search(r"sandbox API (?:\(v\d\) )?at (http://127\.0\.0\.1:(\d+))", said.read_text())
         token = re.search(r"Bearer ([\w-]+)", said.read_text())
         assert url and token, said.read_text()

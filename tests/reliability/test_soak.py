@@ -4,6 +4,7 @@ import collections
 import hashlib
 import time
 
+import pytest
 from faultproxy import CuttingProxy
 from secrets_check import assert_no_secret
 
@@ -24,6 +25,7 @@ FAULTS = [
 ]
 
 
+@pytest.mark.long(65)
 def test_soak_with_faults(photos, sandbox, start_bridge, report):
     files = photos(COUNT)
     sha_of = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}

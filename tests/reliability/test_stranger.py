@@ -4,12 +4,11 @@ port: a stranger that answers everything 200 with a made-up order. Nothing belie
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 from fakehttp import RecordingServer
 
-from support import RunningBridge, bridge_env, run_cli
+from support import RunningBridge, bridge_env, run_cli, wait_until
 
 MADE_UP = "MADE-UP-ORDER-42"
 STALE_TOKEN = "stale-token-0123456789-abcdefghijklmnopqrstuv"
@@ -123,15 +122,16 @@ def test_serve_starts_beside_a_stranger_on_its_port(tmp_path, stranger, foreign_
         [sys.executable, "-m", "bridge", "serve"], env=env, stdout=bridge.log, stderr=subprocess.STDOUT
     )
     try:
-        deadline, info = time.monotonic() + 20, {}
-        while (
-            info.get("pid") != bridge.proc.pid and bridge.proc.poll() is None and time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
+        info: dict = {}
+
+        def its_own_info() -> bool:  # bridge.json written by this bridge (or the bridge gone)
             try:
-                info = json.loads((home / "bridge.json").read_text())
+                info.update(json.loads((home / "bridge.json").read_text()))
             except (OSError, ValueError):
                 pass
+            return info.get("pid") == bridge.proc.pid or bridge.proc.poll() is not None
+
+        wait_until(its_own_info, 20, "the bridge's bridge.json")
         said = (home / "serve-output.txt").read_text()
         assert info.get("pid") == bridge.proc.pid, said
         assert info["port"] != stranger.port and info["token"] != STALE_TOKEN

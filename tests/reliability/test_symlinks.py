@@ -11,6 +11,8 @@ import textwrap
 import threading
 import time
 
+import pytest
+
 from bridge.photo.formats import FileProblem, open_photo
 from bridge.queue.spool import Spool
 from bridge.sandbox import Fault, FaultPlan
@@ -100,6 +102,7 @@ def test_crafted_link_never_sends_a_non_photo(sandbox, start_bridge, noisy_jpeg,
     report("crafted links", key_sized_link_sent_as="the photo it named at intake", non_photos_sent=0)
 
 
+@pytest.mark.long(15)
 def test_crafted_link_at_a_fifo_never_blocks_a_worker(
     sandbox, start_bridge, noisy_jpeg, photos, tmp_path, report
 ):
@@ -232,4 +235,4 @@ def _unblock(fifo) -> None:
 
     for _ in range(5):
         threading.Thread(target=release, daemon=True).start()
-        time.sleep(0.01)
+        time.sleep(0.01)  # the behaviour: releases spread over the watch's looks

@@ -16,7 +16,7 @@ from test_symlinks import run_while_flipping
 
 from bridge.watch.journal import NotTheFileSeen, sha256_of
 from bridge.watch.settle import stat_key
-from support import bridge_env, free_port, jpeg_bytes, run_cli, wait_until
+from support import bridge_env, jpeg_bytes, refusing_port, run_cli, wait_until
 
 DEPTH = 1_100
 
@@ -68,6 +68,7 @@ def _sent(sandbox, name: str) -> bool:
     return any(r["filename"] == name for r in sandbox.state.received)
 
 
+@pytest.mark.long(18)
 @pytest.mark.parametrize("poll", [False, True], ids=["file-events", "polling"])
 def test_a_folder_too_deep_for_the_watcher_stops_no_watch(
     nests, sandbox, start_bridge, tmp_path, poll, report
@@ -146,7 +147,17 @@ def test_a_link_flipped_to_a_fifo_never_holds_the_watch(tmp_path, noisy_jpeg, re
     report("watch: link to a FIFO", looks=sum(outcomes.values()), **outcomes, watch_blocked=0)
 
 
-def test_a_folder_of_photos_moved_in_is_looked_through_at_once(start_bridge, tmp_path, report):
+@pytest.fixture
+def unreachable_api():
+    """An API URL that refuses connections (before `start_bridge` in a test: it outlives the bridge)."""
+    with refusing_port() as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.long(25)
+def test_a_folder_of_photos_moved_in_is_looked_through_at_once(
+    unreachable_api, start_bridge, tmp_path, report
+):
     folder, staging = tmp_path / "Exports", tmp_path / "card"
     folder.mkdir()
     (staging / "DCIM" / "100").mkdir(parents=True)
@@ -158,7 +169,7 @@ def test_a_folder_of_photos_moved_in_is_looked_through_at_once(start_bridge, tmp
         )
     # An API that cannot be reached (a closed port of this machine): the workers wait instead of
     # uploading 10,000 photos, so what is measured is the watch and intake alone.
-    bridge = start_bridge(f"http://127.0.0.1:{free_port()}", config=_config(folder))
+    bridge = start_bridge(unreachable_api, config=_config(folder))
     wait_until(lambda: _views(bridge)[str(folder)]["mode"] == "events", 20, "file events")
     started = time.monotonic()
     os.rename(staging, folder / "card")
@@ -184,7 +195,9 @@ def test_a_link_to_a_photo_outside_the_watched_folder_is_not_sent(sandbox, start
 
     def sidecars():
         found = [folder / "own.jpg.aihd.json", *(p.with_name(p.name + ".aihd.json") for p in links)]
-        return all(p.is_file() for p in found) and [json.loads(p.read_text()) for p in found]
+        seen = all(p.is_file() for p in found) and [json.loads(p.read_text()) for p in found]
+        # own.jpg's sidecar is written when it is queued, and again once it is sent
+        return seen and seen[0]["state"] in ("done", "failed") and seen
 
     own, *refused = wait_until(sidecars, 30, "the sidecars")
     assert own["state"] == "done"
