@@ -1,3 +1,3 @@
 """aihd-bridge: a local bridge between photo managers and the AI HomeDesign image API."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
