@@ -25,5 +25,5 @@ return {
     { title = LOC '$$$/AIHD/Clear=AI HomeDesign: Clear Order Fields of Selected Photos...',
       file = 'ClearFields.lua', enabledWhen = 'photosSelected' },
   },
-  VERSION = { major = 0, minor = 2, revision = 0 },
+  VERSION = { major = 0, minor = 3, revision = 0 },
 }
