@@ -197,7 +197,7 @@ def test_a_missing_program_is_named_and_the_widget_keeps_its_presets(darktable, 
         preferences={"aihomedesign/program": str(tmp_path / "no such" / "aihd-bridge")},
     )
     assert outcome["storage"]["presets"][0] == "Auto: choose from the photo"  # built-in list
-    assert len(outcome["storage"]["presets"]) == 6
+    assert len(outcome["storage"]["presets"]) == 13  # the shipped presets, v3's tools included
     assert "not found" in outcome["messages"][-1] and "no such" in outcome["messages"][-1]
 
 

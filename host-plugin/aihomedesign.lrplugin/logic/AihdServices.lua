@@ -11,6 +11,14 @@ AihdServices.list = {
   { value = 'service-day-to-dusk', title = 'Day to dusk' },
   { value = 'service-image-enhancement', title = 'Image enhancement' },
   { value = 'service-creative-designer', title = 'Creative designer' },
+  -- The tools only the v3 API has: on a v1 key the bridge fails them with a sentence saying so.
+  { value = 'tool-virtual-restaging', title = 'Virtual restaging (v3)' },
+  { value = 'tool-furniture-restyle', title = 'Furniture restyle (v3)' },
+  { value = 'tool-under-construction', title = 'Under construction (v3)' },
+  { value = 'tool-wall-change', title = 'Wall change (v3)' },
+  { value = 'tool-floor-change', title = 'Floor change (v3)' },
+  { value = 'tool-ceiling-change', title = 'Ceiling change (v3)' },
+  { value = 'tool-backsplash-change', title = 'Backsplash change (v3)' },
 }
 
 function AihdServices.title(value)

@@ -21,6 +21,14 @@ M.BUILTIN_PRESETS = {
   { name = 'day-to-dusk', title = 'Day to dusk', service = 'service-day-to-dusk' },
   { name = 'image-enhancement', title = 'Image enhancement', service = 'service-image-enhancement' },
   { name = 'creative-designer', title = 'Creative designer', service = 'service-creative-designer' },
+  -- The tools only the v3 API has: on a v1 key the bridge fails them with a sentence saying so.
+  { name = 'virtual-restaging', title = 'Virtual restaging (v3)', service = 'tool-virtual-restaging' },
+  { name = 'furniture-restyle', title = 'Furniture restyle (v3)', service = 'tool-furniture-restyle' },
+  { name = 'under-construction', title = 'Under construction (v3)', service = 'tool-under-construction' },
+  { name = 'wall-change', title = 'Wall change (v3)', service = 'tool-wall-change' },
+  { name = 'floor-change', title = 'Floor change (v3)', service = 'tool-floor-change' },
+  { name = 'ceiling-change', title = 'Ceiling change (v3)', service = 'tool-ceiling-change' },
+  { name = 'backsplash-change', title = 'Backsplash change (v3)', service = 'tool-backsplash-change' },
 }
 M.BUILTIN_SERVICES = {}
 for _, p in ipairs(M.BUILTIN_PRESETS) do

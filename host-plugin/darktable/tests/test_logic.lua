@@ -71,7 +71,7 @@ test('presets from the CLI, else the built-in list', function()
     .. '"services":[{"name":"s","title":"S"}]}')
   assert(asked and presets[1].name == 't' and services.s == 'S')
   local builtin, builtin_services, asked2 = A.read_presets('garbage')
-  assert(not asked2 and #builtin == 6 and builtin_services['service-day-to-dusk'] == 'Day to dusk')
+  assert(not asked2 and #builtin == 13 and builtin_services['service-day-to-dusk'] == 'Day to dusk')
 end)
 
 test('outcomes match by source id, not position', function()
