@@ -23,6 +23,8 @@ STYLES = [
     "Hampton",
     "Prime",
 ]
+# Day to dusk submitted, with the sky the v1 catalog needs.
+DUSK = {"service": "service-day-to-dusk", "submit": True, "widgets": {"Sky Style": "Dusk with cloud"}}
 SPACES = ["Bedroom", "Living Room", "Dining Room", "Kitchen", "Bathroom", "Home Office"]
 
 
@@ -213,9 +215,7 @@ def test_a_failed_order_says_why_and_the_others_come_in(lua, make_jpeg, sandbox,
         tmp_path,
         {
             "photos": specs,
-            "service": "service-day-to-dusk",
-            "submit": True,
-            "widgets": {"Sky Style": "Dusk with cloud"},
+            **DUSK,
             "prefs": {"followInterval": 1},
         },
         bridge.env,
@@ -323,9 +323,7 @@ def test_a_reload_mid_follow_up_leaves_one_loop_and_imports_each_result_once(
         tmp_path,
         {
             "photos": specs,
-            "service": "service-day-to-dusk",
-            "widgets": {"Sky Style": "Dusk with cloud"},
-            "submit": True,
+            **DUSK,
             "quit_after": 2,
             "prefs": {"followInterval": 1},
             "sleep_scale": 1,
@@ -370,9 +368,7 @@ def test_a_source_folder_out_of_reach_is_said_and_its_results_land_once_it_is_ba
     specs = photo_specs([make_jpeg(f"Card/Shoot/IMG_{n}.jpg") for n in range(2)])
     scenario = {
         "photos": specs,
-        "service": "service-day-to-dusk",
-        "widgets": {"Sky Style": "Dusk with cloud"},
-        "submit": True,
+        **DUSK,
         "quit_after": 2,
     }
     first = run(lua, tmp_path, scenario, bridge.env)

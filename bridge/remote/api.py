@@ -109,6 +109,9 @@ class RemoteApi:
         self.client = client
         self.setting = version  # "auto", "v1" or "v3"
         self._memory = memory
+        # The version as set, else as found out for this key before (read once: the page asks
+        # for it every second); None until `auto` has asked the API.
+        self._known = version if version != "auto" else memory.recall(client) if memory else None
         self._speaker: Speaker | None = None
         self._lock = threading.Lock()
 
@@ -141,11 +144,7 @@ class RemoteApi:
     @property
     def version(self) -> str | None:
         """The version in use, or None while `auto` has not asked the API yet."""
-        if self._speaker is not None:
-            return self._speaker.version
-        if self.setting != "auto":
-            return self.setting
-        return self._memory.recall(self.client) if self._memory else None
+        return self._speaker.version if self._speaker is not None else self._known
 
     def speaker(self) -> Speaker:
         """The version's module, asking the API which it is on first need (RemoteError when it
@@ -154,9 +153,7 @@ class RemoteApi:
             if self._speaker is None:
                 from .version import detect
 
-                version = self.setting if self.setting != "auto" else None
-                if version is None and self._memory is not None:
-                    version = self._memory.recall(self.client)
+                version = self._known
                 if version is None:
                     version = detect(self.client)
                     if self._memory is not None:

@@ -22,6 +22,20 @@ def _kill(bridge) -> None:
     bridge.log.close()
 
 
+def _dusk_orders(files) -> list[dict]:
+    """Each photo as a day-to-dusk order to submit, with the sky the v1 catalog needs."""
+    return [
+        {
+            "path": str(p),
+            "source_id": str(n),
+            "service_name": "day-to-dusk",
+            "submit": True,
+            "widgets": {"Sky Style": "Dusk with cloud"},
+        }
+        for n, p in enumerate(files)
+    ]
+
+
 def _whole_results(folder: Path, state) -> int:
     """Every file under a final name is a complete image the sandbox served; how many."""
     served = set(state.book._results.values())
@@ -47,17 +61,7 @@ def test_kill_9_while_submitting_and_while_downloading(photos, sandbox, start_br
 
     state.book.on_submit = on_submit
     state.route_faults = {"download": FaultPlan(rate=1.0, kinds=[Fault(stall=0.4)])}
-    items = [
-        {
-            "path": str(p),
-            "source_id": str(n),
-            "service_name": "day-to-dusk",
-            "submit": True,
-            "widgets": {"Sky Style": "Dusk with cloud"},
-        }
-        for n, p in enumerate(files)
-    ]
-    batch_id = bridge.upload_items(items)["batch_id"]
+    batch_id = bridge.upload_items(_dusk_orders(files))["batch_id"]
     assert fired.wait(60), "no submit reached the planned crash"
     bridge.proc.wait(10)
     bridge.log.close()
@@ -113,17 +117,7 @@ def test_kill_9_while_a_slow_api_holds_the_submit_never_submits_twice(photos, sa
     config = CONFIG + "connect_timeout = 1\nread_timeout = 5\n"
     bridge = start_bridge(sandbox.url, config=config)
     state.route_faults = {"submit": FaultPlan(rate=1.0, kinds=[Fault(delay=SLOW)])}
-    items = [
-        {
-            "path": str(p),
-            "source_id": str(n),
-            "service_name": "day-to-dusk",
-            "submit": True,
-            "widgets": {"Sky Style": "Dusk with cloud"},
-        }
-        for n, p in enumerate(files)
-    ]
-    batch_id = bridge.upload_items(items)["batch_id"]
+    batch_id = bridge.upload_items(_dusk_orders(files))["batch_id"]
     for n in range(1, kills + 1):
         # a submit is with the API now
         wait_until(lambda n=n: state.injected["submit delay"] >= n * 2 - 1, 60, "a submit", step=0.01)
